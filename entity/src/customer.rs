@@ -1,0 +1,44 @@
+//! `customer`: the record everything hangs on.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "customer")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub external_id: Option<String>,
+    pub kind: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub industry: Option<String>,
+    pub size_band: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub source: Option<String>,
+    pub owner_id: Option<String>,
+    pub value_tier: String,
+    pub tier_locked: bool,
+    pub lifecycle_stage: String,
+    pub tags: Json,
+    pub preferred_channel: Option<String>,
+    pub preferred_language: Option<String>,
+    pub birthday: Option<Date>,
+    pub relationship_start: Option<Date>,
+    pub marketing_consent: bool,
+    pub marketing_consent_at: Option<DateTimeUtc>,
+    pub custom_attributes: Json,
+    pub notes: Option<String>,
+    pub last_contacted_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub deleted_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

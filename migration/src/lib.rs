@@ -1,0 +1,16 @@
+//! Schema migrations, one file per change, each with a working `down()`.
+//! The same migrations run on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_customers;
+
+/// Every migration of the application, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_customers::Migration)]
+    }
+}

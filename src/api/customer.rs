@@ -1,0 +1,350 @@
+//! Customer input and view types.
+
+use async_graphql::{InputObject, Json, MaybeUndefined, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::api_enum;
+use super::orders::OrderSummary;
+use super::people::{ContactView, InteractionView};
+
+api_enum!(
+    /// Whether a customer is a person or a company.
+    CustomerKind { Person => "person", Company => "company" }
+);
+api_enum!(
+    /// Where a customer is in its relationship with us.
+    LifecycleStage {
+        Prospect => "prospect",
+        Onboarding => "onboarding",
+        Active => "active",
+        AtRisk => "at_risk",
+        Churned => "churned",
+        WonBack => "won_back",
+    }
+);
+api_enum!(
+    /// Value tier: key (top 20%), important (next 30%), general (the rest).
+    ValueTier { Key => "key", Important => "important", General => "general" }
+);
+api_enum!(
+    /// A contact channel.
+    Channel {
+        Phone => "phone",
+        Email => "email",
+        Meeting => "meeting",
+        Visit => "visit",
+        Chat => "chat",
+        Sms => "sms",
+        Social => "social",
+        Event => "event",
+    }
+);
+
+/// A new customer. Only `name` is required.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewCustomerInput")]
+pub struct NewCustomer {
+    /// Your system's id for this customer; unique.
+    pub external_id: Option<String>,
+    #[serde(default)]
+    #[graphql(default)]
+    pub kind: Option<CustomerKind>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub industry: Option<String>,
+    pub size_band: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub city: Option<String>,
+    /// Acquisition source, e.g. `referral`.
+    pub source: Option<String>,
+    /// Staff member who owns the relationship (defaults to an agent creating it).
+    pub owner_id: Option<String>,
+    pub value_tier: Option<ValueTier>,
+    /// Pins `value_tier` against automatic recomputation.
+    pub tier_locked: Option<bool>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    pub tags: Option<Vec<String>>,
+    pub preferred_channel: Option<Channel>,
+    /// BCP 47 tag, e.g. `en` or `zh-CN`.
+    pub preferred_language: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub relationship_start: Option<NaiveDate>,
+    pub marketing_consent: Option<bool>,
+    /// A JSON object of at most 8 KB.
+    #[schema(value_type = Option<Object>)]
+    pub custom_attributes: Option<Json<Value>>,
+    pub notes: Option<String>,
+}
+
+/// A partial update: absent fields are kept, `null` clears a field.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "CustomerPatchInput")]
+pub struct CustomerPatch {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_id: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<CustomerKind>)]
+    pub kind: MaybeUndefined<CustomerKind>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub phone: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub company: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub industry: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub size_band: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub country: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub city: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub source: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub owner_id: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<ValueTier>)]
+    pub value_tier: MaybeUndefined<ValueTier>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub tier_locked: MaybeUndefined<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<LifecycleStage>)]
+    pub lifecycle_stage: MaybeUndefined<LifecycleStage>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: MaybeUndefined<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Channel>)]
+    pub preferred_channel: MaybeUndefined<Channel>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub preferred_language: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub birthday: MaybeUndefined<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub relationship_start: MaybeUndefined<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub marketing_consent: MaybeUndefined<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_attributes: MaybeUndefined<Json<Value>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub notes: MaybeUndefined<String>,
+}
+
+/// What a customer may change about itself through `/me`.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "MyProfilePatchInput")]
+pub struct MyProfilePatch {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub phone: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Channel>)]
+    pub preferred_channel: MaybeUndefined<Channel>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub preferred_language: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub birthday: MaybeUndefined<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub marketing_consent: MaybeUndefined<bool>,
+}
+
+impl From<MyProfilePatch> for CustomerPatch {
+    fn from(p: MyProfilePatch) -> Self {
+        Self {
+            name: p.name,
+            email: p.email,
+            phone: p.phone,
+            preferred_channel: p.preferred_channel,
+            preferred_language: p.preferred_language,
+            birthday: p.birthday,
+            marketing_consent: p.marketing_consent,
+            ..Self::default()
+        }
+    }
+}
+
+/// A customer as the API shows it. For analysts, `name`, `email`, `phone`
+/// and `birthday` are masked.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "Customer", complex)]
+pub struct CustomerView {
+    pub id: Uuid,
+    pub external_id: Option<String>,
+    pub kind: CustomerKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub industry: Option<String>,
+    pub size_band: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub source: Option<String>,
+    pub owner_id: Option<String>,
+    pub value_tier: ValueTier,
+    pub tier_locked: bool,
+    pub lifecycle_stage: LifecycleStage,
+    pub tags: Vec<String>,
+    pub preferred_channel: Option<Channel>,
+    pub preferred_language: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub relationship_start: Option<NaiveDate>,
+    pub marketing_consent: bool,
+    pub marketing_consent_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    pub custom_attributes: Json<Value>,
+    pub notes: Option<String>,
+    pub last_contacted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a customer sees of itself at `/me`.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "MyProfile")]
+pub struct MyProfileView {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub preferred_channel: Option<Channel>,
+    pub preferred_language: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub marketing_consent: bool,
+    pub value_tier: ValueTier,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<CustomerView> for MyProfileView {
+    fn from(c: CustomerView) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            preferred_channel: c.preferred_channel,
+            preferred_language: c.preferred_language,
+            birthday: c.birthday,
+            marketing_consent: c.marketing_consent,
+            value_tier: c.value_tier,
+            created_at: c.created_at,
+        }
+    }
+}
+
+api_enum!(
+    /// Sort order of the customer list; `_desc` variants are newest/last first.
+    CustomerSort {
+        CreatedAtDesc => "created_at_desc",
+        CreatedAtAsc => "created_at_asc",
+        UpdatedAtDesc => "updated_at_desc",
+        UpdatedAtAsc => "updated_at_asc",
+        NameAsc => "name_asc",
+        NameDesc => "name_desc",
+    }
+);
+
+/// Filters for the customer list (all optional, combined with AND).
+#[derive(Debug, Default, InputObject)]
+#[graphql(name = "CustomerFilter")]
+pub struct CustomerFilter {
+    pub value_tier: Option<ValueTier>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    /// Customers carrying this tag.
+    pub tag: Option<String>,
+    pub owner_id: Option<String>,
+    /// Case-insensitive text search on name, email and company.
+    pub q: Option<String>,
+    /// Created at or after this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before this instant.
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+/// Query string of `GET /customers`: the filters plus sort and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerListQuery {
+    pub value_tier: Option<ValueTier>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    /// Customers carrying this tag.
+    pub tag: Option<String>,
+    pub owner_id: Option<String>,
+    /// Case-insensitive text search on name, email and company.
+    pub q: Option<String>,
+    /// Created at or after this instant (RFC 3339).
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before this instant (RFC 3339).
+    pub created_to: Option<DateTime<Utc>>,
+    pub sort: Option<CustomerSort>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl CustomerListQuery {
+    /// Splits the query into its filter and the rest.
+    pub fn into_parts(self) -> (CustomerFilter, Option<CustomerSort>, Option<u64>, Option<String>) {
+        let filter = CustomerFilter {
+            value_tier: self.value_tier,
+            lifecycle_stage: self.lifecycle_stage,
+            tag: self.tag,
+            owner_id: self.owner_id,
+            q: self.q,
+            created_from: self.created_from,
+            created_to: self.created_to,
+        };
+        (filter, self.sort, self.limit, self.cursor)
+    }
+}
+
+/// The customer 360: profile plus what hangs on it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerOverview {
+    pub customer: CustomerView,
+    pub contacts: Vec<ContactView>,
+    pub recent_interactions: Vec<InteractionView>,
+    pub orders: OrderSummary,
+}

@@ -1,0 +1,122 @@
+//! Order, order summary and timeline types.
+
+use async_graphql::{InputObject, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::api_enum;
+use super::customer::Channel;
+use super::people::Direction;
+
+api_enum!(
+    /// Whether an order still counts.
+    OrderStatus { Completed => "completed", Refunded => "refunded" }
+);
+
+/// A purchase to record. Re-sending the same `external_id` returns the
+/// order already recorded instead of a duplicate.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewOrderInput")]
+pub struct NewOrder {
+    /// The customer, by our id (or give `customer_external_id`).
+    pub customer_id: Option<Uuid>,
+    /// The customer, by your id.
+    pub customer_external_id: Option<String>,
+    /// Your id for the order; unique.
+    pub external_id: Option<String>,
+    /// Amount in minor units (cents), greater than 0.
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// When it was placed; defaults to now.
+    pub ordered_at: Option<DateTime<Utc>>,
+}
+
+/// A recorded purchase.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "Order")]
+pub struct OrderView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub external_id: Option<String>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: OrderStatus,
+    pub ordered_at: DateTime<Utc>,
+    pub refunded_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Spend in one currency.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "Spend")]
+pub struct Spend {
+    pub currency: String,
+    pub amount_minor: i64,
+}
+
+/// A customer's completed orders at a glance (refunds excluded).
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "OrderSummary")]
+pub struct OrderSummary {
+    pub order_count: i64,
+    /// Total spend per currency.
+    pub total_spend: Vec<Spend>,
+    pub first_order_at: Option<DateTime<Utc>>,
+    pub last_order_at: Option<DateTime<Utc>>,
+}
+
+/// Query string of `GET /orders`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListQuery {
+    pub customer_id: Option<Uuid>,
+    pub status: Option<OrderStatus>,
+    /// Placed at or after this instant.
+    pub ordered_from: Option<DateTime<Utc>>,
+    /// Placed before this instant.
+    pub ordered_to: Option<DateTime<Utc>>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// One entry of a customer's timeline, newest first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineEntry {
+    Order {
+        id: Uuid,
+        at: DateTime<Utc>,
+        amount_minor: i64,
+        currency: String,
+        status: OrderStatus,
+    },
+    Interaction {
+        id: Uuid,
+        at: DateTime<Utc>,
+        channel: Channel,
+        direction: Direction,
+        summary: String,
+    },
+}
+
+impl TimelineEntry {
+    /// When the entry happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Order { at, .. } | Self::Interaction { at, .. } => *at,
+        }
+    }
+
+    /// The entry's own id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Order { id, .. } | Self::Interaction { id, .. } => *id,
+        }
+    }
+}

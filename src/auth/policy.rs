@@ -1,0 +1,69 @@
+//! Who may do what. Services call these before touching data, so REST and
+//! GraphQL share one set of rules.
+
+use uuid::Uuid;
+
+use super::{Actor, Role};
+use crate::error::{AppError, AppResult};
+
+/// Staff who may read customer records (analysts see them masked).
+///
+/// # Errors
+/// `Forbidden` for partners and customers.
+pub fn read_customers(actor: &Actor) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Manager | Role::Agent | Role::Analyst => Ok(()),
+        Role::Partner | Role::Customer => Err(AppError::Forbidden),
+    }
+}
+
+/// Admins and managers: deletion, assignment, refunds.
+///
+/// # Errors
+/// `Forbidden` for every other role.
+pub fn manage_customers(actor: &Actor) -> AppResult<()> {
+    if actor.is_staff_manager() { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+/// Writes on one customer's record (profile, contacts, orders): admins and
+/// managers always, agents only on the customers they own.
+///
+/// # Errors
+/// `Forbidden` otherwise.
+pub fn write_customer(actor: &Actor, owner_id: Option<&str>) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Manager => Ok(()),
+        Role::Agent if owner_id == Some(actor.sub.as_str()) => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Logging an interaction: any staff member who works with customers.
+///
+/// # Errors
+/// `Forbidden` for analysts, partners and customers.
+pub fn log_interaction(actor: &Actor) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Manager | Role::Agent => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Creating customers: admins, managers, and agents (who become the owner).
+///
+/// # Errors
+/// `Forbidden` for analysts, partners and customers.
+pub fn create_customer(actor: &Actor) -> AppResult<()> {
+    log_interaction(actor)
+}
+
+/// The customer a customer-role token speaks for.
+///
+/// # Errors
+/// `Forbidden` for every other role.
+pub fn own_customer(actor: &Actor) -> AppResult<Uuid> {
+    match (actor.role, actor.customer_id) {
+        (Role::Customer, Some(id)) => Ok(id),
+        _ => Err(AppError::Forbidden),
+    }
+}

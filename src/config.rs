@@ -1,0 +1,232 @@
+//! Layered configuration: built-in defaults < optional `rapport.toml` <
+//! `RAPPORT__SECTION__KEY` environment variables (and `DATABASE_URL`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The default database: an SQLite file beside the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://rapport.db?mode=rwc";
+
+/// Everything the application reads at start-up.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServerSettings {
+    /// Address to bind, e.g. `127.0.0.1:8080`; port 0 picks a free port.
+    pub addr: String,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    /// Run pending migrations when the server starts.
+    pub migrate_on_start: bool,
+    pub max_connections: u32,
+}
+
+/// The JWT algorithm family a deployment accepts; exactly one is pinned.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum JwtAlgorithm {
+    HS256,
+    RS256,
+    ES256,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct AuthSettings {
+    pub algorithm: JwtAlgorithm,
+    /// HMAC secret for HS256.
+    pub jwt_secret: Option<Secret>,
+    /// PEM public key (or a path to one) for RS256/ES256.
+    pub public_key: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    /// Clock leeway in seconds for `exp`; capped at 30.
+    pub leeway_secs: u64,
+}
+
+impl fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("algorithm", &self.algorithm)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "[redacted]"))
+            .field("public_key", &self.public_key.is_some())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway_secs", &self.leeway_secs)
+            .finish()
+    }
+}
+
+/// A secret string that never shows itself in `Debug` output.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// `tracing` filter directives; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Settings {
+    /// Reads defaults, then `rapport.toml` (or the file named by
+    /// `RAPPORT_CONFIG`) when present, then the environment.
+    ///
+    /// # Errors
+    /// Fails when the file or a variable cannot be parsed, or a value is invalid.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var("RAPPORT_CONFIG").unwrap_or_else(|_| "rapport.toml".into());
+        let mut builder = config::Config::builder()
+            .set_default("server.addr", "127.0.0.1:8080")?
+            .set_default("server.workers", 0)?
+            .set_default("database.url", DEFAULT_DATABASE_URL)?
+            .set_default("database.migrate_on_start", true)?
+            .set_default("database.max_connections", 10)?
+            .set_default("auth.algorithm", "HS256")?
+            .set_default("auth.issuer", "rapport")?
+            .set_default("auth.audience", "rapport-api")?
+            .set_default("auth.leeway_secs", 30)?
+            .set_default("log.format", "json")?
+            .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
+            .add_source(config::File::with_name(&file).required(false))
+            .add_source(
+                config::Environment::with_prefix("RAPPORT")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            builder = builder.set_override("database.url", url)?;
+        }
+        let settings: Settings = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("parsing configuration")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Settings for tests and embedding: defaults with the given database and secret.
+    pub fn for_database(url: &str, secret: &str) -> Self {
+        Self {
+            server: ServerSettings { addr: "127.0.0.1:0".into(), workers: 2 },
+            database: DatabaseSettings {
+                url: url.into(),
+                migrate_on_start: true,
+                max_connections: 5,
+            },
+            auth: AuthSettings {
+                algorithm: JwtAlgorithm::HS256,
+                jwt_secret: Some(Secret::new(secret)),
+                public_key: None,
+                issuer: "rapport".into(),
+                audience: "rapport-api".into(),
+                leeway_secs: 0,
+            },
+            log: LogSettings { format: LogFormat::Json, filter: "warn".into() },
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.auth.leeway_secs > 30 {
+            bail!("auth.leeway_secs must be at most 30 (got {})", self.auth.leeway_secs);
+        }
+        Ok(())
+    }
+
+    /// Fills in the HS256 secret: from the settings, else (only for the
+    /// default SQLite database) from a generated file beside it.
+    ///
+    /// # Errors
+    /// Fails with a clear message when no secret can be had.
+    pub fn resolve_secret(&mut self) -> anyhow::Result<()> {
+        if self.auth.algorithm != JwtAlgorithm::HS256 || self.auth.jwt_secret.is_some() {
+            return Ok(());
+        }
+        if self.database.url != DEFAULT_DATABASE_URL {
+            bail!(
+                "no JWT secret configured: set RAPPORT__AUTH__JWT_SECRET \
+                 (a generated secret is only kept for the default SQLite database)"
+            );
+        }
+        let path = dev_secret_path();
+        self.auth.jwt_secret = Some(Secret::new(load_or_create_secret(&path)?));
+        Ok(())
+    }
+}
+
+/// Where the generated development secret lives: beside `rapport.db`.
+pub fn dev_secret_path() -> PathBuf {
+    PathBuf::from("rapport.db.jwt-secret")
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let trimmed = existing.trim();
+        if trimmed.len() >= 32 {
+            return Ok(trimmed.to_owned());
+        }
+    }
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_private(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

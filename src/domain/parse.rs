@@ -1,0 +1,224 @@
+//! Parsers for input values. Each returns the normalised value or a message
+//! suitable for a field error.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use regex_lite::Regex;
+use serde_json::Value;
+
+/// Longest name, company or title, in characters.
+pub const MAX_NAME: usize = 200;
+/// Longest free text (notes, summaries), in characters.
+pub const MAX_TEXT: usize = 10_000;
+/// Most tags on one customer.
+pub const MAX_TAGS: usize = 50;
+/// Longest tag, in characters.
+pub const MAX_TAG_LEN: usize = 64;
+/// Largest custom-attributes object, in bytes of compact JSON.
+pub const MAX_CUSTOM_ATTRIBUTES_BYTES: usize = 8 * 1024;
+/// Longest external id.
+pub const MAX_EXTERNAL_ID: usize = 128;
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    // Pragmatic shape check: local@domain.tld, no spaces; deliverability is not our call.
+    Regex::new(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+        .unwrap_or_else(|_| unreachable!("constant pattern"))
+});
+static LANGUAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$").unwrap_or_else(|_| unreachable!("constant pattern"))
+});
+
+/// Trimmed, non-empty text of at most `max` characters without control characters.
+pub fn text(value: String, max: usize) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if trimmed.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err("must not contain control characters".into());
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A single-line name of at most [`MAX_NAME`] characters.
+pub fn name(value: String) -> Result<String, String> {
+    let v = text(value, MAX_NAME)?;
+    if v.contains('\n') || v.contains('\r') {
+        return Err("must be a single line".into());
+    }
+    Ok(v)
+}
+
+/// An e-mail address, lower-cased.
+pub fn email(value: String) -> Result<String, String> {
+    let v = value.trim().to_lowercase();
+    if v.len() > 254 || !EMAIL.is_match(&v) {
+        return Err("must be a valid e-mail address".into());
+    }
+    Ok(v)
+}
+
+/// A phone number: optional `+`, then 7–15 digits; spaces, dots, dashes and
+/// parentheses are dropped.
+pub fn phone(value: String) -> Result<String, String> {
+    let trimmed = value.trim();
+    let (plus, rest) = match trimmed.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", trimmed),
+    };
+    let mut digits = String::with_capacity(rest.len());
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return Err("must be a phone number: digits with an optional leading +".into()),
+        }
+    }
+    if !(7..=15).contains(&digits.len()) {
+        return Err("must have 7 to 15 digits".into());
+    }
+    Ok(format!("{plus}{digits}"))
+}
+
+/// Tags: trimmed, lower case, de-duplicated, at most [`MAX_TAGS`] of at most
+/// [`MAX_TAG_LEN`] characters. Errors carry the index of the bad tag.
+pub fn tags(values: Vec<String>) -> Result<Vec<String>, (Option<usize>, String)> {
+    if values.len() > MAX_TAGS {
+        return Err((None, format!("at most {MAX_TAGS} tags")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for (i, raw) in values.into_iter().enumerate() {
+        let tag = raw.trim().to_lowercase();
+        if tag.is_empty() {
+            return Err((Some(i), "must not be empty".into()));
+        }
+        if tag.chars().count() > MAX_TAG_LEN {
+            return Err((Some(i), format!("must be at most {MAX_TAG_LEN} characters")));
+        }
+        if tag.chars().any(char::is_control) {
+            return Err((Some(i), "must not contain control characters".into()));
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}
+
+/// A JSON object of at most [`MAX_CUSTOM_ATTRIBUTES_BYTES`] bytes.
+pub fn custom_attributes(value: Value) -> Result<Value, String> {
+    if !value.is_object() {
+        return Err("must be a JSON object".into());
+    }
+    let size = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_CUSTOM_ATTRIBUTES_BYTES {
+        return Err(format!("must be at most {MAX_CUSTOM_ATTRIBUTES_BYTES} bytes of JSON"));
+    }
+    Ok(value)
+}
+
+/// A birthday: not in the future and not before 1900.
+pub fn birthday(value: NaiveDate, today: NaiveDate) -> Result<NaiveDate, String> {
+    if value > today {
+        return Err("must not be in the future".into());
+    }
+    past_date(value)
+}
+
+/// A date on or after 1900-01-01.
+pub fn past_date(value: NaiveDate) -> Result<NaiveDate, String> {
+    match NaiveDate::from_ymd_opt(1900, 1, 1) {
+        Some(min) if value < min => Err("must be on or after 1900-01-01".into()),
+        _ => Ok(value),
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper-cased.
+pub fn country(value: String) -> Result<String, String> {
+    let v = value.trim().to_uppercase();
+    if v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(v)
+    } else {
+        Err("must be an ISO 3166-1 alpha-2 country code such as \"DE\"".into())
+    }
+}
+
+/// An ISO 4217 currency code, upper-cased.
+pub fn currency(value: String) -> Result<String, String> {
+    let v = value.trim().to_uppercase();
+    if v.len() == 3 && v.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(v)
+    } else {
+        Err("must be an ISO 4217 currency code such as \"EUR\"".into())
+    }
+}
+
+/// A BCP 47 language tag such as `en` or `zh-Hans`.
+pub fn language(value: String) -> Result<String, String> {
+    let v = value.trim().to_owned();
+    if v.len() <= 35 && LANGUAGE.is_match(&v) { Ok(v) } else { Err("must be a language tag such as \"en\" or \"zh-CN\"".into()) }
+}
+
+/// An external id: 1–128 printable characters without spaces.
+pub fn external_id(value: String) -> Result<String, String> {
+    let v = value.trim().to_owned();
+    if v.is_empty() || v.len() > MAX_EXTERNAL_ID {
+        return Err(format!("must be 1 to {MAX_EXTERNAL_ID} characters"));
+    }
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters".into());
+    }
+    Ok(v)
+}
+
+/// A staff member's id (a token subject).
+pub fn staff_id(value: String) -> Result<String, String> {
+    external_id(value)
+}
+
+/// A positive amount in minor units.
+pub fn positive_amount(value: i64) -> Result<i64, String> {
+    if value > 0 { Ok(value) } else { Err("must be greater than 0".into()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_normalised_to_digits() {
+        assert_eq!(phone("+49 (30) 123-4567".into()).as_deref(), Ok("+49301234567"));
+        assert!(phone("12345".into()).is_err());
+        assert!(phone("call me".into()).is_err());
+    }
+
+    #[test]
+    fn tags_are_trimmed_lowered_and_deduplicated() {
+        let tags = tags(vec![" VIP ".into(), "vip".into(), "Beta".into()]);
+        assert_eq!(tags, Ok(vec!["vip".to_owned(), "beta".to_owned()]));
+    }
+
+    #[test]
+    fn an_empty_tag_is_named_by_its_index() {
+        assert_eq!(tags(vec!["ok".into(), "  ".into()]).map_err(|e| e.0), Err(Some(1)));
+    }
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(email(" Ann@Example.COM ".into()).as_deref(), Ok("ann@example.com"));
+        assert!(email("ann@".into()).is_err());
+        assert!(email("ann example.com".into()).is_err());
+    }
+
+    #[test]
+    fn custom_attributes_must_be_a_small_object() {
+        assert!(custom_attributes(serde_json::json!([1])).is_err());
+        let big = "x".repeat(9000);
+        assert!(custom_attributes(serde_json::json!({ "a": big })).is_err());
+        assert!(custom_attributes(serde_json::json!({ "plan": "pro" })).is_ok());
+    }
+}

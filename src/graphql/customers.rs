@@ -1,0 +1,175 @@
+//! Customer queries and mutations, and the relations of the `Customer` type.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{ComplexObject, Context, ID, Object};
+use uuid::Uuid;
+
+use super::loaders::Loaders;
+use super::{ctx, gql};
+use crate::api::customer::{
+    CustomerFilter, CustomerPatch, CustomerSort, CustomerView, MyProfilePatch, MyProfileView, NewCustomer,
+};
+use crate::api::orders::{OrderSummary, OrderView};
+use crate::api::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction};
+use crate::domain::pagination::PageRequest;
+use crate::service::{contacts, customers, interactions, orders};
+
+/// Largest `limit` of a customer's nested lists.
+const MAX_NESTED: u64 = 100;
+
+fn nested_limit(limit: i32) -> async_graphql::Result<u64> {
+    u64::try_from(limit)
+        .ok()
+        .filter(|l| (1..=MAX_NESTED).contains(l))
+        .ok_or_else(|| async_graphql::Error::new(format!("limit must be between 1 and {MAX_NESTED}")))
+}
+
+#[ComplexObject]
+impl CustomerView {
+    /// The customer's contacts, primary first.
+    async fn contacts(&self, c: &Context<'_>) -> async_graphql::Result<Vec<ContactView>> {
+        let (actor, _) = ctx(c)?;
+        let rows = c.data::<Loaders>()?.contacts.load_one(self.id).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|m| contacts::to_view(m, actor)).collect())
+    }
+
+    /// The newest interactions.
+    #[graphql(complexity = "limit as usize * child_complexity")]
+    async fn interactions(
+        &self,
+        c: &Context<'_>,
+        #[graphql(default = 20)] limit: i32,
+    ) -> async_graphql::Result<Vec<InteractionView>> {
+        let limit = nested_limit(limit)?;
+        let rows = c.data::<Loaders>()?.interactions.load_one((self.id, limit)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(interactions::to_view).collect())
+    }
+
+    /// The newest orders.
+    #[graphql(complexity = "limit as usize * child_complexity")]
+    async fn orders(&self, c: &Context<'_>, #[graphql(default = 20)] limit: i32) -> async_graphql::Result<Vec<OrderView>> {
+        let limit = nested_limit(limit)?;
+        let rows = c.data::<Loaders>()?.orders.load_one((self.id, limit)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(orders::to_view).collect())
+    }
+
+    /// Completed-order count, spend per currency, first and last order.
+    async fn order_summary(&self, c: &Context<'_>) -> async_graphql::Result<Option<OrderSummary>> {
+        Ok(c.data::<Loaders>()?.summaries.load_one(self.id).await?)
+    }
+}
+
+fn parse_uuid(id: &ID, what: &'static str) -> async_graphql::Result<Uuid> {
+    gql(Uuid::parse_str(id).map_err(|_| crate::error::AppError::NotFound(what)))
+}
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+#[Object]
+impl CustomerQuery {
+    /// One customer by id.
+    async fn customer(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<CustomerView> {
+        let (actor, db) = ctx(c)?;
+        gql(customers::get(db, actor, parse_uuid(&id, "customer")?).await)
+    }
+
+    /// One customer by the integration's external id.
+    async fn customer_by_external_id(&self, c: &Context<'_>, external_id: String) -> async_graphql::Result<CustomerView> {
+        let (actor, db) = ctx(c)?;
+        gql(customers::get_by_external_id(db, actor, &external_id).await)
+    }
+
+    /// Customers, Relay-style: `first` (1–200, default 50) after a cursor.
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn customers(
+        &self,
+        c: &Context<'_>,
+        filter: Option<CustomerFilter>,
+        sort: Option<CustomerSort>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, CustomerView>> {
+        let (actor, db) = ctx(c)?;
+        let limit = first.map(|f| u64::try_from(f).unwrap_or(0));
+        let page = gql(PageRequest::parse(limit, after.as_deref()))?;
+        let sort = sort.unwrap_or(CustomerSort::CreatedAtDesc);
+        let (edges, next) = gql(customers::list_edges(db, actor, &filter.unwrap_or_default(), Some(sort), &page).await)?;
+        let mut conn = Connection::new(page.after.is_some(), next.is_some());
+        conn.edges.extend(edges.into_iter().map(|(cursor, v)| Edge::new(cursor, v)));
+        Ok(conn)
+    }
+
+    /// One contact.
+    async fn contact(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<ContactView> {
+        let (actor, db) = ctx(c)?;
+        gql(contacts::get(db, actor, parse_uuid(&id, "contact")?).await)
+    }
+
+    /// The signed-in customer (customer tokens only).
+    async fn me(&self, c: &Context<'_>) -> async_graphql::Result<MyProfileView> {
+        let (actor, db) = ctx(c)?;
+        gql(customers::get_me(db, actor).await).map(MyProfileView::from)
+    }
+}
+
+#[derive(Default)]
+pub struct CustomerMutation;
+
+#[Object]
+impl CustomerMutation {
+    async fn create_customer(&self, c: &Context<'_>, input: NewCustomer) -> async_graphql::Result<CustomerView> {
+        let (actor, db) = ctx(c)?;
+        gql(customers::create(db, actor, input).await)
+    }
+
+    /// Partial update: omitted fields are kept, `null` clears.
+    async fn update_customer(&self, c: &Context<'_>, id: ID, patch: CustomerPatch) -> async_graphql::Result<CustomerView> {
+        let (actor, db) = ctx(c)?;
+        gql(customers::update(db, actor, parse_uuid(&id, "customer")?, patch).await)
+    }
+
+    /// Soft delete; returns the id.
+    async fn delete_customer(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+        let (actor, db) = ctx(c)?;
+        gql(customers::delete(db, actor, parse_uuid(&id, "customer")?).await)?;
+        Ok(id)
+    }
+
+    async fn create_contact(
+        &self,
+        c: &Context<'_>,
+        customer_id: ID,
+        input: NewContact,
+    ) -> async_graphql::Result<ContactView> {
+        let (actor, db) = ctx(c)?;
+        gql(contacts::create(db, actor, parse_uuid(&customer_id, "customer")?, input).await)
+    }
+
+    async fn update_contact(&self, c: &Context<'_>, id: ID, patch: ContactPatch) -> async_graphql::Result<ContactView> {
+        let (actor, db) = ctx(c)?;
+        gql(contacts::update(db, actor, parse_uuid(&id, "contact")?, patch).await)
+    }
+
+    async fn delete_contact(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+        let (actor, db) = ctx(c)?;
+        gql(contacts::delete(db, actor, parse_uuid(&id, "contact")?).await)?;
+        Ok(id)
+    }
+
+    async fn log_interaction(
+        &self,
+        c: &Context<'_>,
+        customer_id: ID,
+        input: NewInteraction,
+    ) -> async_graphql::Result<InteractionView> {
+        let (actor, db) = ctx(c)?;
+        gql(interactions::create(db, actor, parse_uuid(&customer_id, "customer")?, input).await)
+    }
+
+    /// Updates the signed-in customer's own profile.
+    async fn update_me(&self, c: &Context<'_>, patch: MyProfilePatch) -> async_graphql::Result<MyProfileView> {
+        let (actor, db) = ctx(c)?;
+        gql(customers::update_me(db, actor, patch.into()).await).map(MyProfileView::from)
+    }
+}

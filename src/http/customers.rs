@@ -1,0 +1,217 @@
+//! `/customers` with contacts, interactions, overview and timeline.
+
+use actix_web::{HttpResponse, web};
+
+use super::extract::{Json, Query, parse_id};
+use super::{Db, ErrorResponses, created};
+use crate::api::customer::{CustomerListQuery, CustomerOverview, CustomerPatch, CustomerView, NewCustomer};
+use crate::api::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction, PageQuery};
+use crate::api::{Page, orders::TimelineEntry};
+use crate::auth::BearerAuth;
+use crate::domain::pagination::PageRequest;
+use crate::error::AppResult;
+use crate::service::{contacts, customers, interactions, overview};
+
+/// Creates a customer.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomer,
+    responses((status = 201, body = CustomerView), (status = 409, description = "external_id taken", body = super::problem::Problem), ErrorResponses),
+    security(("bearer" = [])))]
+pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewCustomer>) -> AppResult<HttpResponse> {
+    let view = customers::create(&db, &actor, input).await?;
+    Ok(created(format!("/api/v1/customers/{}", view.id), view))
+}
+
+/// Lists customers with filters, sorting and cursor pagination.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery),
+    responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<CustomerListQuery>) -> AppResult<HttpResponse> {
+    let (filter, sort, limit, cursor) = q.into_parts();
+    let page = PageRequest::parse(limit, cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(customers::list(&db, &actor, &filter, sort, &page).await?))
+}
+
+/// Reads a customer.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = [])))]
+pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    Ok(HttpResponse::Ok().json(customers::get(&db, &actor, id).await?))
+}
+
+/// Reads a customer by the integration's external id.
+#[utoipa::path(get, path = "/api/v1/customers/by-external-id/{external_id}", tag = "customers",
+    params(("external_id" = String, Path)),
+    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = [])))]
+pub async fn get_by_external_id(db: Db, BearerAuth(actor): BearerAuth, ext: web::Path<String>) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(customers::get_by_external_id(&db, &actor, &ext).await?))
+}
+
+/// Partially updates a customer: absent fields are kept, `null` clears.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
+    request_body = CustomerPatch,
+    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = [])))]
+pub async fn update(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(patch): Json<CustomerPatch>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    Ok(HttpResponse::Ok().json(customers::update(&db, &actor, id, patch).await?))
+}
+
+/// Soft-deletes a customer.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = [])))]
+pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    customers::delete(&db, &actor, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The customer 360: profile, contacts, recent interactions, order summary.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/overview", tag = "customers", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = CustomerOverview), ErrorResponses), security(("bearer" = [])))]
+pub async fn get_overview(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    Ok(HttpResponse::Ok().json(overview::overview(&db, &actor, id).await?))
+}
+
+/// Orders and interactions, newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers",
+    params(("id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<TimelineEntry>), ErrorResponses), security(("bearer" = [])))]
+pub async fn timeline(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(overview::timeline(&db, &actor, id, &page).await?))
+}
+
+/// Adds a contact to a customer.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/contacts", tag = "contacts", params(("id" = uuid::Uuid, Path)),
+    request_body = NewContact,
+    responses((status = 201, body = ContactView), ErrorResponses), security(("bearer" = [])))]
+pub async fn create_contact(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<NewContact>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    let view = contacts::create(&db, &actor, id, input).await?;
+    Ok(created(format!("/api/v1/contacts/{}", view.id), view))
+}
+
+/// A customer's contacts, primary first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", tag = "contacts", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Page<ContactView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn list_contacts(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    let items = contacts::list(&db, &actor, id).await?;
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
+}
+
+/// Reads a contact.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ContactView), ErrorResponses), security(("bearer" = [])))]
+pub async fn get_contact(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "contact")?;
+    Ok(HttpResponse::Ok().json(contacts::get(&db, &actor, id).await?))
+}
+
+/// Updates a contact; `active: false` records that the person left.
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = uuid::Uuid, Path)),
+    request_body = ContactPatch,
+    responses((status = 200, body = ContactView), ErrorResponses), security(("bearer" = [])))]
+pub async fn update_contact(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(patch): Json<ContactPatch>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "contact")?;
+    Ok(HttpResponse::Ok().json(contacts::update(&db, &actor, id, patch).await?))
+}
+
+/// Deletes a contact.
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = [])))]
+pub async fn delete_contact(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "contact")?;
+    contacts::delete(&db, &actor, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Logs an interaction; the customer's `last_contacted_at` follows.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/interactions", tag = "interactions",
+    params(("id" = uuid::Uuid, Path)), request_body = NewInteraction,
+    responses((status = 201, body = InteractionView), ErrorResponses), security(("bearer" = [])))]
+pub async fn create_interaction(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<NewInteraction>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    let view = interactions::create(&db, &actor, id, input).await?;
+    Ok(created(format!("/api/v1/customers/{id}/interactions/{}", view.id), view))
+}
+
+/// A customer's interactions, newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/interactions", tag = "interactions",
+    params(("id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<InteractionView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn list_interactions(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(interactions::list(&db, &actor, id, &page).await?))
+}
+
+/// The paths of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create, list, get, get_by_external_id, update, delete, get_overview, timeline,
+    create_contact, list_contacts, get_contact, update_contact, delete_contact,
+    create_interaction, list_interactions
+))]
+pub struct Doc;
+
+/// Mounts this module's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/customers").route(web::post().to(create)).route(web::get().to(list)))
+        .service(web::resource("/customers/by-external-id/{ext}").route(web::get().to(get_by_external_id)))
+        .service(
+            web::resource("/customers/{id}")
+                .route(web::get().to(get))
+                .route(web::patch().to(update))
+                .route(web::delete().to(delete)),
+        )
+        .service(web::resource("/customers/{id}/overview").route(web::get().to(get_overview)))
+        .service(web::resource("/customers/{id}/timeline").route(web::get().to(timeline)))
+        .service(
+            web::resource("/customers/{id}/contacts")
+                .route(web::post().to(create_contact))
+                .route(web::get().to(list_contacts)),
+        )
+        .service(
+            web::resource("/customers/{id}/interactions")
+                .route(web::post().to(create_interaction))
+                .route(web::get().to(list_interactions)),
+        )
+        .service(
+            web::resource("/contacts/{id}")
+                .route(web::get().to(get_contact))
+                .route(web::patch().to(update_contact))
+                .route(web::delete().to(delete_contact)),
+        );
+}

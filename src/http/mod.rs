@@ -1,0 +1,53 @@
+//! REST under `/api/v1`: thin handlers over the service layer, documented
+//! with utoipa. Each area module ends with its `configure`.
+
+pub mod customers;
+pub mod docs;
+pub mod extract;
+pub mod me;
+pub mod ops;
+pub mod orders;
+pub mod problem;
+
+use actix_web::{HttpResponse, http::header, web};
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+use utoipa::IntoResponses;
+
+use problem::Problem;
+
+/// The shared database handle, as handlers receive it.
+pub type Db = web::Data<DatabaseConnection>;
+
+/// `201 Created` with a `Location` header.
+pub fn created(location: String, body: impl Serialize) -> HttpResponse {
+    HttpResponse::Created().insert_header((header::LOCATION, location)).json(body)
+}
+
+/// Errors every authenticated endpoint can answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ErrorResponses {
+    /// Missing, expired or otherwise invalid bearer token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The caller's role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such resource.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// A field failed validation; `errors[].path` names it.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
+}
+
+/// Mounts every REST area under `/api/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(customers::configure)
+            .configure(orders::configure)
+            .configure(me::configure),
+    );
+}

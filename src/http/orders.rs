@@ -1,0 +1,63 @@
+//! `/orders`: record (idempotent by external id), read, list, refund.
+
+use actix_web::{HttpResponse, web};
+
+use super::extract::{Json, Query, parse_id};
+use super::{Db, ErrorResponses, created};
+use crate::api::Page;
+use crate::api::orders::{NewOrder, OrderListQuery, OrderView};
+use crate::auth::BearerAuth;
+use crate::domain::pagination::PageRequest;
+use crate::error::AppResult;
+use crate::service::orders::{self, Recorded};
+
+/// Records an order; re-sending an `external_id` answers 200 with the existing order.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = NewOrder,
+    responses((status = 201, body = OrderView), (status = 200, description = "Already recorded", body = OrderView),
+        (status = 409, description = "external_id used by another customer's order", body = super::problem::Problem),
+        ErrorResponses),
+    security(("bearer" = [])))]
+pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewOrder>) -> AppResult<HttpResponse> {
+    Ok(match orders::record(&db, &actor, input).await? {
+        Recorded::Created(view) => created(format!("/api/v1/orders/{}", view.id), view),
+        Recorded::Existing(view) => HttpResponse::Ok().json(view),
+    })
+}
+
+/// Lists orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery),
+    responses((status = 200, body = Page<OrderView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<OrderListQuery>) -> AppResult<HttpResponse> {
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(orders::list(&db, &actor, &q, &page).await?))
+}
+
+/// Reads an order.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = OrderView), ErrorResponses), security(("bearer" = [])))]
+pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "order")?;
+    Ok(HttpResponse::Ok().json(orders::get(&db, &actor, id).await?))
+}
+
+/// Refunds an order in full; it stops counting towards spend.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = OrderView), (status = 409, description = "Already refunded", body = super::problem::Problem),
+        ErrorResponses),
+    security(("bearer" = [])))]
+pub async fn refund(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "order")?;
+    Ok(HttpResponse::Ok().json(orders::refund(&db, &actor, id).await?))
+}
+
+/// The paths of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, get, refund))]
+pub struct Doc;
+
+/// Mounts this module's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/orders").route(web::post().to(create)).route(web::get().to(list)))
+        .service(web::resource("/orders/{id}").route(web::get().to(get)))
+        .service(web::resource("/orders/{id}/refund").route(web::post().to(refund)));
+}

@@ -1,0 +1,17 @@
+//! Rapport: a headless API for customer relationship maintenance.
+//!
+//! Layers: `http` and `graphql` are thin doors onto `service`, which alone
+//! talks to the database and relies on `domain` for rules and parsing.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::Application;

@@ -1,0 +1,112 @@
+//! The `rapport` command: serve (default), migrate, token, export-schema.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use rapport::auth::{Claims, Role, mint_token};
+use rapport::config::{JwtAlgorithm, Settings};
+use rapport::{Application, startup, telemetry};
+
+#[derive(Parser)]
+#[command(name = "rapport", version, about = "Customer relationship maintenance API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print a development JWT signed with the configured HS256 secret.
+    Token {
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "dev")]
+        sub: String,
+        #[arg(long)]
+        customer_id: Option<uuid::Uuid>,
+        #[arg(long)]
+        partner_id: Option<String>,
+        /// Lifetime: e.g. 90s, 30m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// Write schema/schema.graphql and schema/openapi.json.
+    ExportSchema {
+        #[arg(long, default_value = "schema")]
+        dir: PathBuf,
+    },
+}
+
+fn parse_ttl(raw: &str) -> anyhow::Result<i64> {
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: i64 = digits.parse().with_context(|| format!("bad --ttl {raw:?}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => bail!("bad --ttl unit in {raw:?}: use s, m, h or d"),
+    };
+    if secs <= 0 {
+        bail!("--ttl must be positive");
+    }
+    Ok(secs)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut settings = Settings::load()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            telemetry::init(&settings.log);
+            settings.resolve_secret()?;
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "listening");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            telemetry::init(&settings.log);
+            let db = startup::connect(&settings, Default::default()).await?;
+            startup::migrate(&db).await?;
+            println!("migrations applied");
+        }
+        Command::Token { role, sub, customer_id, partner_id, ttl } => {
+            if settings.auth.algorithm != JwtAlgorithm::HS256 {
+                bail!("`rapport token` signs HS256 tokens only; tokens for {:?} come from your identity provider", settings.auth.algorithm);
+            }
+            settings.resolve_secret()?;
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use one of admin, manager, agent, analyst, partner, customer")
+            })?;
+            if role == Role::Customer && customer_id.is_none() {
+                bail!("--customer-id is required for the customer role");
+            }
+            let now = chrono::Utc::now().timestamp();
+            let claims = Claims {
+                sub,
+                role,
+                customer_id,
+                partner_id,
+                iss: settings.auth.issuer.clone(),
+                aud: settings.auth.audience.clone(),
+                iat: now,
+                exp: now + parse_ttl(&ttl)?,
+            };
+            let secret = settings.auth.jwt_secret.as_ref().context("no JWT secret")?;
+            println!("{}", mint_token(secret.expose(), &claims)?);
+        }
+        Command::ExportSchema { dir } => {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join("schema.graphql"), rapport::graphql::schema().sdl())?;
+            std::fs::write(dir.join("openapi.json"), rapport::http::docs::openapi_json()?)?;
+            println!("wrote {}/schema.graphql and {}/openapi.json", dir.display(), dir.display());
+        }
+    }
+    Ok(())
+}

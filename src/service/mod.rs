@@ -1,0 +1,87 @@
+//! Use cases per area. The only layer that talks to the database; REST
+//! handlers and GraphQL resolvers call these functions and nothing below them.
+
+pub mod contacts;
+pub mod customers;
+pub mod interactions;
+pub mod mask;
+pub mod orders;
+pub mod overview;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+
+use crate::error::AppResult;
+
+/// The current time, at the microsecond precision both databases keep.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+/// Opens a transaction; writes that touch several rows go through one.
+///
+/// # Errors
+/// Fails when the database cannot start a transaction.
+pub async fn begin(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    Ok(db.begin().await?)
+}
+
+/// Parses a nullable field of a partial update: `None` leaves the field
+/// alone, `Some(None)` clears it, `Some(Some(v))` sets it; a parse failure is
+/// recorded under `path` and leaves the field alone.
+pub(crate) fn patch_field<T, U>(
+    c: &mut crate::domain::Checker,
+    path: &str,
+    value: async_graphql::MaybeUndefined<T>,
+    parse: impl FnOnce(T) -> Result<U, String>,
+) -> Option<Option<U>> {
+    use async_graphql::MaybeUndefined;
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => c.check(path, parse(v)).map(Some),
+    }
+}
+
+/// The newest `n` rows per customer of a table, for several customers in one
+/// statement (a window function, so the work stays in the database).
+///
+/// # Errors
+/// Database failures.
+pub(crate) async fn latest_per_customer<E>(
+    db: &DatabaseConnection,
+    table: E,
+    time_column: &str,
+    customer_ids: &[uuid::Uuid],
+    n: u64,
+) -> AppResult<Vec<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+    let inner = Query::select()
+        .column(Asterisk)
+        .expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY {time_column} DESC, id DESC)"
+            )),
+            Alias::new("rn"),
+        )
+        .from(table)
+        .and_where(Expr::col(Alias::new("customer_id")).is_in(customer_ids.iter().copied()))
+        .to_owned();
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte(n))
+        .order_by(Alias::new(time_column), sea_orm::Order::Desc)
+        .order_by(Alias::new("id"), sea_orm::Order::Desc)
+        .to_owned();
+    let stmt = db.get_database_backend().build(&outer);
+    Ok(E::find().from_raw_sql(stmt).all(db).await?)
+}

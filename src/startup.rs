@@ -1,0 +1,168 @@
+//! Building and running the application: `Application::build(settings)` binds
+//! its own listener (port 0 in tests), then `run_until_stopped`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::http::problem::REQUEST_ID;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+/// Connects to the database with logging of every statement turned off, and
+/// counts statements into `counter`.
+///
+/// # Errors
+/// Fails when the database cannot be reached.
+pub async fn connect(settings: &Settings, counter: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(settings.database.url.clone());
+    opts.max_connections(settings.database.max_connections).sqlx_logging(false);
+    let mut db = Database::connect(opts)
+        .await
+        .with_context(|| format!("connecting to the database ({})", redact_url(&settings.database.url)))?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        // WAL lets readers proceed while one writer commits.
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(db)
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Runs pending migrations.
+///
+/// # Errors
+/// Fails when a migration fails.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    migration::Migrator::up(db, None).await.context("running migrations")
+}
+
+/// Stamps the request id on the response and error bodies, and logs one line per request.
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let mut res = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+    }
+    tracing::info!(
+        %method,
+        %path,
+        status = res.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request finished"
+    );
+    Ok(res)
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("route"))
+}
+
+impl Application {
+    /// Connects, migrates (unless disabled), and binds the listener.
+    ///
+    /// # Errors
+    /// Fails on bad settings, an unreachable database, a failed migration or a taken port.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let statements = Arc::new(AtomicU64::new(0));
+        let db = connect(&settings, statements.clone()).await?;
+        if settings.database.migrate_on_start {
+            migrate(&db).await?;
+        }
+        let keys = JwtKeys::from_settings(&settings.auth)?;
+        let listener = TcpListener::bind(&settings.server.addr)
+            .with_context(|| format!("binding {}", settings.server.addr))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, db.clone(), keys, settings.server.workers)?;
+        Ok(Self { port, server, db, statements })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database connection the server uses.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// How many SQL statements the server has run so far.
+    pub fn statement_counter(&self) -> Arc<AtomicU64> {
+        self.statements.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT; in-flight requests finish first.
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, workers: usize) -> anyhow::Result<Server> {
+    let db = web::Data::new(db);
+    let keys = web::Data::new(keys);
+    let schema = web::Data::new(crate::graphql::schema());
+    let openapi = crate::http::docs::openapi();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(request_id))
+            .wrap(TracingLogger::default())
+            .app_data(db.clone())
+            .app_data(keys.clone())
+            .app_data(schema.clone())
+            .app_data(web::JsonConfig::default().limit(crate::http::extract::MAX_BODY))
+            .configure(crate::http::ops::configure)
+            .configure(crate::http::configure)
+            .configure(crate::graphql::configure)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+            .route(
+                "/docs",
+                web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish() }),
+            )
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
