@@ -1,0 +1,256 @@
+//! Test harness: spawns the real application on port 0 against a fresh
+//! database (SQLite file, or a new PostgreSQL database per test).
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rapport::Application;
+use rapport::auth::{Claims, Role, mint_token};
+use rapport::config::Settings;
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+pub const AGENT: &str = "agent-1";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn name(app: TestApp)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await;
+                    super::$name(&app).await;
+                    app.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await;
+                    super::$name(&app).await;
+                    app.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+/// A running application and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub backend: Backend,
+    statements: Arc<AtomicU64>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Database { admin_url: String, name: String },
+}
+
+/// A response: status, headers and the parsed JSON body (Null when empty).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The body's `id` field as a string.
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_else(|| panic!("no id in {}", self.body)).to_owned()
+    }
+
+    /// Asserts a problem+json error with this status, naming `field` among its errors.
+    pub fn assert_problem(&self, status: u16, field: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert_eq!(ct, "application/problem+json", "body: {}", self.body);
+        for key in ["type", "title", "status", "detail", "code"] {
+            assert!(!self.body[key].is_null(), "problem without {key}: {}", self.body);
+        }
+        if let Some(field) = field {
+            let paths: Vec<&str> =
+                self.body["errors"].as_array().into_iter().flatten().filter_map(|e| e["path"].as_str()).collect();
+            assert!(paths.contains(&field), "expected an error on {field}, got {paths:?}: {}", self.body);
+        }
+    }
+}
+
+fn postgres_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let slash = base.rfind('/').filter(|i| *i > base.find("://").map_or(0, |s| s + 2)).unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..slash], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl TestApp {
+    /// Spawns the app on a fresh database of the given kind.
+    pub async fn spawn(backend: Backend) -> Self {
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("rapport-test-{}.db", Uuid::now_v7()));
+                (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::File(path))
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url();
+                let name = format!("rapport_test_{}", Uuid::now_v7().simple());
+                let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL tests need a server: set TEST_DATABASE_URL (tried {admin_url}): {e}. \
+                         Run `cargo test sqlite::` to run only the SQLite half."
+                    )
+                });
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                admin.close().await.ok();
+                (replace_database(&admin_url, &name), Cleanup::Database { admin_url, name })
+            }
+        };
+        let settings = Settings::for_database(&url, SECRET);
+        let app = Application::build(settings).await.expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db().clone();
+        let statements = app.statement_counter();
+        tokio::spawn(app.run_until_stopped());
+        Self { address, client: reqwest::Client::new(), db, backend, statements, cleanup }
+    }
+
+    /// Drops the test database.
+    pub async fn cleanup(self) {
+        self.db.clone().close().await.ok();
+        match self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Database { admin_url, name } => {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    admin.close().await.ok();
+                }
+            }
+        }
+    }
+
+    /// SQL statements the server has run so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// A token for a staff role (sub = role name, or `agent-1` for agents).
+    pub fn token(&self, role: Role) -> String {
+        let sub = if role == Role::Agent { AGENT } else { role.as_str() };
+        let customer_id = (role == Role::Customer).then(Uuid::now_v7);
+        self.token_with(role, sub, customer_id)
+    }
+
+    /// A customer token for one customer.
+    pub fn customer_token(&self, customer_id: &str) -> String {
+        self.token_with(Role::Customer, "customer-login", Some(customer_id.parse().expect("uuid")))
+    }
+
+    pub fn token_with(&self, role: Role, sub: &str, customer_id: Option<Uuid>) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: sub.into(),
+            role,
+            customer_id,
+            partner_id: (role == Role::Partner).then(|| "partner-1".into()),
+            iss: "rapport".into(),
+            aud: "rapport-api".into(),
+            iat: now,
+            exp: now + 600,
+        };
+        mint_token(SECRET, &claims).expect("mint")
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{}", self.address, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Runs a GraphQL operation.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let reply =
+            self.request(Method::POST, "/graphql", token, Some(json!({ "query": query, "variables": variables }))).await;
+        assert_eq!(reply.status, StatusCode::OK, "graphql body: {}", reply.body);
+        reply.body
+    }
+
+    /// Creates a customer as admin and returns its id.
+    pub async fn create_customer(&self, body: Value) -> String {
+        let reply = self.post("/api/v1/customers", &self.token(Role::Admin), body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.id()
+    }
+
+    /// Counts rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}
