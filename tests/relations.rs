@@ -1,0 +1,255 @@
+//! Contacts, interactions, orders, the customer 360 and the timeline.
+
+mod common;
+
+use common::TestApp;
+use rapport::auth::Role;
+use serde_json::json;
+
+async fn a_new_primary_contact_replaces_the_old_one(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Acme", "kind": "company"})).await;
+    let path = format!("/api/v1/customers/{id}/contacts");
+    let first = app.post(&path, &admin, json!({"name": "Ann", "role": "decision_maker", "is_primary": true})).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let second = app.post(&path, &admin, json!({"name": "Bob", "email": "BOB@acme.example", "is_primary": true})).await;
+    assert_eq!(second.body["email"], "bob@acme.example");
+    let list = app.get(&path, &admin).await;
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["name"], "Bob");
+    assert_eq!(items[0]["is_primary"], true);
+    assert_eq!(items[1]["is_primary"], false);
+
+    let ann = format!("/api/v1/contacts/{}", first.id());
+    let promoted = app.patch(&ann, &admin, json!({"is_primary": true})).await;
+    assert_eq!(promoted.body["is_primary"], true);
+    let bob = app.get(&format!("/api/v1/contacts/{}", second.id()), &admin).await;
+    assert_eq!(bob.body["is_primary"], false);
+
+    let left = app.patch(&ann, &admin, json!({"active": false})).await;
+    assert_eq!(left.body["active"], false);
+    assert!(left.body["left_at"].is_string());
+    assert_eq!(app.delete(&ann, &admin).await.status, 204);
+    app.get(&ann, &admin).await.assert_problem(404, None);
+}
+
+async fn bad_contact_input_is_refused_and_nothing_written(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Acme"})).await;
+    let path = format!("/api/v1/customers/{id}/contacts");
+    for (body, field) in [
+        (json!({"name": ""}), "name"),
+        (json!({"name": "A", "email": "x"}), "email"),
+        (json!({"name": "A", "phone": "abc"}), "phone"),
+        (json!({"name": "A", "role": "boss"}), "role"),
+        (json!({"name": "A", "customer_id": id}), "customer_id"),
+    ] {
+        app.post(&path, &admin, body).await.assert_problem(422, Some(field));
+    }
+    assert_eq!(app.count("contact").await, 0);
+    let missing = format!("/api/v1/customers/{}/contacts", uuid::Uuid::now_v7());
+    app.post(&missing, &admin, json!({"name": "A"})).await.assert_problem(404, None);
+    let contact = app.post(&path, &admin, json!({"name": "Ann"})).await.id();
+    let cpath = format!("/api/v1/contacts/{contact}");
+    app.patch(&cpath, &admin, json!({"email": "nope"})).await.assert_problem(422, Some("email"));
+    app.patch(&cpath, &admin, json!({"name": null})).await.assert_problem(422, Some("name"));
+    assert!(app.get(&cpath, &admin).await.body["email"].is_null());
+}
+
+async fn logging_an_interaction_moves_last_contacted_forward_only(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Ann"})).await;
+    let path = format!("/api/v1/customers/{id}/interactions");
+    let r = app
+        .post(&path, &admin, json!({"channel": "phone", "direction": "outbound", "summary": "Intro call", "occurred_at": "2026-01-10T10:00:00Z", "sentiment": "positive"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["staff_id"], "admin");
+    let customer = app.get(&format!("/api/v1/customers/{id}"), &admin).await;
+    assert_eq!(customer.body["last_contacted_at"], "2026-01-10T10:00:00Z");
+    app.post(&path, &admin, json!({"channel": "email", "direction": "inbound", "summary": "Older", "occurred_at": "2025-06-01T00:00:00Z"}))
+        .await;
+    let customer = app.get(&format!("/api/v1/customers/{id}"), &admin).await;
+    assert_eq!(customer.body["last_contacted_at"], "2026-01-10T10:00:00Z", "a back-dated entry does not move it back");
+    let list = app.get(&format!("{path}?limit=1"), &admin).await;
+    assert_eq!(list.body["items"][0]["summary"], "Intro call");
+    let next = list.body["next_cursor"].as_str().unwrap();
+    let second = app.get(&format!("{path}?limit=1&cursor={next}"), &admin).await;
+    assert_eq!(second.body["items"][0]["summary"], "Older");
+    assert!(second.body["next_cursor"].is_null());
+}
+
+async fn bad_interaction_input_is_refused_and_nothing_written(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Ann"})).await;
+    let other = app.create_customer(json!({"name": "Bob"})).await;
+    let foreign_contact =
+        app.post(&format!("/api/v1/customers/{other}/contacts"), &admin, json!({"name": "Zed"})).await.id();
+    let path = format!("/api/v1/customers/{id}/interactions");
+    let ok = json!({"channel": "phone", "direction": "inbound", "summary": "x"});
+    let with = |k: &str, v: serde_json::Value| {
+        let mut b = ok.clone();
+        b[k] = v;
+        b
+    };
+    for (body, field) in [
+        (with("channel", json!("pigeon")), "channel"),
+        (with("direction", json!("sideways")), "direction"),
+        (with("summary", json!("  ")), "summary"),
+        (with("occurred_at", json!("2999-01-01T00:00:00Z")), "occurred_at"),
+        (with("contact_id", json!(foreign_contact)), "contact_id"),
+        (with("sentiment", json!("ecstatic")), "sentiment"),
+        (json!({"channel": "phone", "direction": "inbound"}), "summary"),
+    ] {
+        app.post(&path, &admin, body).await.assert_problem(422, Some(field));
+    }
+    assert_eq!(app.count("interaction").await, 0);
+    assert!(app.get(&format!("/api/v1/customers/{id}"), &admin).await.body["last_contacted_at"].is_null());
+}
+
+async fn a_resent_order_returns_the_existing_one(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Ann", "external_id": "c-1"})).await;
+    let body = json!({"customer_external_id": "c-1", "external_id": "o-1", "amount_minor": 1999, "currency": "eur"});
+    let first = app.post("/api/v1/orders", &admin, body.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["currency"], "EUR");
+    assert_eq!(first.body["customer_id"], id.as_str());
+    let again = app.post("/api/v1/orders", &admin, body).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert_eq!(app.count("customer_order").await, 1);
+
+    let other = app.create_customer(json!({"name": "Bob"})).await;
+    app.post("/api/v1/orders", &admin, json!({"customer_id": other, "external_id": "o-1", "amount_minor": 5, "currency": "EUR"}))
+        .await
+        .assert_problem(409, Some("external_id"));
+    assert_eq!(app.count("customer_order").await, 1);
+}
+
+async fn concurrent_resends_of_one_order_record_it_once(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Ann"})).await;
+    let body = json!({"customer_id": id, "external_id": "race-1", "amount_minor": 100, "currency": "USD"});
+    let replies = futures_join(app, &admin, body, 8).await;
+    let ids: std::collections::HashSet<String> = replies.iter().map(|r| r.id()).collect();
+    assert_eq!(ids.len(), 1, "every reply names the same order");
+    assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 1);
+    assert_eq!(app.count("customer_order").await, 1);
+}
+
+async fn futures_join(app: &TestApp, token: &str, body: serde_json::Value, n: usize) -> Vec<common::Reply> {
+    let mut handles = Vec::new();
+    for _ in 0..n {
+        handles.push(app.post("/api/v1/orders", token, body.clone()));
+    }
+    futures_util::future::join_all(handles).await
+}
+
+async fn bad_order_input_is_refused_and_nothing_written(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Ann"})).await;
+    let ok = json!({"customer_id": id, "amount_minor": 100, "currency": "EUR"});
+    let with = |k: &str, v: serde_json::Value| {
+        let mut b = ok.clone();
+        b[k] = v;
+        b
+    };
+    for (body, field) in [
+        (with("amount_minor", json!(0)), "amount_minor"),
+        (with("amount_minor", json!(-5)), "amount_minor"),
+        (with("amount_minor", json!(1.5)), "amount_minor"),
+        (with("currency", json!("euro")), "currency"),
+        (with("customer_id", json!(uuid::Uuid::now_v7())), "customer_id"),
+        (with("customer_id", json!("nope")), "customer_id"),
+        (json!({"amount_minor": 1, "currency": "EUR"}), "customer_id"),
+        (with("customer_external_id", json!("x")), "customer_id"),
+        (with("ordered_at", json!("2999-01-01T00:00:00Z")), "ordered_at"),
+        (with("external_id", json!("has space")), "external_id"),
+        (with("status", json!("refunded")), "status"),
+    ] {
+        app.post("/api/v1/orders", &admin, body).await.assert_problem(422, Some(field));
+    }
+    assert_eq!(app.count("customer_order").await, 0);
+}
+
+async fn refunds_happen_once_and_leave_spend(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Ann"})).await;
+    let o1 = app
+        .post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 1000, "currency": "EUR", "ordered_at": "2026-01-01T00:00:00Z"}))
+        .await
+        .id();
+    app.post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 250, "currency": "EUR", "ordered_at": "2026-02-01T00:00:00Z"}))
+        .await;
+    app.post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 700, "currency": "USD", "ordered_at": "2026-03-01T00:00:00Z"}))
+        .await;
+    let refunded = app.post(&format!("/api/v1/orders/{o1}/refund"), &admin, json!({})).await;
+    assert_eq!(refunded.status, 200, "{}", refunded.body);
+    assert_eq!(refunded.body["status"], "refunded");
+    app.post(&format!("/api/v1/orders/{o1}/refund"), &admin, json!({})).await.assert_problem(409, None);
+
+    let overview = app.get(&format!("/api/v1/customers/{id}/overview"), &admin).await;
+    let orders = &overview.body["orders"];
+    assert_eq!(orders["order_count"], 2);
+    assert_eq!(orders["total_spend"], json!([{"currency": "EUR", "amount_minor": 250}, {"currency": "USD", "amount_minor": 700}]));
+    assert_eq!(orders["first_order_at"], "2026-02-01T00:00:00Z");
+    assert_eq!(orders["last_order_at"], "2026-03-01T00:00:00Z");
+
+    let list = app.get(&format!("/api/v1/orders?customer_id={id}&status=completed"), &admin).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
+    let refunded_only = app.get("/api/v1/orders?status=refunded", &admin).await;
+    assert_eq!(refunded_only.body["items"][0]["id"], o1.as_str());
+}
+
+async fn the_overview_and_timeline_show_everything_in_time_order(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app.create_customer(json!({"name": "Ann"})).await;
+    app.post(&format!("/api/v1/customers/{id}/contacts"), &admin, json!({"name": "Pat", "is_primary": true})).await;
+    for (i, day) in ["01", "03", "05"].iter().enumerate() {
+        app.post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 100 * (i as i64 + 1), "currency": "EUR", "ordered_at": format!("2026-01-{day}T12:00:00Z")}))
+            .await;
+    }
+    for day in ["02", "04", "06"] {
+        app.post(&format!("/api/v1/customers/{id}/interactions"), &admin, json!({"channel": "chat", "direction": "inbound", "summary": format!("day {day}"), "occurred_at": format!("2026-01-{day}T12:00:00Z")}))
+            .await;
+    }
+    let overview = app.get(&format!("/api/v1/customers/{id}/overview"), &admin).await;
+    assert_eq!(overview.status, 200);
+    assert_eq!(overview.body["customer"]["id"], id.as_str());
+    assert_eq!(overview.body["contacts"][0]["name"], "Pat");
+    assert_eq!(overview.body["recent_interactions"][0]["summary"], "day 06");
+    assert_eq!(overview.body["orders"]["order_count"], 3);
+
+    let mut days = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.get(&format!("/api/v1/customers/{id}/timeline?limit=4&cursor={cursor}"), &admin).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for e in page.body["items"].as_array().unwrap() {
+            days.push((e["type"].as_str().unwrap().to_owned(), e["at"].as_str().unwrap()[8..10].to_owned()));
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    let expected: Vec<(String, String)> = [("interaction", "06"), ("order", "05"), ("interaction", "04"), ("order", "03"), ("interaction", "02"), ("order", "01")]
+        .iter()
+        .map(|(t, d)| ((*t).to_owned(), (*d).to_owned()))
+        .collect();
+    assert_eq!(days, expected);
+}
+
+on_both_databases!(
+    a_new_primary_contact_replaces_the_old_one,
+    bad_contact_input_is_refused_and_nothing_written,
+    logging_an_interaction_moves_last_contacted_forward_only,
+    bad_interaction_input_is_refused_and_nothing_written,
+    a_resent_order_returns_the_existing_one,
+    concurrent_resends_of_one_order_record_it_once,
+    bad_order_input_is_refused_and_nothing_written,
+    refunds_happen_once_and_leave_spend,
+    the_overview_and_timeline_show_everything_in_time_order,
+);
