@@ -17,7 +17,7 @@ use crate::error::AppError;
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 8;
 /// Highest query complexity accepted (each field counts 1, lists by their `first`/`limit`).
-pub const MAX_COMPLEXITY: usize = 2_000;
+pub const MAX_COMPLEXITY: usize = 10_000;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(customers::CustomerQuery, orders::OrderQuery);
