@@ -146,7 +146,10 @@ impl Settings {
     /// Settings for tests and embedding: defaults with the given database and secret.
     pub fn for_database(url: &str, secret: &str) -> Self {
         Self {
-            server: ServerSettings { addr: "127.0.0.1:0".into(), workers: 2 },
+            server: ServerSettings {
+                addr: "127.0.0.1:0".into(),
+                workers: 2,
+            },
             database: DatabaseSettings {
                 url: url.into(),
                 migrate_on_start: true,
@@ -160,7 +163,10 @@ impl Settings {
                 audience: "rapport-api".into(),
                 leeway_secs: 0,
             },
-            log: LogSettings { format: LogFormat::Json, filter: "warn".into() },
+            log: LogSettings {
+                format: LogFormat::Json,
+                filter: "warn".into(),
+            },
         }
     }
 

@@ -14,7 +14,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.into(), message: message.into() }
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -53,7 +56,10 @@ impl AppError {
 
     /// A 409 that names the colliding field.
     pub fn conflict_on(field: &str, detail: impl Into<String>) -> Self {
-        Self::Conflict { detail: detail.into(), field: Some(field.into()) }
+        Self::Conflict {
+            detail: detail.into(),
+            field: Some(field.into()),
+        }
     }
 
     /// The stable machine-readable code, shared by REST and GraphQL.
@@ -115,7 +121,10 @@ impl AppError {
     pub fn field_errors(&self) -> Vec<FieldError> {
         match self {
             Self::Validation(errors) => errors.clone(),
-            Self::Conflict { field: Some(field), detail } => vec![FieldError::new(field, detail)],
+            Self::Conflict {
+                field: Some(field),
+                detail,
+            } => vec![FieldError::new(field, detail)],
             _ => Vec::new(),
         }
     }
@@ -126,7 +135,10 @@ impl From<sea_orm::DbErr> for AppError {
         // Unique violations reach here only when a service did not map them
         // to a field first; they are still conflicts, not server faults.
         if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
-            return Self::Conflict { detail: unique_detail(&msg), field: unique_field(&msg) };
+            return Self::Conflict {
+                detail: unique_detail(&msg),
+                field: unique_field(&msg),
+            };
         }
         Self::Internal(anyhow::Error::new(err))
     }

@@ -76,9 +76,18 @@ async fn main() -> anyhow::Result<()> {
             startup::migrate(&db).await?;
             println!("migrations applied");
         }
-        Command::Token { role, sub, customer_id, partner_id, ttl } => {
+        Command::Token {
+            role,
+            sub,
+            customer_id,
+            partner_id,
+            ttl,
+        } => {
             if settings.auth.algorithm != JwtAlgorithm::HS256 {
-                bail!("`rapport token` signs HS256 tokens only; tokens for {:?} come from your identity provider", settings.auth.algorithm);
+                bail!(
+                    "`rapport token` signs HS256 tokens only; tokens for {:?} come from your identity provider",
+                    settings.auth.algorithm
+                );
             }
             settings.resolve_secret()?;
             let role = Role::parse(&role).with_context(|| {
@@ -105,7 +114,11 @@ async fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(&dir)?;
             std::fs::write(dir.join("schema.graphql"), rapport::graphql::schema().sdl())?;
             std::fs::write(dir.join("openapi.json"), rapport::http::docs::openapi_json()?)?;
-            println!("wrote {}/schema.graphql and {}/openapi.json", dir.display(), dir.display());
+            println!(
+                "wrote {}/schema.graphql and {}/openapi.json",
+                dir.display(),
+                dir.display()
+            );
         }
     }
     Ok(())

@@ -37,7 +37,8 @@ pub struct Application {
 /// Fails when the database cannot be reached.
 pub async fn connect(settings: &Settings, counter: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(settings.database.url.clone());
-    opts.max_connections(settings.database.max_connections).sqlx_logging(false);
+    opts.max_connections(settings.database.max_connections)
+        .sqlx_logging(false);
     let mut db = Database::connect(opts)
         .await
         .with_context(|| format!("connecting to the database ({})", redact_url(&settings.database.url)))?;
@@ -71,7 +72,11 @@ async fn request_id(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let started = Instant::now();
     let method = req.method().to_string();
     let path = req.path().to_owned();
@@ -105,11 +110,16 @@ impl Application {
             migrate(&db).await?;
         }
         let keys = JwtKeys::from_settings(&settings.auth)?;
-        let listener = TcpListener::bind(&settings.server.addr)
-            .with_context(|| format!("binding {}", settings.server.addr))?;
+        let listener =
+            TcpListener::bind(&settings.server.addr).with_context(|| format!("binding {}", settings.server.addr))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, db.clone(), keys, settings.server.workers)?;
-        Ok(Self { port, server, db, statements })
+        Ok(Self {
+            port,
+            server,
+            db,
+            statements,
+        })
     }
 
     /// The bound port.
@@ -155,7 +165,11 @@ fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, workers: 
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
             .route(
                 "/docs",
-                web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish() }),
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header(("location", "/docs/"))
+                        .finish()
+                }),
             )
             .default_service(web::to(not_found))
     })

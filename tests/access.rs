@@ -20,14 +20,36 @@ struct Fixture {
 
 async fn fixture(app: &TestApp) -> Fixture {
     let admin = app.token(Role::Admin);
-    let owned = app.create_customer(json!({"name": "Owned", "owner_id": AGENT, "external_id": format!("ext-{}", uuid::Uuid::now_v7())})).await;
-    let foreign = app.create_customer(json!({"name": "Foreign", "owner_id": "agent-2"})).await;
-    let contact = app.post(&format!("/api/v1/customers/{owned}/contacts"), &admin, json!({"name": "Pat"})).await.id();
-    let order = app
-        .post("/api/v1/orders", &admin, json!({"customer_id": owned, "amount_minor": 100, "currency": "EUR"}))
+    let owned = app
+        .create_customer(
+            json!({"name": "Owned", "owner_id": AGENT, "external_id": format!("ext-{}", uuid::Uuid::now_v7())}),
+        )
+        .await;
+    let foreign = app
+        .create_customer(json!({"name": "Foreign", "owner_id": "agent-2"}))
+        .await;
+    let contact = app
+        .post(
+            &format!("/api/v1/customers/{owned}/contacts"),
+            &admin,
+            json!({"name": "Pat"}),
+        )
         .await
         .id();
-    Fixture { owned, foreign, contact, order }
+    let order = app
+        .post(
+            "/api/v1/orders",
+            &admin,
+            json!({"customer_id": owned, "amount_minor": 100, "currency": "EUR"}),
+        )
+        .await
+        .id();
+    Fixture {
+        owned,
+        foreign,
+        contact,
+        order,
+    }
 }
 
 type Expect = fn(Role) -> u16;
@@ -61,18 +83,43 @@ const CUSTOMER_ONLY: Expect = |r| if r == Role::Customer { 200 } else { 403 };
 /// (method, path, body, expected status per role). `{owned}` etc. are filled from a fresh fixture.
 fn routes() -> Vec<(Method, &'static str, Option<Value>, Expect)> {
     vec![
-        (Method::POST, "/api/v1/customers", Some(json!({"name": "New"})), OWNER_WRITERS_201),
+        (
+            Method::POST,
+            "/api/v1/customers",
+            Some(json!({"name": "New"})),
+            OWNER_WRITERS_201,
+        ),
         (Method::GET, "/api/v1/customers", None, READERS),
         (Method::GET, "/api/v1/customers/{owned}", None, READERS),
-        (Method::GET, "/api/v1/customers/by-external-id/{owned_ext}", None, READERS),
-        (Method::PATCH, "/api/v1/customers/{owned}", Some(json!({"notes": "n"})), OWNER_WRITERS_200),
+        (
+            Method::GET,
+            "/api/v1/customers/by-external-id/{owned_ext}",
+            None,
+            READERS,
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/customers/{owned}",
+            Some(json!({"notes": "n"})),
+            OWNER_WRITERS_200,
+        ),
         (Method::DELETE, "/api/v1/customers/{owned}", None, MANAGERS_204),
         (Method::GET, "/api/v1/customers/{owned}/overview", None, READERS),
         (Method::GET, "/api/v1/customers/{owned}/timeline", None, READERS),
         (Method::GET, "/api/v1/customers/{owned}/contacts", None, READERS),
-        (Method::POST, "/api/v1/customers/{owned}/contacts", Some(json!({"name": "C"})), OWNER_WRITERS_201),
+        (
+            Method::POST,
+            "/api/v1/customers/{owned}/contacts",
+            Some(json!({"name": "C"})),
+            OWNER_WRITERS_201,
+        ),
         (Method::GET, "/api/v1/contacts/{contact}", None, READERS),
-        (Method::PATCH, "/api/v1/contacts/{contact}", Some(json!({"title": "CTO"})), OWNER_WRITERS_200),
+        (
+            Method::PATCH,
+            "/api/v1/contacts/{contact}",
+            Some(json!({"title": "CTO"})),
+            OWNER_WRITERS_200,
+        ),
         (Method::DELETE, "/api/v1/contacts/{contact}", None, OWNER_WRITERS_204),
         (Method::GET, "/api/v1/customers/{owned}/interactions", None, READERS),
         (
@@ -89,14 +136,27 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, Expect)> {
         ),
         (Method::GET, "/api/v1/orders", None, READERS),
         (Method::GET, "/api/v1/orders/{order}", None, READERS),
-        (Method::POST, "/api/v1/orders/{order}/refund", Some(json!({})), MANAGERS_200),
+        (
+            Method::POST,
+            "/api/v1/orders/{order}/refund",
+            Some(json!({})),
+            MANAGERS_200,
+        ),
         (Method::GET, "/api/v1/me", None, CUSTOMER_ONLY),
-        (Method::PATCH, "/api/v1/me", Some(json!({"preferred_language": "en"})), CUSTOMER_ONLY),
+        (
+            Method::PATCH,
+            "/api/v1/me",
+            Some(json!({"preferred_language": "en"})),
+            CUSTOMER_ONLY,
+        ),
     ]
 }
 
 async fn fill(app: &TestApp, f: &Fixture, s: &str) -> String {
-    let ext = app.get(&format!("/api/v1/customers/{}", f.owned), &app.token(Role::Admin)).await.body["external_id"]
+    let ext = app
+        .get(&format!("/api/v1/customers/{}", f.owned), &app.token(Role::Admin))
+        .await
+        .body["external_id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -117,15 +177,29 @@ async fn every_route_answers_every_role_as_the_rules_say(app: &TestApp) {
                 None => None,
             };
             // The customer token speaks for the owned customer.
-            let token = if role == Role::Customer { app.customer_token(&f.owned) } else { app.token(role) };
+            let token = if role == Role::Customer {
+                app.customer_token(&f.owned)
+            } else {
+                app.token(role)
+            };
             let reply = app.request(method.clone(), &path, Some(&token), body).await;
-            assert_eq!(reply.status.as_u16(), expect(role), "{method} {path} as {role}: {}", reply.body);
+            assert_eq!(
+                reply.status.as_u16(),
+                expect(role),
+                "{method} {path} as {role}: {}",
+                reply.body
+            );
             if !reply.status.is_success() {
                 reply.assert_problem(expect(role), None);
             }
             let anonymous = app.request(method.clone(), &path, None, None).await;
             anonymous.assert_problem(401, None);
-            assert!(anonymous.headers.get("www-authenticate").is_some_and(|v| v.to_str().unwrap_or("").starts_with("Bearer")));
+            assert!(
+                anonymous
+                    .headers
+                    .get("www-authenticate")
+                    .is_some_and(|v| v.to_str().unwrap_or("").starts_with("Bearer"))
+            );
         }
     }
 }
@@ -134,16 +208,41 @@ async fn agents_may_not_write_customers_they_do_not_own(app: &TestApp) {
     let f = fixture(app).await;
     let agent = app.token(Role::Agent);
     let admin = app.token(Role::Admin);
-    let foreign_contact = app.post(&format!("/api/v1/customers/{}/contacts", f.foreign), &admin, json!({"name": "Q"})).await.id();
+    let foreign_contact = app
+        .post(
+            &format!("/api/v1/customers/{}/contacts", f.foreign),
+            &admin,
+            json!({"name": "Q"}),
+        )
+        .await
+        .id();
     let cases: Vec<(Method, String, Option<Value>)> = vec![
-        (Method::PATCH, format!("/api/v1/customers/{}", f.foreign), Some(json!({"notes": "x"}))),
-        (Method::POST, format!("/api/v1/customers/{}/contacts", f.foreign), Some(json!({"name": "C"}))),
-        (Method::PATCH, format!("/api/v1/contacts/{foreign_contact}"), Some(json!({"title": "x"}))),
+        (
+            Method::PATCH,
+            format!("/api/v1/customers/{}", f.foreign),
+            Some(json!({"notes": "x"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/customers/{}/contacts", f.foreign),
+            Some(json!({"name": "C"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/contacts/{foreign_contact}"),
+            Some(json!({"title": "x"})),
+        ),
         (Method::DELETE, format!("/api/v1/contacts/{foreign_contact}"), None),
-        (Method::POST, "/api/v1/orders".into(), Some(json!({"customer_id": f.foreign, "amount_minor": 5, "currency": "EUR"}))),
+        (
+            Method::POST,
+            "/api/v1/orders".into(),
+            Some(json!({"customer_id": f.foreign, "amount_minor": 5, "currency": "EUR"})),
+        ),
     ];
     for (method, path, body) in cases {
-        app.request(method.clone(), &path, Some(&agent), body).await.assert_problem(403, None);
+        app.request(method.clone(), &path, Some(&agent), body)
+            .await
+            .assert_problem(403, None);
     }
     assert_eq!(app.count("customer_order").await, 1);
 }
@@ -166,7 +265,8 @@ async fn a_customer_token_never_reaches_another_customers_record(app: &TestApp) 
 
 fn claims(overrides: Value) -> Value {
     let now = chrono::Utc::now().timestamp();
-    let mut c = json!({"sub": "x", "role": "admin", "iss": "rapport", "aud": "rapport-api", "iat": now, "exp": now + 600});
+    let mut c =
+        json!({"sub": "x", "role": "admin", "iss": "rapport", "aud": "rapport-api", "iat": now, "exp": now + 600});
     for (k, v) in overrides.as_object().unwrap() {
         if v.is_null() {
             c.as_object_mut().unwrap().remove(k);
@@ -185,26 +285,72 @@ async fn bad_tokens_are_refused_with_401(app: &TestApp) {
     use base64::Engine as _;
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let now = chrono::Utc::now().timestamp();
-    let none_token = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&claims(json!({}))));
+    let none_token = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&claims(json!({})))
+    );
     let good = sign(Algorithm::HS256, &claims(json!({})), SECRET);
     let tampered = {
         let parts: Vec<&str> = good.split('.').collect();
-        format!("{}.{}.{}", parts[0], b64(&claims(json!({"role": "admin", "sub": "mallory"}))), parts[2])
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(&claims(json!({"role": "admin", "sub": "mallory"}))),
+            parts[2]
+        )
     };
     let cases = [
-        ("expired", sign(Algorithm::HS256, &claims(json!({"exp": now - 120})), SECRET)),
-        ("wrong issuer", sign(Algorithm::HS256, &claims(json!({"iss": "someone-else"})), SECRET)),
-        ("wrong audience", sign(Algorithm::HS256, &claims(json!({"aud": "other-api"})), SECRET)),
-        ("bad signature", sign(Algorithm::HS256, &claims(json!({})), "another-secret-that-is-long-enough-000000")),
+        (
+            "expired",
+            sign(Algorithm::HS256, &claims(json!({"exp": now - 120})), SECRET),
+        ),
+        (
+            "wrong issuer",
+            sign(Algorithm::HS256, &claims(json!({"iss": "someone-else"})), SECRET),
+        ),
+        (
+            "wrong audience",
+            sign(Algorithm::HS256, &claims(json!({"aud": "other-api"})), SECRET),
+        ),
+        (
+            "bad signature",
+            sign(
+                Algorithm::HS256,
+                &claims(json!({})),
+                "another-secret-that-is-long-enough-000000",
+            ),
+        ),
         ("tampered payload", tampered),
         ("alg none", none_token),
-        ("HS384 instead of HS256", sign(Algorithm::HS384, &claims(json!({})), SECRET)),
-        ("HS512 instead of HS256", sign(Algorithm::HS512, &claims(json!({})), SECRET)),
-        ("missing role", sign(Algorithm::HS256, &claims(json!({"role": null})), SECRET)),
-        ("unknown role", sign(Algorithm::HS256, &claims(json!({"role": "root"})), SECRET)),
-        ("missing exp", sign(Algorithm::HS256, &claims(json!({"exp": null})), SECRET)),
-        ("missing sub", sign(Algorithm::HS256, &claims(json!({"sub": null})), SECRET)),
-        ("customer without customer_id", sign(Algorithm::HS256, &claims(json!({"role": "customer"})), SECRET)),
+        (
+            "HS384 instead of HS256",
+            sign(Algorithm::HS384, &claims(json!({})), SECRET),
+        ),
+        (
+            "HS512 instead of HS256",
+            sign(Algorithm::HS512, &claims(json!({})), SECRET),
+        ),
+        (
+            "missing role",
+            sign(Algorithm::HS256, &claims(json!({"role": null})), SECRET),
+        ),
+        (
+            "unknown role",
+            sign(Algorithm::HS256, &claims(json!({"role": "root"})), SECRET),
+        ),
+        (
+            "missing exp",
+            sign(Algorithm::HS256, &claims(json!({"exp": null})), SECRET),
+        ),
+        (
+            "missing sub",
+            sign(Algorithm::HS256, &claims(json!({"sub": null})), SECRET),
+        ),
+        (
+            "customer without customer_id",
+            sign(Algorithm::HS256, &claims(json!({"role": "customer"})), SECRET),
+        ),
         ("garbage", "not.a.token".to_owned()),
     ];
     for (what, token) in cases {
@@ -220,7 +366,11 @@ async fn bad_tokens_are_refused_with_401(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(basic.status(), 401);
-    assert_eq!(app.get("/api/v1/customers", &good).await.status, 200, "the control token works");
+    assert_eq!(
+        app.get("/api/v1/customers", &good).await.status,
+        200,
+        "the control token works"
+    );
 }
 
 on_both_databases!(

@@ -10,9 +10,21 @@ async fn a_new_primary_contact_replaces_the_old_one(app: &TestApp) {
     let admin = app.token(Role::Admin);
     let id = app.create_customer(json!({"name": "Acme", "kind": "company"})).await;
     let path = format!("/api/v1/customers/{id}/contacts");
-    let first = app.post(&path, &admin, json!({"name": "Ann", "role": "decision_maker", "is_primary": true})).await;
+    let first = app
+        .post(
+            &path,
+            &admin,
+            json!({"name": "Ann", "role": "decision_maker", "is_primary": true}),
+        )
+        .await;
     assert_eq!(first.status, 201, "{}", first.body);
-    let second = app.post(&path, &admin, json!({"name": "Bob", "email": "BOB@acme.example", "is_primary": true})).await;
+    let second = app
+        .post(
+            &path,
+            &admin,
+            json!({"name": "Bob", "email": "BOB@acme.example", "is_primary": true}),
+        )
+        .await;
     assert_eq!(second.body["email"], "bob@acme.example");
     let list = app.get(&path, &admin).await;
     let items = list.body["items"].as_array().unwrap();
@@ -49,11 +61,17 @@ async fn bad_contact_input_is_refused_and_nothing_written(app: &TestApp) {
     }
     assert_eq!(app.count("contact").await, 0);
     let missing = format!("/api/v1/customers/{}/contacts", uuid::Uuid::now_v7());
-    app.post(&missing, &admin, json!({"name": "A"})).await.assert_problem(404, None);
+    app.post(&missing, &admin, json!({"name": "A"}))
+        .await
+        .assert_problem(404, None);
     let contact = app.post(&path, &admin, json!({"name": "Ann"})).await.id();
     let cpath = format!("/api/v1/contacts/{contact}");
-    app.patch(&cpath, &admin, json!({"email": "nope"})).await.assert_problem(422, Some("email"));
-    app.patch(&cpath, &admin, json!({"name": null})).await.assert_problem(422, Some("name"));
+    app.patch(&cpath, &admin, json!({"email": "nope"}))
+        .await
+        .assert_problem(422, Some("email"));
+    app.patch(&cpath, &admin, json!({"name": null}))
+        .await
+        .assert_problem(422, Some("name"));
     assert!(app.get(&cpath, &admin).await.body["email"].is_null());
 }
 
@@ -68,10 +86,17 @@ async fn logging_an_interaction_moves_last_contacted_forward_only(app: &TestApp)
     assert_eq!(r.body["staff_id"], "admin");
     let customer = app.get(&format!("/api/v1/customers/{id}"), &admin).await;
     assert_eq!(customer.body["last_contacted_at"], "2026-01-10T10:00:00Z");
-    app.post(&path, &admin, json!({"channel": "email", "direction": "inbound", "summary": "Older", "occurred_at": "2025-06-01T00:00:00Z"}))
-        .await;
+    app.post(
+        &path,
+        &admin,
+        json!({"channel": "email", "direction": "inbound", "summary": "Older", "occurred_at": "2025-06-01T00:00:00Z"}),
+    )
+    .await;
     let customer = app.get(&format!("/api/v1/customers/{id}"), &admin).await;
-    assert_eq!(customer.body["last_contacted_at"], "2026-01-10T10:00:00Z", "a back-dated entry does not move it back");
+    assert_eq!(
+        customer.body["last_contacted_at"], "2026-01-10T10:00:00Z",
+        "a back-dated entry does not move it back"
+    );
     let list = app.get(&format!("{path}?limit=1"), &admin).await;
     assert_eq!(list.body["items"][0]["summary"], "Intro call");
     let next = list.body["next_cursor"].as_str().unwrap();
@@ -84,8 +109,14 @@ async fn bad_interaction_input_is_refused_and_nothing_written(app: &TestApp) {
     let admin = app.token(Role::Admin);
     let id = app.create_customer(json!({"name": "Ann"})).await;
     let other = app.create_customer(json!({"name": "Bob"})).await;
-    let foreign_contact =
-        app.post(&format!("/api/v1/customers/{other}/contacts"), &admin, json!({"name": "Zed"})).await.id();
+    let foreign_contact = app
+        .post(
+            &format!("/api/v1/customers/{other}/contacts"),
+            &admin,
+            json!({"name": "Zed"}),
+        )
+        .await
+        .id();
     let path = format!("/api/v1/customers/{id}/interactions");
     let ok = json!({"channel": "phone", "direction": "inbound", "summary": "x"});
     let with = |k: &str, v: serde_json::Value| {
@@ -122,9 +153,13 @@ async fn a_resent_order_returns_the_existing_one(app: &TestApp) {
     assert_eq!(app.count("customer_order").await, 1);
 
     let other = app.create_customer(json!({"name": "Bob"})).await;
-    app.post("/api/v1/orders", &admin, json!({"customer_id": other, "external_id": "o-1", "amount_minor": 5, "currency": "EUR"}))
-        .await
-        .assert_problem(409, Some("external_id"));
+    app.post(
+        "/api/v1/orders",
+        &admin,
+        json!({"customer_id": other, "external_id": "o-1", "amount_minor": 5, "currency": "EUR"}),
+    )
+    .await
+    .assert_problem(409, Some("external_id"));
     assert_eq!(app.count("customer_order").await, 1);
 }
 
@@ -169,7 +204,9 @@ async fn bad_order_input_is_refused_and_nothing_written(app: &TestApp) {
         (with("external_id", json!("has space")), "external_id"),
         (with("status", json!("refunded")), "status"),
     ] {
-        app.post("/api/v1/orders", &admin, body).await.assert_problem(422, Some(field));
+        app.post("/api/v1/orders", &admin, body)
+            .await
+            .assert_problem(422, Some(field));
     }
     assert_eq!(app.count("customer_order").await, 0);
 }
@@ -178,26 +215,47 @@ async fn refunds_happen_once_and_leave_spend(app: &TestApp) {
     let admin = app.token(Role::Admin);
     let id = app.create_customer(json!({"name": "Ann"})).await;
     let o1 = app
-        .post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 1000, "currency": "EUR", "ordered_at": "2026-01-01T00:00:00Z"}))
+        .post(
+            "/api/v1/orders",
+            &admin,
+            json!({"customer_id": id, "amount_minor": 1000, "currency": "EUR", "ordered_at": "2026-01-01T00:00:00Z"}),
+        )
         .await
         .id();
-    app.post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 250, "currency": "EUR", "ordered_at": "2026-02-01T00:00:00Z"}))
+    app.post(
+        "/api/v1/orders",
+        &admin,
+        json!({"customer_id": id, "amount_minor": 250, "currency": "EUR", "ordered_at": "2026-02-01T00:00:00Z"}),
+    )
+    .await;
+    app.post(
+        "/api/v1/orders",
+        &admin,
+        json!({"customer_id": id, "amount_minor": 700, "currency": "USD", "ordered_at": "2026-03-01T00:00:00Z"}),
+    )
+    .await;
+    let refunded = app
+        .post(&format!("/api/v1/orders/{o1}/refund"), &admin, json!({}))
         .await;
-    app.post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 700, "currency": "USD", "ordered_at": "2026-03-01T00:00:00Z"}))
-        .await;
-    let refunded = app.post(&format!("/api/v1/orders/{o1}/refund"), &admin, json!({})).await;
     assert_eq!(refunded.status, 200, "{}", refunded.body);
     assert_eq!(refunded.body["status"], "refunded");
-    app.post(&format!("/api/v1/orders/{o1}/refund"), &admin, json!({})).await.assert_problem(409, None);
+    app.post(&format!("/api/v1/orders/{o1}/refund"), &admin, json!({}))
+        .await
+        .assert_problem(409, None);
 
     let overview = app.get(&format!("/api/v1/customers/{id}/overview"), &admin).await;
     let orders = &overview.body["orders"];
     assert_eq!(orders["order_count"], 2);
-    assert_eq!(orders["total_spend"], json!([{"currency": "EUR", "amount_minor": 250}, {"currency": "USD", "amount_minor": 700}]));
+    assert_eq!(
+        orders["total_spend"],
+        json!([{"currency": "EUR", "amount_minor": 250}, {"currency": "USD", "amount_minor": 700}])
+    );
     assert_eq!(orders["first_order_at"], "2026-02-01T00:00:00Z");
     assert_eq!(orders["last_order_at"], "2026-03-01T00:00:00Z");
 
-    let list = app.get(&format!("/api/v1/orders?customer_id={id}&status=completed"), &admin).await;
+    let list = app
+        .get(&format!("/api/v1/orders?customer_id={id}&status=completed"), &admin)
+        .await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
     let refunded_only = app.get("/api/v1/orders?status=refunded", &admin).await;
     assert_eq!(refunded_only.body["items"][0]["id"], o1.as_str());
@@ -206,7 +264,12 @@ async fn refunds_happen_once_and_leave_spend(app: &TestApp) {
 async fn the_overview_and_timeline_show_everything_in_time_order(app: &TestApp) {
     let admin = app.token(Role::Admin);
     let id = app.create_customer(json!({"name": "Ann"})).await;
-    app.post(&format!("/api/v1/customers/{id}/contacts"), &admin, json!({"name": "Pat", "is_primary": true})).await;
+    app.post(
+        &format!("/api/v1/customers/{id}/contacts"),
+        &admin,
+        json!({"name": "Pat", "is_primary": true}),
+    )
+    .await;
     for (i, day) in ["01", "03", "05"].iter().enumerate() {
         app.post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 100 * (i as i64 + 1), "currency": "EUR", "ordered_at": format!("2026-01-{day}T12:00:00Z")}))
             .await;
@@ -225,20 +288,35 @@ async fn the_overview_and_timeline_show_everything_in_time_order(app: &TestApp) 
     let mut days = Vec::new();
     let mut cursor = String::new();
     loop {
-        let page = app.get(&format!("/api/v1/customers/{id}/timeline?limit=4&cursor={cursor}"), &admin).await;
+        let page = app
+            .get(
+                &format!("/api/v1/customers/{id}/timeline?limit=4&cursor={cursor}"),
+                &admin,
+            )
+            .await;
         assert_eq!(page.status, 200, "{}", page.body);
         for e in page.body["items"].as_array().unwrap() {
-            days.push((e["type"].as_str().unwrap().to_owned(), e["at"].as_str().unwrap()[8..10].to_owned()));
+            days.push((
+                e["type"].as_str().unwrap().to_owned(),
+                e["at"].as_str().unwrap()[8..10].to_owned(),
+            ));
         }
         match page.body["next_cursor"].as_str() {
             Some(c) => cursor = c.to_owned(),
             None => break,
         }
     }
-    let expected: Vec<(String, String)> = [("interaction", "06"), ("order", "05"), ("interaction", "04"), ("order", "03"), ("interaction", "02"), ("order", "01")]
-        .iter()
-        .map(|(t, d)| ((*t).to_owned(), (*d).to_owned()))
-        .collect();
+    let expected: Vec<(String, String)> = [
+        ("interaction", "06"),
+        ("order", "05"),
+        ("interaction", "04"),
+        ("order", "03"),
+        ("interaction", "02"),
+        ("order", "01"),
+    ]
+    .iter()
+    .map(|(t, d)| ((*t).to_owned(), (*d).to_owned()))
+    .collect();
     assert_eq!(days, expected);
 }
 

@@ -188,12 +188,19 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(CustomerTag::CustomerId).uuid().not_null())
                     .col(text(CustomerTag::Tag))
                     .primary_key(Index::create().col(CustomerTag::CustomerId).col(CustomerTag::Tag))
-                    .foreign_key(&mut fk("fk_customer_tag_customer", (CustomerTag::Table, CustomerTag::CustomerId)))
+                    .foreign_key(&mut fk(
+                        "fk_customer_tag_customer",
+                        (CustomerTag::Table, CustomerTag::CustomerId),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(index("ix_customer_tag_tag", CustomerTag::Table, &["tag", "customer_id"]))
+            .create_index(index(
+                "ix_customer_tag_tag",
+                CustomerTag::Table,
+                &["tag", "customer_id"],
+            ))
             .await?;
 
         manager
@@ -217,7 +224,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("ix_contact_customer", Contact::Table, &["customer_id", "created_at"]))
+            .create_index(index(
+                "ix_contact_customer",
+                Contact::Table,
+                &["customer_id", "created_at"],
+            ))
             .await?;
 
         manager
@@ -234,7 +245,10 @@ impl MigrationTrait for Migration {
                     .col(text_null(Interaction::StaffId))
                     .col(text_null(Interaction::Sentiment))
                     .col(ts(Interaction::CreatedAt))
-                    .foreign_key(&mut fk("fk_interaction_customer", (Interaction::Table, Interaction::CustomerId)))
+                    .foreign_key(&mut fk(
+                        "fk_interaction_customer",
+                        (Interaction::Table, Interaction::CustomerId),
+                    ))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_interaction_contact")
@@ -267,7 +281,10 @@ impl MigrationTrait for Migration {
                     .col(ts_null(CustomerOrder::RefundedAt))
                     .col(ts(CustomerOrder::CreatedAt))
                     .col(ts(CustomerOrder::UpdatedAt))
-                    .foreign_key(&mut fk("fk_order_customer", (CustomerOrder::Table, CustomerOrder::CustomerId)))
+                    .foreign_key(&mut fk(
+                        "fk_order_customer",
+                        (CustomerOrder::Table, CustomerOrder::CustomerId),
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -279,17 +296,31 @@ impl MigrationTrait for Migration {
             ))
             .await?;
         manager
-            .create_index(index("ix_order_status_ordered", CustomerOrder::Table, &["status", "ordered_at"]))
+            .create_index(index(
+                "ix_order_status_ordered",
+                CustomerOrder::Table,
+                &["status", "ordered_at"],
+            ))
             .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(CustomerOrder::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Interaction::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Contact::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(CustomerTag::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(Customer::Table).to_owned()).await?;
+        manager
+            .drop_table(Table::drop().table(CustomerOrder::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Interaction::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Contact::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(CustomerTag::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Customer::Table).to_owned())
+            .await?;
         Ok(())
     }
 }

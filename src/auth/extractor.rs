@@ -23,7 +23,9 @@ pub fn actor_from_request(req: &HttpRequest) -> Result<Actor, AppError> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .ok_or_else(|| AppError::Unauthorized("missing Authorization header".into()))?;
-    let value = header.to_str().map_err(|_| AppError::Unauthorized("unreadable Authorization header".into()))?;
+    let value = header
+        .to_str()
+        .map_err(|_| AppError::Unauthorized("unreadable Authorization header".into()))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))

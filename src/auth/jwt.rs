@@ -47,14 +47,20 @@ impl JwtKeys {
     pub fn from_settings(auth: &AuthSettings) -> anyhow::Result<Self> {
         let decoding = match auth.algorithm {
             JwtAlgorithm::HS256 => {
-                let secret = auth.jwt_secret.as_ref().context("auth.jwt_secret is required for HS256")?;
+                let secret = auth
+                    .jwt_secret
+                    .as_ref()
+                    .context("auth.jwt_secret is required for HS256")?;
                 if secret.expose().len() < 32 {
                     bail!("auth.jwt_secret must be at least 32 bytes");
                 }
                 DecodingKey::from_secret(secret.expose().as_bytes())
             }
             JwtAlgorithm::RS256 | JwtAlgorithm::ES256 => {
-                let key = auth.public_key.as_ref().context("auth.public_key is required for RS256/ES256")?;
+                let key = auth
+                    .public_key
+                    .as_ref()
+                    .context("auth.public_key is required for RS256/ES256")?;
                 let pem = if key.contains("-----BEGIN") {
                     key.clone()
                 } else {
@@ -101,5 +107,9 @@ impl JwtKeys {
 /// # Errors
 /// Fails only if signing fails.
 pub fn mint_token(secret: &str, claims: &Claims) -> anyhow::Result<String> {
-    Ok(encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes()))?)
+    Ok(encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )?)
 }

@@ -26,8 +26,14 @@ pub enum Role {
 
 impl Role {
     /// Every role, for matrices in tests and docs.
-    pub const ALL: [Role; 6] =
-        [Self::Admin, Self::Manager, Self::Agent, Self::Analyst, Self::Partner, Self::Customer];
+    pub const ALL: [Role; 6] = [
+        Self::Admin,
+        Self::Manager,
+        Self::Agent,
+        Self::Analyst,
+        Self::Partner,
+        Self::Customer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

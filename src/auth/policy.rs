@@ -22,7 +22,11 @@ pub fn read_customers(actor: &Actor) -> AppResult<()> {
 /// # Errors
 /// `Forbidden` for every other role.
 pub fn manage_customers(actor: &Actor) -> AppResult<()> {
-    if actor.is_staff_manager() { Ok(()) } else { Err(AppError::Forbidden) }
+    if actor.is_staff_manager() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 /// Writes on one customer's record (profile, contacts, orders): admins and

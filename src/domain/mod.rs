@@ -39,6 +39,10 @@ impl Checker {
     /// # Errors
     /// `Validation` listing every recorded field error.
     pub fn finish(self) -> AppResult<()> {
-        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Validation(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.errors))
+        }
     }
 }

@@ -66,7 +66,11 @@ impl PageRequest {
 pub fn finish_page<T>(mut rows: Vec<T>, limit: u64, key: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<String>) {
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    let next = if has_more { rows.last().map(|r| key(r).encode()) } else { None };
+    let next = if has_more {
+        rows.last().map(|r| key(r).encode())
+    } else {
+        None
+    };
     (rows, next)
 }
 
@@ -76,7 +80,10 @@ mod tests {
 
     #[test]
     fn a_cursor_survives_a_round_trip() {
-        let c = Cursor { key: "2026-01-01T00:00:00Z".into(), id: Uuid::now_v7() };
+        let c = Cursor {
+            key: "2026-01-01T00:00:00Z".into(),
+            id: Uuid::now_v7(),
+        };
         assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c));
     }
 
@@ -84,7 +91,10 @@ mod tests {
     fn limits_outside_the_range_are_refused() {
         assert!(PageRequest::parse(Some(0), None).is_err());
         assert!(PageRequest::parse(Some(201), None).is_err());
-        assert_eq!(PageRequest::parse(None, None).map(|p| p.limit).ok(), Some(DEFAULT_LIMIT));
+        assert_eq!(
+            PageRequest::parse(None, None).map(|p| p.limit).ok(),
+            Some(DEFAULT_LIMIT)
+        );
     }
 
     #[test]

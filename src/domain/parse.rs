@@ -38,7 +38,10 @@ pub fn text(value: String, max: usize) -> Result<String, String> {
     if trimmed.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err("must not contain control characters".into());
     }
     Ok(trimmed.to_owned())
@@ -160,7 +163,11 @@ pub fn currency(value: String) -> Result<String, String> {
 /// A BCP 47 language tag such as `en` or `zh-Hans`.
 pub fn language(value: String) -> Result<String, String> {
     let v = value.trim().to_owned();
-    if v.len() <= 35 && LANGUAGE.is_match(&v) { Ok(v) } else { Err("must be a language tag such as \"en\" or \"zh-CN\"".into()) }
+    if v.len() <= 35 && LANGUAGE.is_match(&v) {
+        Ok(v)
+    } else {
+        Err("must be a language tag such as \"en\" or \"zh-CN\"".into())
+    }
 }
 
 /// An external id: 1–128 printable characters without spaces.
@@ -182,7 +189,11 @@ pub fn staff_id(value: String) -> Result<String, String> {
 
 /// A positive amount in minor units.
 pub fn positive_amount(value: i64) -> Result<i64, String> {
-    if value > 0 { Ok(value) } else { Err("must be greater than 0".into()) }
+    if value > 0 {
+        Ok(value)
+    } else {
+        Err("must be greater than 0".into())
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,12 @@ impl CustomerView {
     /// The customer's contacts, primary first.
     async fn contacts(&self, c: &Context<'_>) -> async_graphql::Result<Vec<ContactView>> {
         let (actor, _) = ctx(c)?;
-        let rows = c.data::<Loaders>()?.contacts.load_one(self.id).await?.unwrap_or_default();
+        let rows = c
+            .data::<Loaders>()?
+            .contacts
+            .load_one(self.id)
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(|m| contacts::to_view(m, actor)).collect())
     }
 
@@ -41,21 +46,35 @@ impl CustomerView {
         #[graphql(default = 20)] limit: i32,
     ) -> async_graphql::Result<Vec<InteractionView>> {
         let limit = nested_limit(limit)?;
-        let rows = c.data::<Loaders>()?.interactions.load_one((self.id, limit)).await?.unwrap_or_default();
+        let rows = c
+            .data::<Loaders>()?
+            .interactions
+            .load_one((self.id, limit))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(interactions::to_view).collect())
     }
 
     /// The newest orders.
     #[graphql(complexity = "limit as usize * child_complexity")]
-    async fn orders(&self, c: &Context<'_>, #[graphql(default = 20)] limit: i32) -> async_graphql::Result<Vec<OrderView>> {
+    async fn orders(
+        &self,
+        c: &Context<'_>,
+        #[graphql(default = 20)] limit: i32,
+    ) -> async_graphql::Result<Vec<OrderView>> {
         let limit = nested_limit(limit)?;
-        let rows = c.data::<Loaders>()?.orders.load_one((self.id, limit)).await?.unwrap_or_default();
+        let rows = c
+            .data::<Loaders>()?
+            .orders
+            .load_one((self.id, limit))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(orders::to_view).collect())
     }
 
     /// Completed-order count, spend per currency, first and last order.
     async fn order_summary(&self, c: &Context<'_>) -> async_graphql::Result<Option<OrderSummary>> {
-        Ok(c.data::<Loaders>()?.summaries.load_one(self.id).await?)
+        c.data::<Loaders>()?.summaries.load_one(self.id).await
     }
 }
 
@@ -75,7 +94,11 @@ impl CustomerQuery {
     }
 
     /// One customer by the integration's external id.
-    async fn customer_by_external_id(&self, c: &Context<'_>, external_id: String) -> async_graphql::Result<CustomerView> {
+    async fn customer_by_external_id(
+        &self,
+        c: &Context<'_>,
+        external_id: String,
+    ) -> async_graphql::Result<CustomerView> {
         let (actor, db) = ctx(c)?;
         gql(customers::get_by_external_id(db, actor, &external_id).await)
     }
@@ -94,9 +117,11 @@ impl CustomerQuery {
         let limit = first.map(|f| u64::try_from(f).unwrap_or(0));
         let page = gql(PageRequest::parse(limit, after.as_deref()))?;
         let sort = sort.unwrap_or(CustomerSort::CreatedAtDesc);
-        let (edges, next) = gql(customers::list_edges(db, actor, &filter.unwrap_or_default(), Some(sort), &page).await)?;
+        let (edges, next) =
+            gql(customers::list_edges(db, actor, &filter.unwrap_or_default(), Some(sort), &page).await)?;
         let mut conn = Connection::new(page.after.is_some(), next.is_some());
-        conn.edges.extend(edges.into_iter().map(|(cursor, v)| Edge::new(cursor, v)));
+        conn.edges
+            .extend(edges.into_iter().map(|(cursor, v)| Edge::new(cursor, v)));
         Ok(conn)
     }
 
@@ -124,7 +149,12 @@ impl CustomerMutation {
     }
 
     /// Partial update: omitted fields are kept, `null` clears.
-    async fn update_customer(&self, c: &Context<'_>, id: ID, patch: CustomerPatch) -> async_graphql::Result<CustomerView> {
+    async fn update_customer(
+        &self,
+        c: &Context<'_>,
+        id: ID,
+        patch: CustomerPatch,
+    ) -> async_graphql::Result<CustomerView> {
         let (actor, db) = ctx(c)?;
         gql(customers::update(db, actor, parse_uuid(&id, "customer")?, patch).await)
     }

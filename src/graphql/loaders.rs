@@ -23,9 +23,20 @@ impl Loaders {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             contacts: DataLoader::new(ContactsLoader(db.clone()), tokio::spawn),
-            orders: DataLoader::new(RecentLoader { db: db.clone(), table: order::Entity, time: "ordered_at" }, tokio::spawn),
+            orders: DataLoader::new(
+                RecentLoader {
+                    db: db.clone(),
+                    table: order::Entity,
+                    time: "ordered_at",
+                },
+                tokio::spawn,
+            ),
             interactions: DataLoader::new(
-                RecentLoader { db: db.clone(), table: interaction::Entity, time: "occurred_at" },
+                RecentLoader {
+                    db: db.clone(),
+                    table: interaction::Entity,
+                    time: "occurred_at",
+                },
                 tokio::spawn,
             ),
             summaries: DataLoader::new(SummaryLoader(db), tokio::spawn),
@@ -89,7 +100,9 @@ where
         }
         let mut map: HashMap<(Uuid, u64), Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for (limit, ids) in by_limit {
-            let rows = latest_per_customer(&self.db, self.table, self.time, &ids, limit).await.map_err(|e| e.extend())?;
+            let rows = latest_per_customer(&self.db, self.table, self.time, &ids, limit)
+                .await
+                .map_err(|e| e.extend())?;
             for row in rows {
                 map.entry((row.customer_id(), limit)).or_default().push(row);
             }
@@ -106,6 +119,10 @@ impl Loader<Uuid> for SummaryLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        Ok(orders::summaries(&self.0, keys).await.map_err(|e| e.extend())?.into_iter().collect())
+        Ok(orders::summaries(&self.0, keys)
+            .await
+            .map_err(|e| e.extend())?
+            .into_iter()
+            .collect())
     }
 }

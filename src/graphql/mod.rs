@@ -51,8 +51,14 @@ impl ErrorExtensions for AppError {
                     .iter()
                     .map(|f| {
                         let mut m = async_graphql::indexmap::IndexMap::new();
-                        m.insert(async_graphql::Name::new("path"), async_graphql::Value::from(f.path.clone()));
-                        m.insert(async_graphql::Name::new("message"), async_graphql::Value::from(f.message.clone()));
+                        m.insert(
+                            async_graphql::Name::new("path"),
+                            async_graphql::Value::from(f.path.clone()),
+                        );
+                        m.insert(
+                            async_graphql::Name::new("message"),
+                            async_graphql::Value::from(f.message.clone()),
+                        );
                         async_graphql::Value::Object(m)
                     })
                     .collect();
@@ -89,21 +95,27 @@ pub async fn graphql(
         Err(AppError::Unauthorized(reason)) => tracing::debug!(%reason, "graphql request without valid token"),
         Err(e) => tracing::error!(error = ?e, "auth failure"),
     }
-    request = request.data(loaders::Loaders::new(db.get_ref().clone())).data(db.get_ref().clone());
+    request = request
+        .data(loaders::Loaders::new(db.get_ref().clone()))
+        .data(db.get_ref().clone());
     schema.execute(request).await.into()
 }
 
 /// `GET /graphql`: the GraphiQL IDE.
 pub async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").title("Rapport GraphQL").finish())
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("Rapport GraphQL")
+            .finish(),
+    )
 }
 
 /// Mounts `/graphql`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/graphql").route(web::post().to(graphql)).route(web::get().to(graphiql)),
+        web::resource("/graphql")
+            .route(web::post().to(graphql))
+            .route(web::get().to(graphiql)),
     );
 }
-

@@ -24,7 +24,11 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 /// Lists customers with filters, sorting and cursor pagination.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery),
     responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = [])))]
-pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<CustomerListQuery>) -> AppResult<HttpResponse> {
+pub async fn list(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Query(q): Query<CustomerListQuery>,
+) -> AppResult<HttpResponse> {
     let (filter, sort, limit, cursor) = q.into_parts();
     let page = PageRequest::parse(limit, cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(customers::list(&db, &actor, &filter, sort, &page).await?))
@@ -42,7 +46,11 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 #[utoipa::path(get, path = "/api/v1/customers/by-external-id/{external_id}", tag = "customers",
     params(("external_id" = String, Path)),
     responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = [])))]
-pub async fn get_by_external_id(db: Db, BearerAuth(actor): BearerAuth, ext: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_by_external_id(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    ext: web::Path<String>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(customers::get_by_external_id(&db, &actor, &ext).await?))
 }
 
@@ -113,7 +121,10 @@ pub async fn create_contact(
 pub async fn list_contacts(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     let items = contacts::list(&db, &actor, id).await?;
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// Reads a contact.
@@ -159,7 +170,10 @@ pub async fn create_interaction(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     let view = interactions::create(&db, &actor, id, input).await?;
-    Ok(created(format!("/api/v1/customers/{id}/interactions/{}", view.id), view))
+    Ok(created(
+        format!("/api/v1/customers/{id}/interactions/{}", view.id),
+        view,
+    ))
 }
 
 /// A customer's interactions, newest first.
@@ -180,38 +194,54 @@ pub async fn list_interactions(
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    create, list, get, get_by_external_id, update, delete, get_overview, timeline,
-    create_contact, list_contacts, get_contact, update_contact, delete_contact,
-    create_interaction, list_interactions
+    create,
+    list,
+    get,
+    get_by_external_id,
+    update,
+    delete,
+    get_overview,
+    timeline,
+    create_contact,
+    list_contacts,
+    get_contact,
+    update_contact,
+    delete_contact,
+    create_interaction,
+    list_interactions
 ))]
 pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/customers").route(web::post().to(create)).route(web::get().to(list)))
-        .service(web::resource("/customers/by-external-id/{ext}").route(web::get().to(get_by_external_id)))
-        .service(
-            web::resource("/customers/{id}")
-                .route(web::get().to(get))
-                .route(web::patch().to(update))
-                .route(web::delete().to(delete)),
-        )
-        .service(web::resource("/customers/{id}/overview").route(web::get().to(get_overview)))
-        .service(web::resource("/customers/{id}/timeline").route(web::get().to(timeline)))
-        .service(
-            web::resource("/customers/{id}/contacts")
-                .route(web::post().to(create_contact))
-                .route(web::get().to(list_contacts)),
-        )
-        .service(
-            web::resource("/customers/{id}/interactions")
-                .route(web::post().to(create_interaction))
-                .route(web::get().to(list_interactions)),
-        )
-        .service(
-            web::resource("/contacts/{id}")
-                .route(web::get().to(get_contact))
-                .route(web::patch().to(update_contact))
-                .route(web::delete().to(delete_contact)),
-        );
+    cfg.service(
+        web::resource("/customers")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(web::resource("/customers/by-external-id/{ext}").route(web::get().to(get_by_external_id)))
+    .service(
+        web::resource("/customers/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    )
+    .service(web::resource("/customers/{id}/overview").route(web::get().to(get_overview)))
+    .service(web::resource("/customers/{id}/timeline").route(web::get().to(timeline)))
+    .service(
+        web::resource("/customers/{id}/contacts")
+            .route(web::post().to(create_contact))
+            .route(web::get().to(list_contacts)),
+    )
+    .service(
+        web::resource("/customers/{id}/interactions")
+            .route(web::post().to(create_interaction))
+            .route(web::get().to(list_interactions)),
+    )
+    .service(
+        web::resource("/contacts/{id}")
+            .route(web::get().to(get_contact))
+            .route(web::patch().to(update_contact))
+            .route(web::delete().to(delete_contact)),
+    );
 }

@@ -22,8 +22,15 @@ pub fn json_error(path: String, err: &serde_json::Error) -> AppError {
             let message = err.to_string();
             // serde_json appends " at line L column C"; the path says where.
             let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-            let path = if path == "." { missing_field(&message).unwrap_or_default() } else { path };
-            AppError::Validation(vec![FieldError::new(if path.is_empty() { "body".into() } else { path }, message)])
+            let path = if path == "." {
+                missing_field(&message).unwrap_or_default()
+            } else {
+                path
+            };
+            AppError::Validation(vec![FieldError::new(
+                if path.is_empty() { "body".into() } else { path },
+                message,
+            )])
         }
         Category::Syntax | Category::Eof | Category::Io => AppError::BadRequest(format!("malformed JSON: {err}")),
     }
@@ -58,7 +65,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !is_json {
                 return Err(AppError::BadRequest("Content-Type must be application/json".into()));
             }
-            let bytes = body.await.map_err(|e| AppError::BadRequest(format!("unreadable body: {e}")))?;
+            let bytes = body
+                .await
+                .map_err(|e| AppError::BadRequest(format!("unreadable body: {e}")))?;
             if bytes.len() > MAX_BODY {
                 return Err(AppError::BadRequest(format!("body larger than {MAX_BODY} bytes")));
             }
@@ -79,7 +88,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
         let result = serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
             let path = e.path().to_string();
             let message = e.inner().to_string();
-            let path = if path == "." { missing_field(&message).unwrap_or_else(|| "query".into()) } else { path };
+            let path = if path == "." {
+                missing_field(&message).unwrap_or_else(|| "query".into())
+            } else {
+                path
+            };
             AppError::Validation(vec![FieldError::new(path, message)])
         });
         std::future::ready(result)

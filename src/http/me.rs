@@ -19,8 +19,14 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpRespons
 /// Updates the fields a customer may change about itself.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", request_body = MyProfilePatch,
     responses((status = 200, body = MyProfileView), ErrorResponses), security(("bearer" = [])))]
-pub async fn update(db: Db, BearerAuth(actor): BearerAuth, Json(patch): Json<MyProfilePatch>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(MyProfileView::from(customers::update_me(&db, &actor, patch.into()).await?)))
+pub async fn update(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(patch): Json<MyProfilePatch>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(MyProfileView::from(
+        customers::update_me(&db, &actor, patch.into()).await?,
+    )))
 }
 
 /// The paths of this module, for the OpenAPI document.
@@ -30,5 +36,9 @@ pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/me").route(web::get().to(get)).route(web::patch().to(update)));
+    cfg.service(
+        web::resource("/me")
+            .route(web::get().to(get))
+            .route(web::patch().to(update)),
+    );
 }

@@ -21,7 +21,9 @@ pub type Db = web::Data<DatabaseConnection>;
 
 /// `201 Created` with a `Location` header.
 pub fn created(location: String, body: impl Serialize) -> HttpResponse {
-    HttpResponse::Created().insert_header((header::LOCATION, location)).json(body)
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(body)
 }
 
 /// Errors every authenticated endpoint can answer.

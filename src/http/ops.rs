@@ -24,11 +24,16 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn readyz(db: Db) -> HttpResponse {
     let backend = db.get_database_backend();
-    match db.execute_raw(sea_orm::Statement::from_string(backend, "SELECT 1")).await {
+    match db
+        .execute_raw(sea_orm::Statement::from_string(backend, "SELECT 1"))
+        .await
+    {
         Ok(_) => HttpResponse::Ok().json(Health { status: "ready" }),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(Health { status: "database unavailable" })
+            HttpResponse::ServiceUnavailable().json(Health {
+                status: "database unavailable",
+            })
         }
     }
 }
@@ -40,5 +45,6 @@ pub struct Doc;
 
 /// Mounts this module's routes (outside `/api/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
 }

@@ -57,7 +57,11 @@ pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/orders").route(web::post().to(create)).route(web::get().to(list)))
-        .service(web::resource("/orders/{id}").route(web::get().to(get)))
-        .service(web::resource("/orders/{id}/refund").route(web::post().to(refund)));
+    cfg.service(
+        web::resource("/orders")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(web::resource("/orders/{id}").route(web::get().to(get)))
+    .service(web::resource("/orders/{id}/refund").route(web::post().to(refund)));
 }

@@ -4,8 +4,8 @@ use async_graphql::MaybeUndefined;
 use entity::contact;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -50,7 +50,12 @@ async fn demote_others(conn: &impl ConnectionTrait, customer_id: Uuid, keep: Uui
 /// # Errors
 /// `Forbidden`, `NotFound` (customer), `Validation` naming each bad field.
 #[tracing::instrument(skip_all, fields(customer_id = %customer_id, actor = %actor.sub))]
-pub async fn create(db: &DatabaseConnection, actor: &Actor, customer_id: Uuid, input: NewContact) -> AppResult<ContactView> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    customer_id: Uuid,
+    input: NewContact,
+) -> AppResult<ContactView> {
     let customer = customers::find_live(db, customer_id).await?;
     policy::write_customer(actor, customer.owner_id.as_deref())?;
     let mut c = Checker::default();
@@ -85,7 +90,10 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, customer_id: Uuid, i
 }
 
 async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<contact::Model> {
-    contact::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("contact"))
+    contact::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("contact"))
 }
 
 /// Reads one contact.
@@ -95,7 +103,9 @@ async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<contact::Model> {
 pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<ContactView> {
     policy::read_customers(actor)?;
     let m = find(db, id).await?;
-    customers::find_live(db, m.customer_id).await.map_err(|_| AppError::NotFound("contact"))?;
+    customers::find_live(db, m.customer_id)
+        .await
+        .map_err(|_| AppError::NotFound("contact"))?;
     Ok(to_view(m, actor))
 }
 
@@ -131,7 +141,9 @@ pub async fn list_for(db: &DatabaseConnection, customer_ids: &[Uuid]) -> AppResu
 #[tracing::instrument(skip_all, fields(contact_id = %id, actor = %actor.sub))]
 pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: ContactPatch) -> AppResult<ContactView> {
     let current = find(db, id).await?;
-    let customer = customers::find_live(db, current.customer_id).await.map_err(|_| AppError::NotFound("contact"))?;
+    let customer = customers::find_live(db, current.customer_id)
+        .await
+        .map_err(|_| AppError::NotFound("contact"))?;
     policy::write_customer(actor, customer.owner_id.as_deref())?;
     let at = now();
     let mut c = Checker::default();
@@ -191,7 +203,9 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Con
 /// `Forbidden`, `NotFound`.
 pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<()> {
     let current = find(db, id).await?;
-    let customer = customers::find_live(db, current.customer_id).await.map_err(|_| AppError::NotFound("contact"))?;
+    let customer = customers::find_live(db, current.customer_id)
+        .await
+        .map_err(|_| AppError::NotFound("contact"))?;
     policy::write_customer(actor, customer.owner_id.as_deref())?;
     contact::Entity::delete_by_id(id).exec(db).await?;
     Ok(())

@@ -11,11 +11,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{begin, mask, new_id, now, patch_field};
+use crate::api::Page;
 use crate::api::customer::{
     Channel, CustomerFilter, CustomerKind, CustomerPatch, CustomerSort, CustomerView, LifecycleStage, NewCustomer,
     ValueTier,
 };
-use crate::api::Page;
 use crate::auth::{Actor, Role, policy};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
@@ -201,13 +201,19 @@ impl From<NewCustomer> for CustomerPatch {
 
 /// Replaces the tag index rows of one customer.
 async fn sync_tags(conn: &impl ConnectionTrait, id: Uuid, tags: &serde_json::Value) -> AppResult<()> {
-    customer_tag::Entity::delete_many().filter(customer_tag::Column::CustomerId.eq(id)).exec(conn).await?;
+    customer_tag::Entity::delete_many()
+        .filter(customer_tag::Column::CustomerId.eq(id))
+        .exec(conn)
+        .await?;
     let rows: Vec<customer_tag::ActiveModel> = tags
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|t| t.as_str())
-        .map(|tag| customer_tag::ActiveModel { customer_id: Set(id), tag: Set(tag.to_owned()) })
+        .map(|tag| customer_tag::ActiveModel {
+            customer_id: Set(id),
+            tag: Set(tag.to_owned()),
+        })
         .collect();
     if !rows.is_empty() {
         customer_tag::Entity::insert_many(rows).exec(conn).await?;
@@ -454,18 +460,29 @@ pub fn filter_condition(filter: &CustomerFilter) -> AppResult<Condition> {
 fn keyset(sort: CustomerSort, after: &Cursor) -> AppResult<Condition> {
     let bad = || AppError::field("cursor", "does not match the sort order");
     let (col, desc, value): (customer::Column, bool, sea_orm::Value) = match sort {
-        CustomerSort::CreatedAtDesc | CustomerSort::CreatedAtAsc | CustomerSort::UpdatedAtDesc | CustomerSort::UpdatedAtAsc => {
-            let at = DateTime::parse_from_rfc3339(&after.key).map_err(|_| bad())?.with_timezone(&Utc);
+        CustomerSort::CreatedAtDesc
+        | CustomerSort::CreatedAtAsc
+        | CustomerSort::UpdatedAtDesc
+        | CustomerSort::UpdatedAtAsc => {
+            let at = DateTime::parse_from_rfc3339(&after.key)
+                .map_err(|_| bad())?
+                .with_timezone(&Utc);
             let col = if matches!(sort, CustomerSort::CreatedAtDesc | CustomerSort::CreatedAtAsc) {
                 customer::Column::CreatedAt
             } else {
                 customer::Column::UpdatedAt
             };
-            (col, matches!(sort, CustomerSort::CreatedAtDesc | CustomerSort::UpdatedAtDesc), at.into())
+            (
+                col,
+                matches!(sort, CustomerSort::CreatedAtDesc | CustomerSort::UpdatedAtDesc),
+                at.into(),
+            )
         }
-        CustomerSort::NameAsc | CustomerSort::NameDesc => {
-            (customer::Column::Name, sort == CustomerSort::NameDesc, after.key.clone().into())
-        }
+        CustomerSort::NameAsc | CustomerSort::NameDesc => (
+            customer::Column::Name,
+            sort == CustomerSort::NameDesc,
+            after.key.clone().into(),
+        ),
     };
     let id = customer::Column::Id;
     Ok(if desc {
@@ -491,7 +508,10 @@ pub async fn list(
     page: &PageRequest,
 ) -> AppResult<Page<CustomerView>> {
     let (edges, next_cursor) = list_edges(db, actor, filter, sort, page).await?;
-    Ok(Page { items: edges.into_iter().map(|(_, v)| v).collect(), next_cursor })
+    Ok(Page {
+        items: edges.into_iter().map(|(_, v)| v).collect(),
+        next_cursor,
+    })
 }
 
 /// Like [`list`], with each customer's own cursor (for Relay connections).
@@ -513,15 +533,30 @@ pub async fn list_edges(
     }
     let query = customer::Entity::find().filter(cond);
     let query = match sort {
-        CustomerSort::CreatedAtDesc => query.order_by_desc(customer::Column::CreatedAt).order_by_desc(customer::Column::Id),
-        CustomerSort::CreatedAtAsc => query.order_by_asc(customer::Column::CreatedAt).order_by_asc(customer::Column::Id),
-        CustomerSort::UpdatedAtDesc => query.order_by_desc(customer::Column::UpdatedAt).order_by_desc(customer::Column::Id),
-        CustomerSort::UpdatedAtAsc => query.order_by_asc(customer::Column::UpdatedAt).order_by_asc(customer::Column::Id),
-        CustomerSort::NameAsc => query.order_by_asc(customer::Column::Name).order_by_asc(customer::Column::Id),
-        CustomerSort::NameDesc => query.order_by_desc(customer::Column::Name).order_by_desc(customer::Column::Id),
+        CustomerSort::CreatedAtDesc => query
+            .order_by_desc(customer::Column::CreatedAt)
+            .order_by_desc(customer::Column::Id),
+        CustomerSort::CreatedAtAsc => query
+            .order_by_asc(customer::Column::CreatedAt)
+            .order_by_asc(customer::Column::Id),
+        CustomerSort::UpdatedAtDesc => query
+            .order_by_desc(customer::Column::UpdatedAt)
+            .order_by_desc(customer::Column::Id),
+        CustomerSort::UpdatedAtAsc => query
+            .order_by_asc(customer::Column::UpdatedAt)
+            .order_by_asc(customer::Column::Id),
+        CustomerSort::NameAsc => query
+            .order_by_asc(customer::Column::Name)
+            .order_by_asc(customer::Column::Id),
+        CustomerSort::NameDesc => query
+            .order_by_desc(customer::Column::Name)
+            .order_by_desc(customer::Column::Id),
     };
     let rows = query.limit(page.limit + 1).all(db).await?;
     let (rows, next_cursor) = finish_page(rows, page.limit, |m| sort_key(m, sort));
-    let edges = rows.into_iter().map(|m| (sort_key(&m, sort).encode(), to_view(m, actor))).collect();
+    let edges = rows
+        .into_iter()
+        .map(|m| (sort_key(&m, sort).encode(), to_view(m, actor)))
+        .collect();
     Ok((edges, next_cursor))
 }

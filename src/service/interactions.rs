@@ -57,7 +57,9 @@ pub async fn create(
     if occurred_at > at + chrono::Duration::minutes(5) {
         c.fail("occurred_at", "must not be in the future");
     }
-    let staff_id = c.opt("staff_id", input.staff_id, parse::staff_id).unwrap_or_else(|| actor.sub.clone());
+    let staff_id = c
+        .opt("staff_id", input.staff_id, parse::staff_id)
+        .unwrap_or_else(|| actor.sub.clone());
     if let Some(contact_id) = input.contact_id {
         let belongs = contact::Entity::find_by_id(contact_id)
             .filter(contact::Column::CustomerId.eq(customer_id))
@@ -120,8 +122,14 @@ pub async fn list(
     policy::read_customers(actor)?;
     customers::find_live(db, customer_id).await?;
     let rows = page_for(db, customer_id, page).await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, |m| Cursor { key: m.occurred_at.to_rfc3339(), id: m.id });
-    Ok(Page { items: rows.into_iter().map(to_view).collect(), next_cursor })
+    let (rows, next_cursor) = finish_page(rows, page.limit, |m| Cursor {
+        key: m.occurred_at.to_rfc3339(),
+        id: m.id,
+    });
+    Ok(Page {
+        items: rows.into_iter().map(to_view).collect(),
+        next_cursor,
+    })
 }
 
 /// One page (plus one row) of a customer's interactions after a cursor.
@@ -135,7 +143,11 @@ pub async fn page_for(
 ) -> AppResult<Vec<interaction::Model>> {
     let mut q = interaction::Entity::find().filter(interaction::Column::CustomerId.eq(customer_id));
     if let Some(after) = &page.after {
-        q = q.filter(before_cursor(interaction::Column::OccurredAt, interaction::Column::Id, after)?);
+        q = q.filter(before_cursor(
+            interaction::Column::OccurredAt,
+            interaction::Column::Id,
+            after,
+        )?);
     }
     Ok(q.order_by_desc(interaction::Column::OccurredAt)
         .order_by_desc(interaction::Column::Id)

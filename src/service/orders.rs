@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::{customer, order};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -39,7 +39,11 @@ pub enum Recorded {
     Existing(OrderView),
 }
 
-async fn resolve_customer(db: &DatabaseConnection, input: &NewOrder, c: &mut Checker) -> AppResult<Option<customer::Model>> {
+async fn resolve_customer(
+    db: &DatabaseConnection,
+    input: &NewOrder,
+    c: &mut Checker,
+) -> AppResult<Option<customer::Model>> {
     match (input.customer_id, &input.customer_external_id) {
         (Some(_), Some(_)) => {
             c.fail("customer_id", "give customer_id or customer_external_id, not both");
@@ -72,7 +76,10 @@ async fn resolve_customer(db: &DatabaseConnection, input: &NewOrder, c: &mut Che
 }
 
 async fn find_by_external_id(db: &DatabaseConnection, external_id: &str) -> AppResult<Option<order::Model>> {
-    Ok(order::Entity::find().filter(order::Column::ExternalId.eq(external_id)).one(db).await?)
+    Ok(order::Entity::find()
+        .filter(order::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await?)
 }
 
 /// Records an order. The same `external_id` sent again returns the existing
@@ -103,10 +110,10 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
     let (Some(customer), Some(amount), Some(currency)) = (customer, amount, currency) else {
         return Err(AppError::Internal(anyhow::anyhow!("checked order fields missing")));
     };
-    if let Some(ext) = &external_id {
-        if let Some(existing) = find_by_external_id(db, ext).await? {
-            return existing_for(existing, customer.id);
-        }
+    if let Some(ext) = &external_id
+        && let Some(existing) = find_by_external_id(db, ext).await?
+    {
+        return existing_for(existing, customer.id);
     }
     let am = order::ActiveModel {
         id: Set(new_id()),
@@ -127,7 +134,10 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
             let ext = external_id.unwrap_or_default();
             match find_by_external_id(db, &ext).await? {
                 Some(existing) => existing_for(existing, customer.id),
-                None => Err(AppError::conflict_on("external_id", "an order with this external_id already exists")),
+                None => Err(AppError::conflict_on(
+                    "external_id",
+                    "an order with this external_id already exists",
+                )),
             }
         }
         Err(err) => Err(err.into()),
@@ -138,13 +148,21 @@ fn existing_for(existing: order::Model, customer_id: Uuid) -> AppResult<Recorded
     if existing.customer_id == customer_id {
         Ok(Recorded::Existing(to_view(existing)))
     } else {
-        Err(AppError::conflict_on("external_id", "an order with this external_id belongs to another customer"))
+        Err(AppError::conflict_on(
+            "external_id",
+            "an order with this external_id belongs to another customer",
+        ))
     }
 }
 
 async fn find_visible(db: &DatabaseConnection, id: Uuid) -> AppResult<(order::Model, customer::Model)> {
-    let m = order::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("order"))?;
-    let customer = customers::find_live(db, m.customer_id).await.map_err(|_| AppError::NotFound("order"))?;
+    let m = order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    let customer = customers::find_live(db, m.customer_id)
+        .await
+        .map_err(|_| AppError::NotFound("order"))?;
     Ok((m, customer))
 }
 
@@ -176,9 +194,15 @@ pub async fn refund(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
-        return Err(AppError::Conflict { detail: "the order is already refunded".into(), field: None });
+        return Err(AppError::Conflict {
+            detail: "the order is already refunded".into(),
+            field: None,
+        });
     }
-    let refreshed = order::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("order"))?;
+    let refreshed = order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
     Ok(to_view(refreshed))
 }
 
@@ -186,7 +210,12 @@ pub async fn refund(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
 ///
 /// # Errors
 /// `Forbidden`, `Validation` on bad paging.
-pub async fn list(db: &DatabaseConnection, actor: &Actor, q: &OrderListQuery, page: &PageRequest) -> AppResult<Page<OrderView>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    q: &OrderListQuery,
+    page: &PageRequest,
+) -> AppResult<Page<OrderView>> {
     policy::read_customers(actor)?;
     let mut query = order::Entity::find().filter(
         order::Column::CustomerId.in_subquery(
@@ -219,12 +248,18 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, q: &OrderListQuery, pa
         .all(db)
         .await?;
     let (rows, next_cursor) = finish_page(rows, page.limit, order_cursor);
-    Ok(Page { items: rows.into_iter().map(to_view).collect(), next_cursor })
+    Ok(Page {
+        items: rows.into_iter().map(to_view).collect(),
+        next_cursor,
+    })
 }
 
 /// The cursor after an order in (ordered_at desc, id desc) order.
 pub fn order_cursor(m: &order::Model) -> Cursor {
-    Cursor { key: m.ordered_at.to_rfc3339(), id: m.id }
+    Cursor {
+        key: m.ordered_at.to_rfc3339(),
+        id: m.id,
+    }
 }
 
 /// Completed-order count, spend per currency, first and last order, for
@@ -253,10 +288,18 @@ pub async fn summaries(db: &DatabaseConnection, customer_ids: &[Uuid]) -> AppRes
     Ok(customer_ids
         .iter()
         .map(|id| {
-            let mut s = OrderSummary { order_count: 0, total_spend: Vec::new(), first_order_at: None, last_order_at: None };
+            let mut s = OrderSummary {
+                order_count: 0,
+                total_spend: Vec::new(),
+                first_order_at: None,
+                last_order_at: None,
+            };
             for (_, currency, n, total, first, last) in rows.iter().filter(|r| r.0 == *id) {
                 s.order_count += n;
-                s.total_spend.push(Spend { currency: currency.clone(), amount_minor: *total });
+                s.total_spend.push(Spend {
+                    currency: currency.clone(),
+                    amount_minor: *total,
+                });
                 s.first_order_at = Some(s.first_order_at.map_or(*first, |f| Ord::min(f, *first)));
                 s.last_order_at = Some(s.last_order_at.map_or(*last, |l| Ord::max(l, *last)));
             }

@@ -25,7 +25,14 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
     policy::read_customers(actor)?;
     let customer = customers::find_live(db, id).await?;
     let contacts = contacts::list_for(db, &[id]).await?;
-    let recent = latest_per_customer(db, entity::interaction::Entity, "occurred_at", &[id], RECENT_INTERACTIONS).await?;
+    let recent = latest_per_customer(
+        db,
+        entity::interaction::Entity,
+        "occurred_at",
+        &[id],
+        RECENT_INTERACTIONS,
+    )
+    .await?;
     let summary = orders::summaries(db, &[id]).await?.into_iter().next().map(|(_, s)| s);
     Ok(CustomerOverview {
         customer: customers::to_view(customer, actor),
@@ -45,7 +52,12 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` on bad paging.
-pub async fn timeline(db: &DatabaseConnection, actor: &Actor, id: Uuid, page: &PageRequest) -> AppResult<Page<TimelineEntry>> {
+pub async fn timeline(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    page: &PageRequest,
+) -> AppResult<Page<TimelineEntry>> {
     policy::read_customers(actor)?;
     customers::find_live(db, id).await?;
     let mut q = order::Entity::find().filter(order::Column::CustomerId.eq(id));
@@ -76,7 +88,10 @@ pub async fn timeline(db: &DatabaseConnection, actor: &Actor, id: Uuid, page: &P
             summary: i.summary,
         }))
         .collect();
-    entries.sort_by(|a, b| (b.at(), b.id()).cmp(&(a.at(), a.id())));
-    let (items, next_cursor) = finish_page(entries, page.limit, |e| Cursor { key: e.at().to_rfc3339(), id: e.id() });
+    entries.sort_by_key(|e| std::cmp::Reverse((e.at(), e.id())));
+    let (items, next_cursor) = finish_page(entries, page.limit, |e| Cursor {
+        key: e.at().to_rfc3339(),
+        id: e.id(),
+    });
     Ok(Page { items, next_cursor })
 }

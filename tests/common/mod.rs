@@ -75,21 +75,36 @@ pub struct Reply {
 impl Reply {
     /// The body's `id` field as a string.
     pub fn id(&self) -> String {
-        self.body["id"].as_str().unwrap_or_else(|| panic!("no id in {}", self.body)).to_owned()
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+            .to_owned()
     }
 
     /// Asserts a problem+json error with this status, naming `field` among its errors.
     pub fn assert_problem(&self, status: u16, field: Option<&str>) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         assert_eq!(ct, "application/problem+json", "body: {}", self.body);
         for key in ["type", "title", "status", "detail", "code"] {
             assert!(!self.body[key].is_null(), "problem without {key}: {}", self.body);
         }
         if let Some(field) = field {
-            let paths: Vec<&str> =
-                self.body["errors"].as_array().into_iter().flatten().filter_map(|e| e["path"].as_str()).collect();
-            assert!(paths.contains(&field), "expected an error on {field}, got {paths:?}: {}", self.body);
+            let paths: Vec<&str> = self.body["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["path"].as_str())
+                .collect();
+            assert!(
+                paths.contains(&field),
+                "expected an error on {field}, got {paths:?}: {}",
+                self.body
+            );
         }
     }
 }
@@ -103,7 +118,10 @@ fn replace_database(url: &str, name: &str) -> String {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
     };
-    let slash = base.rfind('/').filter(|i| *i > base.find("://").map_or(0, |s| s + 2)).unwrap_or(base.len());
+    let slash = base
+        .rfind('/')
+        .filter(|i| *i > base.find("://").map_or(0, |s| s + 2))
+        .unwrap_or(base.len());
     let mut out = format!("{}/{}", &base[..slash], name);
     if let Some(q) = query {
         out.push('?');
@@ -129,9 +147,15 @@ impl TestApp {
                          Run `cargo test sqlite::` to run only the SQLite half."
                     )
                 });
-                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
                 admin.close().await.ok();
-                (replace_database(&admin_url, &name), Cleanup::Database { admin_url, name })
+                (
+                    replace_database(&admin_url, &name),
+                    Cleanup::Database { admin_url, name },
+                )
             }
         };
         let settings = Settings::for_database(&url, SECRET);
@@ -140,7 +164,14 @@ impl TestApp {
         let db = app.db().clone();
         let statements = app.statement_counter();
         tokio::spawn(app.run_until_stopped());
-        Self { address, client: reqwest::Client::new(), db, backend, statements, cleanup }
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            db,
+            backend,
+            statements,
+            cleanup,
+        }
     }
 
     /// Drops the test database.
@@ -154,7 +185,9 @@ impl TestApp {
             }
             Cleanup::Database { admin_url, name } => {
                 if let Ok(admin) = Database::connect(&admin_url).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                     admin.close().await.ok();
                 }
             }
@@ -175,7 +208,11 @@ impl TestApp {
 
     /// A customer token for one customer.
     pub fn customer_token(&self, customer_id: &str) -> String {
-        self.token_with(Role::Customer, "customer-login", Some(customer_id.parse().expect("uuid")))
+        self.token_with(
+            Role::Customer,
+            "customer-login",
+            Some(customer_id.parse().expect("uuid")),
+        )
     }
 
     pub fn token_with(&self, role: Role, sub: &str, customer_id: Option<Uuid>) -> String {
@@ -205,7 +242,11 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         Reply { status, headers, body }
     }
 
@@ -227,8 +268,14 @@ impl TestApp {
 
     /// Runs a GraphQL operation.
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let reply =
-            self.request(Method::POST, "/graphql", token, Some(json!({ "query": query, "variables": variables }))).await;
+        let reply = self
+            .request(
+                Method::POST,
+                "/graphql",
+                token,
+                Some(json!({ "query": query, "variables": variables })),
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "graphql body: {}", reply.body);
         reply.body
     }
