@@ -236,3 +236,44 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_secret_is_private_and_reused() {
+        let path = std::env::temp_dir().join(format!("rapport-secret-{}", uuid::Uuid::now_v7()));
+        let first = load_or_create_secret(&path).expect("create");
+        assert!(first.len() >= 32);
+        assert_eq!(load_or_create_secret(&path).expect("reuse"), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_missing_secret_outside_the_default_database_stops_start_up() {
+        let mut settings = Settings::for_database("postgres://db.example/rapport", "unused");
+        settings.auth.jwt_secret = None;
+        let err = settings.resolve_secret().expect_err("must fail");
+        assert!(err.to_string().contains("RAPPORT__AUTH__JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn leeway_above_thirty_seconds_is_refused() {
+        let mut settings = Settings::for_database("sqlite::memory:", "x");
+        settings.auth.leeway_secs = 31;
+        assert!(settings.validate().is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let settings = Settings::for_database("sqlite::memory:", "super-secret-value-0123456789-abcdef");
+        assert!(!format!("{settings:?}").contains("super-secret-value"));
+    }
+}

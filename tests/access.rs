@@ -379,3 +379,35 @@ on_both_databases!(
     a_customer_token_never_reaches_another_customers_record,
     bad_tokens_are_refused_with_401,
 );
+
+/// A key pair made for these tests only (tests/fixtures), never used elsewhere.
+const ES256_PRIVATE: &str = include_str!("fixtures/es256-private.pem");
+const ES256_PUBLIC: &str = include_str!("fixtures/es256-public.pem");
+
+async fn asymmetric_tokens_verify_and_algorithm_confusion_fails(backend: common::Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.auth.algorithm = rapport::config::JwtAlgorithm::ES256;
+        s.auth.jwt_secret = None;
+        s.auth.public_key = Some(ES256_PUBLIC.to_owned());
+    })
+    .await;
+    let key = EncodingKey::from_ec_pem(ES256_PRIVATE.as_bytes()).expect("private key");
+    let good = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims(json!({})), &key).expect("sign");
+    assert_eq!(app.get("/api/v1/customers", &good).await.status, 200);
+    // The classic confusion attack: HS256 keyed with the public key's PEM text.
+    let confused = sign(Algorithm::HS256, &claims(json!({})), ES256_PUBLIC);
+    app.get("/api/v1/customers", &confused).await.assert_problem(401, None);
+    let hs = sign(Algorithm::HS256, &claims(json!({})), SECRET);
+    app.get("/api/v1/customers", &hs).await.assert_problem(401, None);
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_asymmetric_tokens_verify_and_algorithm_confusion_fails() {
+    asymmetric_tokens_verify_and_algorithm_confusion_fails(common::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_asymmetric_tokens_verify_and_algorithm_confusion_fails() {
+    asymmetric_tokens_verify_and_algorithm_confusion_fails(common::Backend::Postgres).await;
+}

@@ -133,6 +133,11 @@ fn replace_database(url: &str, name: &str) -> String {
 impl TestApp {
     /// Spawns the app on a fresh database of the given kind.
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns the app after adjusting its settings.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("rapport-test-{}.db", Uuid::now_v7()));
@@ -158,7 +163,8 @@ impl TestApp {
                 )
             }
         };
-        let settings = Settings::for_database(&url, SECRET);
+        let mut settings = Settings::for_database(&url, SECRET);
+        adjust(&mut settings);
         let app = Application::build(settings).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
