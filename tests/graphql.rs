@@ -44,6 +44,19 @@ async fn a_page_of_customers_with_relations_costs_a_fixed_number_of_statements(a
     }
     // customers + contacts + orders + interactions + order summaries: one each.
     assert_eq!(statements, 5, "statements for one page of 50 customers with relations");
+
+    let aliased =
+        "{ customers(first: 10) { edges { node { latest: orders(limit: 1) { id } all: orders(limit: 5) { id } } } } }";
+    let before = app.statements();
+    let reply = app.graphql(Some(&admin), aliased, json!({})).await;
+    assert_eq!(
+        app.statements() - before,
+        3,
+        "customers + one orders statement per distinct limit"
+    );
+    let node = &reply["data"]["customers"]["edges"][0]["node"];
+    assert_eq!(node["latest"].as_array().unwrap().len(), 1);
+    assert_eq!(node["all"].as_array().unwrap().len(), 2);
 }
 
 async fn the_connection_filters_sorts_and_pages_like_rest(app: &TestApp) {

@@ -12,12 +12,15 @@ use crate::api::customer::{
 use crate::api::orders::{OrderSummary, OrderView};
 use crate::api::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction};
 use crate::domain::pagination::PageRequest;
-use crate::service::{contacts, customers, interactions, orders};
+use crate::service::{contacts, customer_list, customers, interactions, orders};
 
 /// Largest `limit` of a customer's nested lists.
 const MAX_NESTED: u64 = 100;
 
-fn nested_limit(limit: i32) -> async_graphql::Result<u64> {
+/// Default `limit` of a customer's nested lists.
+pub(super) const DEFAULT_NESTED: i32 = 20;
+
+pub(super) fn nested_limit(limit: i32) -> async_graphql::Result<u64> {
     u64::try_from(limit)
         .ok()
         .filter(|l| (1..=MAX_NESTED).contains(l))
@@ -43,7 +46,7 @@ impl CustomerView {
     async fn interactions(
         &self,
         c: &Context<'_>,
-        #[graphql(default = 20)] limit: i32,
+        #[graphql(default_with = "DEFAULT_NESTED")] limit: i32,
     ) -> async_graphql::Result<Vec<InteractionView>> {
         let limit = nested_limit(limit)?;
         let rows = c
@@ -60,7 +63,7 @@ impl CustomerView {
     async fn orders(
         &self,
         c: &Context<'_>,
-        #[graphql(default = 20)] limit: i32,
+        #[graphql(default_with = "DEFAULT_NESTED")] limit: i32,
     ) -> async_graphql::Result<Vec<OrderView>> {
         let limit = nested_limit(limit)?;
         let rows = c
@@ -118,7 +121,9 @@ impl CustomerQuery {
         let page = gql(PageRequest::parse(limit, after.as_deref()))?;
         let sort = sort.unwrap_or(CustomerSort::CreatedAtDesc);
         let (edges, next) =
-            gql(customers::list_edges(db, actor, &filter.unwrap_or_default(), Some(sort), &page).await)?;
+            gql(customer_list::list_edges(db, actor, &filter.unwrap_or_default(), Some(sort), &page).await)?;
+        let ids: Vec<Uuid> = edges.iter().map(|(_, v)| v.id).collect();
+        super::loaders::prefetch(c, c.look_ahead().field("edges").field("node"), &ids).await?;
         let mut conn = Connection::new(page.after.is_some(), next.is_some());
         conn.edges
             .extend(edges.into_iter().map(|(cursor, v)| Edge::new(cursor, v)));

@@ -10,7 +10,7 @@ use crate::api::{Page, orders::TimelineEntry};
 use crate::auth::BearerAuth;
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
-use crate::service::{contacts, customers, interactions, overview};
+use crate::service::{contacts, customer_list, customers, interactions, overview};
 
 /// Creates a customer.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomer,
@@ -31,7 +31,7 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let (filter, sort, limit, cursor) = q.into_parts();
     let page = PageRequest::parse(limit, cursor.as_deref())?;
-    Ok(HttpResponse::Ok().json(customers::list(&db, &actor, &filter, sort, &page).await?))
+    Ok(HttpResponse::Ok().json(customer_list::list(&db, &actor, &filter, sort, &page).await?))
 }
 
 /// Reads a customer.

@@ -3,21 +3,17 @@
 use async_graphql::{Json, MaybeUndefined};
 use chrono::{DateTime, Utc};
 use entity::{customer, customer_tag};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter,
 };
 use uuid::Uuid;
 
 use super::{begin, mask, new_id, now, patch_field};
-use crate::api::Page;
 use crate::api::customer::{
-    Channel, CustomerFilter, CustomerKind, CustomerPatch, CustomerSort, CustomerView, LifecycleStage, NewCustomer,
-    ValueTier,
+    Channel, CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier,
 };
 use crate::auth::{Actor, Role, policy};
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
@@ -393,170 +389,4 @@ pub async fn update_me(db: &DatabaseConnection, actor: &Actor, patch: CustomerPa
     let id = policy::own_customer(actor)?;
     let current = find_live(db, id).await?;
     save_patch(db, actor, current, patch).await
-}
-
-fn sort_key(m: &customer::Model, sort: CustomerSort) -> Cursor {
-    let key = match sort {
-        CustomerSort::CreatedAtAsc | CustomerSort::CreatedAtDesc => m.created_at.to_rfc3339(),
-        CustomerSort::UpdatedAtAsc | CustomerSort::UpdatedAtDesc => m.updated_at.to_rfc3339(),
-        CustomerSort::NameAsc | CustomerSort::NameDesc => m.name.clone(),
-    };
-    Cursor { key, id: m.id }
-}
-
-/// Builds the WHERE condition of a customer filter.
-///
-/// # Errors
-/// `Validation` naming a bad filter value.
-pub fn filter_condition(filter: &CustomerFilter) -> AppResult<Condition> {
-    let mut cond = Condition::all().add(customer::Column::DeletedAt.is_null());
-    if let Some(t) = filter.value_tier {
-        cond = cond.add(customer::Column::ValueTier.eq(t.as_str()));
-    }
-    if let Some(s) = filter.lifecycle_stage {
-        cond = cond.add(customer::Column::LifecycleStage.eq(s.as_str()));
-    }
-    if let Some(owner) = &filter.owner_id {
-        cond = cond.add(customer::Column::OwnerId.eq(owner.as_str()));
-    }
-    if let Some(tag) = &filter.tag {
-        let tag = tag.trim().to_lowercase();
-        cond = cond.add(
-            customer::Column::Id.in_subquery(
-                Query::select()
-                    .column(customer_tag::Column::CustomerId)
-                    .from(customer_tag::Entity)
-                    .and_where(customer_tag::Column::Tag.eq(tag))
-                    .to_owned(),
-            ),
-        );
-    }
-    if let Some(q) = &filter.q {
-        let q = q.trim().to_lowercase();
-        if q.chars().count() > 200 {
-            return Err(AppError::field("q", "must be at most 200 characters"));
-        }
-        if !q.is_empty() {
-            let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let pattern = || LikeExpr::new(format!("%{escaped}%")).escape('\\');
-            let lower = |col: customer::Column| Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(col)));
-            cond = cond.add(
-                Condition::any()
-                    .add(lower(customer::Column::Name).like(pattern()))
-                    .add(lower(customer::Column::Email).like(pattern()))
-                    .add(lower(customer::Column::Company).like(pattern())),
-            );
-        }
-    }
-    if let Some(from) = filter.created_from {
-        cond = cond.add(customer::Column::CreatedAt.gte(from));
-    }
-    if let Some(to) = filter.created_to {
-        cond = cond.add(customer::Column::CreatedAt.lt(to));
-    }
-    Ok(cond)
-}
-
-fn keyset(sort: CustomerSort, after: &Cursor) -> AppResult<Condition> {
-    let bad = || AppError::field("cursor", "does not match the sort order");
-    let (col, desc, value): (customer::Column, bool, sea_orm::Value) = match sort {
-        CustomerSort::CreatedAtDesc
-        | CustomerSort::CreatedAtAsc
-        | CustomerSort::UpdatedAtDesc
-        | CustomerSort::UpdatedAtAsc => {
-            let at = DateTime::parse_from_rfc3339(&after.key)
-                .map_err(|_| bad())?
-                .with_timezone(&Utc);
-            let col = if matches!(sort, CustomerSort::CreatedAtDesc | CustomerSort::CreatedAtAsc) {
-                customer::Column::CreatedAt
-            } else {
-                customer::Column::UpdatedAt
-            };
-            (
-                col,
-                matches!(sort, CustomerSort::CreatedAtDesc | CustomerSort::UpdatedAtDesc),
-                at.into(),
-            )
-        }
-        CustomerSort::NameAsc | CustomerSort::NameDesc => (
-            customer::Column::Name,
-            sort == CustomerSort::NameDesc,
-            after.key.clone().into(),
-        ),
-    };
-    let id = customer::Column::Id;
-    Ok(if desc {
-        Condition::any()
-            .add(col.lt(value.clone()))
-            .add(Condition::all().add(col.eq(value)).add(id.lt(after.id)))
-    } else {
-        Condition::any()
-            .add(col.gt(value.clone()))
-            .add(Condition::all().add(col.eq(value)).add(id.gt(after.id)))
-    })
-}
-
-/// Lists customers matching a filter, in the chosen order, one page at a time.
-///
-/// # Errors
-/// `Forbidden` for roles without read access; `Validation` on bad paging or filters.
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    filter: &CustomerFilter,
-    sort: Option<CustomerSort>,
-    page: &PageRequest,
-) -> AppResult<Page<CustomerView>> {
-    let (edges, next_cursor) = list_edges(db, actor, filter, sort, page).await?;
-    Ok(Page {
-        items: edges.into_iter().map(|(_, v)| v).collect(),
-        next_cursor,
-    })
-}
-
-/// Like [`list`], with each customer's own cursor (for Relay connections).
-///
-/// # Errors
-/// As [`list`].
-pub async fn list_edges(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    filter: &CustomerFilter,
-    sort: Option<CustomerSort>,
-    page: &PageRequest,
-) -> AppResult<(Vec<(String, CustomerView)>, Option<String>)> {
-    policy::read_customers(actor)?;
-    let sort = sort.unwrap_or(CustomerSort::CreatedAtDesc);
-    let mut cond = filter_condition(filter)?;
-    if let Some(after) = &page.after {
-        cond = cond.add(keyset(sort, after)?);
-    }
-    let query = customer::Entity::find().filter(cond);
-    let query = match sort {
-        CustomerSort::CreatedAtDesc => query
-            .order_by_desc(customer::Column::CreatedAt)
-            .order_by_desc(customer::Column::Id),
-        CustomerSort::CreatedAtAsc => query
-            .order_by_asc(customer::Column::CreatedAt)
-            .order_by_asc(customer::Column::Id),
-        CustomerSort::UpdatedAtDesc => query
-            .order_by_desc(customer::Column::UpdatedAt)
-            .order_by_desc(customer::Column::Id),
-        CustomerSort::UpdatedAtAsc => query
-            .order_by_asc(customer::Column::UpdatedAt)
-            .order_by_asc(customer::Column::Id),
-        CustomerSort::NameAsc => query
-            .order_by_asc(customer::Column::Name)
-            .order_by_asc(customer::Column::Id),
-        CustomerSort::NameDesc => query
-            .order_by_desc(customer::Column::Name)
-            .order_by_desc(customer::Column::Id),
-    };
-    let rows = query.limit(page.limit + 1).all(db).await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, |m| sort_key(m, sort));
-    let edges = rows
-        .into_iter()
-        .map(|m| (sort_key(&m, sort).encode(), to_view(m, actor)))
-        .collect();
-    Ok((edges, next_cursor))
 }

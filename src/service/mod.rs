@@ -2,6 +2,7 @@
 //! handlers and GraphQL resolvers call these functions and nothing below them.
 
 pub mod contacts;
+pub mod customer_list;
 pub mod customers;
 pub mod interactions;
 pub mod mask;

@@ -1,0 +1,160 @@
+//! Listing customers: filters, sort orders and keyset pagination.
+
+use chrono::{DateTime, Utc};
+use entity::{customer, customer_tag};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
+
+use super::customers::to_view;
+use crate::api::Page;
+use crate::api::customer::{CustomerFilter, CustomerSort, CustomerView};
+use crate::auth::{Actor, policy};
+use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::error::{AppError, AppResult};
+
+/// Longest text search accepted, in characters.
+const MAX_QUERY: usize = 200;
+
+/// The column a sort order uses and its direction (ties broken by id, same direction).
+fn sort_spec(sort: CustomerSort) -> (customer::Column, Order) {
+    match sort {
+        CustomerSort::CreatedAtDesc => (customer::Column::CreatedAt, Order::Desc),
+        CustomerSort::CreatedAtAsc => (customer::Column::CreatedAt, Order::Asc),
+        CustomerSort::UpdatedAtDesc => (customer::Column::UpdatedAt, Order::Desc),
+        CustomerSort::UpdatedAtAsc => (customer::Column::UpdatedAt, Order::Asc),
+        CustomerSort::NameAsc => (customer::Column::Name, Order::Asc),
+        CustomerSort::NameDesc => (customer::Column::Name, Order::Desc),
+    }
+}
+
+fn sort_key(m: &customer::Model, sort: CustomerSort) -> Cursor {
+    let key = match sort_spec(sort).0 {
+        customer::Column::CreatedAt => m.created_at.to_rfc3339(),
+        customer::Column::UpdatedAt => m.updated_at.to_rfc3339(),
+        _ => m.name.clone(),
+    };
+    Cursor { key, id: m.id }
+}
+
+/// Rows strictly after the cursor in the sort order.
+fn keyset(sort: CustomerSort, after: &Cursor) -> AppResult<Condition> {
+    let (col, order) = sort_spec(sort);
+    let value: sea_orm::Value = if matches!(col, customer::Column::Name) {
+        after.key.clone().into()
+    } else {
+        DateTime::parse_from_rfc3339(&after.key)
+            .map_err(|_| AppError::field("cursor", "does not match the sort order"))?
+            .with_timezone(&Utc)
+            .into()
+    };
+    let id = customer::Column::Id;
+    Ok(match order {
+        Order::Desc => Condition::any()
+            .add(col.lt(value.clone()))
+            .add(Condition::all().add(col.eq(value)).add(id.lt(after.id))),
+        _ => Condition::any()
+            .add(col.gt(value.clone()))
+            .add(Condition::all().add(col.eq(value)).add(id.gt(after.id))),
+    })
+}
+
+/// Builds the WHERE condition of a customer filter (live customers only).
+///
+/// # Errors
+/// `Validation` naming a bad filter value.
+pub fn filter_condition(filter: &CustomerFilter) -> AppResult<Condition> {
+    let mut cond = Condition::all().add(customer::Column::DeletedAt.is_null());
+    if let Some(t) = filter.value_tier {
+        cond = cond.add(customer::Column::ValueTier.eq(t.as_str()));
+    }
+    if let Some(s) = filter.lifecycle_stage {
+        cond = cond.add(customer::Column::LifecycleStage.eq(s.as_str()));
+    }
+    if let Some(owner) = &filter.owner_id {
+        cond = cond.add(customer::Column::OwnerId.eq(owner.as_str()));
+    }
+    if let Some(tag) = &filter.tag {
+        let tags = Query::select()
+            .column(customer_tag::Column::CustomerId)
+            .from(customer_tag::Entity)
+            .and_where(customer_tag::Column::Tag.eq(tag.trim().to_lowercase()))
+            .to_owned();
+        cond = cond.add(customer::Column::Id.in_subquery(tags));
+    }
+    if let Some(q) = &filter.q {
+        let q = q.trim().to_lowercase();
+        if q.chars().count() > MAX_QUERY {
+            return Err(AppError::field("q", format!("must be at most {MAX_QUERY} characters")));
+        }
+        if !q.is_empty() {
+            // Wildcards typed by the user are matched literally.
+            let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = || LikeExpr::new(format!("%{escaped}%")).escape('\\');
+            let lower = |col: customer::Column| Expr::expr(Func::lower(Expr::col(col)));
+            cond = cond.add(
+                Condition::any()
+                    .add(lower(customer::Column::Name).like(pattern()))
+                    .add(lower(customer::Column::Email).like(pattern()))
+                    .add(lower(customer::Column::Company).like(pattern())),
+            );
+        }
+    }
+    if let Some(from) = filter.created_from {
+        cond = cond.add(customer::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.created_to {
+        cond = cond.add(customer::Column::CreatedAt.lt(to));
+    }
+    Ok(cond)
+}
+
+/// Lists customers matching a filter, in the chosen order, one page at a time.
+///
+/// # Errors
+/// `Forbidden` for roles without read access; `Validation` on bad paging or filters.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    filter: &CustomerFilter,
+    sort: Option<CustomerSort>,
+    page: &PageRequest,
+) -> AppResult<Page<CustomerView>> {
+    let (edges, next_cursor) = list_edges(db, actor, filter, sort, page).await?;
+    Ok(Page {
+        items: edges.into_iter().map(|(_, v)| v).collect(),
+        next_cursor,
+    })
+}
+
+/// Like [`list`], with each customer's own cursor (for Relay connections).
+///
+/// # Errors
+/// As [`list`].
+pub async fn list_edges(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    filter: &CustomerFilter,
+    sort: Option<CustomerSort>,
+    page: &PageRequest,
+) -> AppResult<(Vec<(String, CustomerView)>, Option<String>)> {
+    policy::read_customers(actor)?;
+    let sort = sort.unwrap_or(CustomerSort::CreatedAtDesc);
+    let mut cond = filter_condition(filter)?;
+    if let Some(after) = &page.after {
+        cond = cond.add(keyset(sort, after)?);
+    }
+    let (col, order) = sort_spec(sort);
+    let rows = customer::Entity::find()
+        .filter(cond)
+        .order_by(col, order.clone())
+        .order_by(customer::Column::Id, order)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    let (rows, next_cursor) = finish_page(rows, page.limit, |m| sort_key(m, sort));
+    let edges = rows
+        .into_iter()
+        .map(|m| (sort_key(&m, sort).encode(), to_view(m, actor)))
+        .collect();
+    Ok((edges, next_cursor))
+}
