@@ -1,8 +1,14 @@
 //! SeaORM entities: one module per table, no behaviour. Business rules live in
 //! the application's `domain` and `service` modules.
 
+pub mod app_setting;
 pub mod contact;
 pub mod customer;
+pub mod customer_rfm;
 pub mod customer_tag;
+pub mod customer_tier_change;
 pub mod interaction;
 pub mod order;
+pub mod segment;
+pub mod segment_event;
+pub mod segment_member;

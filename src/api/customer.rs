@@ -299,6 +299,8 @@ pub struct CustomerFilter {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before this instant.
     pub created_to: Option<DateTime<Utc>>,
+    /// Members of this segment (as of its last refresh).
+    pub segment_id: Option<Uuid>,
 }
 
 /// Query string of `GET /customers`: the filters plus sort and paging.
@@ -317,6 +319,8 @@ pub struct CustomerListQuery {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before this instant (RFC 3339).
     pub created_to: Option<DateTime<Utc>>,
+    /// Members of this segment (as of its last refresh).
+    pub segment_id: Option<Uuid>,
     pub sort: Option<CustomerSort>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<u64>,
@@ -335,6 +339,7 @@ impl CustomerListQuery {
             q: self.q,
             created_from: self.created_from,
             created_to: self.created_to,
+            segment_id: self.segment_id,
         };
         (filter, self.sort, self.limit, self.cursor)
     }
@@ -347,4 +352,6 @@ pub struct CustomerOverview {
     pub contacts: Vec<ContactView>,
     pub recent_interactions: Vec<InteractionView>,
     pub orders: OrderSummary,
+    /// RFM scores and lifetime value as of the last recompute (absent without completed orders).
+    pub rfm: Option<super::segments::RfmView>,
 }

@@ -5,6 +5,7 @@
 pub mod customer;
 pub mod orders;
 pub mod people;
+pub mod segments;
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -2,6 +2,8 @@
 
 pub mod pagination;
 pub mod parse;
+pub mod rfm;
+pub mod segment_rule;
 
 use crate::error::{AppError, AppResult, FieldError};
 

@@ -1,7 +1,7 @@
 //! Listing customers: filters, sort orders and keyset pagination.
 
 use chrono::{DateTime, Utc};
-use entity::{customer, customer_tag};
+use entity::{customer, customer_tag, segment_member};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
 
@@ -98,6 +98,14 @@ pub fn filter_condition(filter: &CustomerFilter) -> AppResult<Condition> {
                     .add(lower(customer::Column::Company).like(pattern())),
             );
         }
+    }
+    if let Some(segment_id) = filter.segment_id {
+        let members = Query::select()
+            .column(segment_member::Column::CustomerId)
+            .from(segment_member::Entity)
+            .and_where(segment_member::Column::SegmentId.eq(segment_id))
+            .to_owned();
+        cond = cond.add(customer::Column::Id.in_subquery(members));
     }
     if let Some(from) = filter.created_from {
         cond = cond.add(customer::Column::CreatedAt.gte(from));

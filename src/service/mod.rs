@@ -8,6 +8,10 @@ pub mod interactions;
 pub mod mask;
 pub mod orders;
 pub mod overview;
+pub mod rfm;
+pub mod segment_fields;
+pub mod segments;
+pub mod settings;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};

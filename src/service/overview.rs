@@ -34,6 +34,11 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
     )
     .await?;
     let summary = orders::summaries(db, &[id]).await?.into_iter().next().map(|(_, s)| s);
+    let rfm = super::rfm::for_customers(db, &[id])
+        .await?
+        .into_iter()
+        .next()
+        .map(super::rfm::to_view);
     Ok(CustomerOverview {
         customer: customers::to_view(customer, actor),
         contacts: contacts.into_iter().map(|c| contacts::to_view(c, actor)).collect(),
@@ -44,6 +49,7 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
             first_order_at: None,
             last_order_at: None,
         }),
+        rfm,
     })
 }
 

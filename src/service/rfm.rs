@@ -1,0 +1,282 @@
+//! RFM scoring, value tiers and lifetime value, recomputed with one set-based
+//! statement per step inside one transaction. Nothing is loaded into the
+//! server: the database ranks, scores, labels and tiers every customer.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::customer_rfm;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement, TransactionTrait, Value};
+use uuid::Uuid;
+
+use super::{now, settings};
+use crate::api::segments::{
+    AnalyticsSettings, RfmCell, RfmDistribution, RfmLabelCount, RfmRecompute, RfmRecomputeResult, RfmView,
+};
+use crate::auth::{Actor, policy};
+use crate::domain::rfm::label_case_sql;
+use crate::error::{AppError, AppResult};
+
+/// Arbitrary constant naming the recompute's PostgreSQL advisory lock, so two
+/// instances never recompute at once.
+const RECOMPUTE_LOCK: i64 = 7_242_001;
+
+/// The parameters of one run, bound as `$1..$7` in every statement.
+struct Params {
+    now: DateTime<Utc>,
+    window_start: DateTime<Utc>,
+    window_days: u32,
+    settings: AnalyticsSettings,
+}
+
+impl Params {
+    fn values(&self) -> Vec<Value> {
+        vec![
+            self.now.into(),
+            self.window_start.into(),
+            self.settings.currency.clone().into(),
+            i64::from(self.settings.key_tier_percent).into(),
+            i64::from(self.settings.important_tier_percent).into(),
+            i64::from(self.settings.expected_lifetime_months).into(),
+            i64::from(self.window_days).into(),
+        ]
+    }
+}
+
+/// Writes `$n` placeholders the way each database wants them (`?n` on SQLite).
+fn dialect(backend: DbBackend, sql: &str) -> String {
+    match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    }
+}
+
+/// The statement that scores every customer with completed orders.
+/// `$1` now, `$2` window start, `$3` currency or NULL, `$4` key %, `$5`
+/// important %, `$6` expected lifetime months, `$7` window days.
+pub fn score_sql(backend: DbBackend) -> String {
+    let recency = match backend {
+        DbBackend::Postgres => {
+            "CAST(FLOOR(EXTRACT(EPOCH FROM (CAST($1 AS timestamptz) - last_order_at)) / 86400) AS BIGINT)"
+        }
+        _ => "CAST(julianday($1) - julianday(last_order_at) AS INTEGER)",
+    };
+    let label = label_case_sql("r", "((f + m + 1) / 2)");
+    dialect(
+        backend,
+        &format!(
+            "WITH agg AS (
+                SELECT o.customer_id,
+                       MAX(o.ordered_at) AS last_order_at,
+                       CAST(SUM(CASE WHEN o.ordered_at >= $2 THEN 1 ELSE 0 END) AS BIGINT) AS frequency,
+                       CAST(SUM(CASE WHEN o.ordered_at >= $2 THEN o.amount_minor ELSE 0 END) AS BIGINT) AS monetary,
+                       CAST(SUM(o.amount_minor) AS BIGINT) AS historical
+                FROM customer_order o
+                JOIN customer c ON c.id = o.customer_id AND c.deleted_at IS NULL
+                WHERE o.status = 'completed' AND o.ordered_at <= $1
+                  AND ($3 IS NULL OR o.currency = $3)
+                GROUP BY o.customer_id
+            ), ranked AS (
+                SELECT customer_id, last_order_at, frequency, monetary, historical,
+                       {recency} AS recency_days,
+                       COUNT(*) OVER () AS n,
+                       COUNT(*) OVER (ORDER BY {recency} DESC) AS r_rank,
+                       COUNT(*) OVER (ORDER BY frequency) AS f_rank,
+                       COUNT(*) OVER (ORDER BY monetary) AS m_rank,
+                       RANK() OVER (ORDER BY monetary DESC) - 1 AS richer
+                FROM agg
+            ), scored AS (
+                SELECT ranked.*,
+                       (5 * r_rank + n - 1) / n AS r,
+                       (5 * f_rank + n - 1) / n AS f,
+                       (5 * m_rank + n - 1) / n AS m
+                FROM ranked
+            )
+            INSERT INTO customer_rfm (customer_id, recency_days, frequency, monetary, historical_spend,
+                                      r_score, f_score, m_score, label, computed_tier, lifetime_value,
+                                      last_order_at, computed_at)
+            SELECT customer_id, recency_days, frequency, monetary, historical, r, f, m, {label},
+                   CASE WHEN 100 * richer < $4 * n THEN 'key'
+                        WHEN 100 * richer < ($4 + $5) * n THEN 'important'
+                        ELSE 'general' END,
+                   historical + monetary * 365 * $6 / (12 * $7),
+                   last_order_at, $1
+            FROM scored"
+        ),
+    )
+}
+
+/// Tier history, then the tiers themselves; customers without completed
+/// orders are `general`; locked tiers are kept.
+fn tier_sql(backend: DbBackend) -> [String; 3] {
+    [
+        dialect(
+            backend,
+            "INSERT INTO customer_tier_change (customer_id, from_tier, to_tier, reason, changed_at)
+             SELECT c.id, c.value_tier, COALESCE(r.computed_tier, 'general'), 'recompute', $1
+             FROM customer c LEFT JOIN customer_rfm r ON r.customer_id = c.id
+             WHERE c.deleted_at IS NULL AND c.tier_locked = FALSE
+               AND c.value_tier <> COALESCE(r.computed_tier, 'general')",
+        ),
+        dialect(
+            backend,
+            "UPDATE customer SET value_tier = r.computed_tier, updated_at = $1
+             FROM customer_rfm r
+             WHERE r.customer_id = customer.id AND customer.deleted_at IS NULL
+               AND customer.tier_locked = FALSE AND customer.value_tier <> r.computed_tier",
+        ),
+        dialect(
+            backend,
+            "UPDATE customer SET value_tier = 'general', updated_at = $1
+             WHERE deleted_at IS NULL AND tier_locked = FALSE AND value_tier <> 'general'
+               AND NOT EXISTS (SELECT 1 FROM customer_rfm r WHERE r.customer_id = customer.id)",
+        ),
+    ]
+}
+
+/// Recomputes RFM scores, labels, lifetime value and value tiers for every customer.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `Validation` on a bad window.
+#[tracing::instrument(skip_all, fields(actor = %actor.sub))]
+pub async fn recompute(db: &DatabaseConnection, actor: &Actor, input: RfmRecompute) -> AppResult<RfmRecomputeResult> {
+    policy::manage_customers(actor)?;
+    if let Some(days) = input.window_days
+        && !(7..=3650).contains(&days)
+    {
+        return Err(AppError::field("window_days", "must be between 7 and 3650"));
+    }
+    run(db, input.window_days, now()).await
+}
+
+/// The recompute itself, for the scheduler and benchmarks (no role check).
+///
+/// # Errors
+/// Database failures.
+pub async fn run(
+    db: &DatabaseConnection,
+    window_days: Option<u32>,
+    at: DateTime<Utc>,
+) -> AppResult<RfmRecomputeResult> {
+    let started = Instant::now();
+    let settings = settings::analytics(db).await?;
+    let window_days = window_days.unwrap_or(settings.rfm_window_days);
+    let params = Params {
+        now: at,
+        window_start: at - Duration::days(i64::from(window_days)),
+        window_days,
+        settings,
+    };
+    let backend = db.get_database_backend();
+    let values = params.values();
+    let stmt = |sql: String| Statement::from_sql_and_values(backend, sql, values.clone());
+    let txn = db.begin().await?;
+    if backend == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1)",
+            [RECOMPUTE_LOCK.into()],
+        ))
+        .await?;
+    }
+    txn.execute_unprepared("DELETE FROM customer_rfm").await?;
+    let scored = txn.execute_raw(stmt(score_sql(backend))).await?.rows_affected();
+    let [history, with_orders, without_orders] = tier_sql(backend);
+    let changes = txn.execute_raw(stmt(history)).await?.rows_affected();
+    txn.execute_raw(stmt(with_orders)).await?;
+    txn.execute_raw(stmt(without_orders)).await?;
+    txn.commit().await?;
+    let result = RfmRecomputeResult {
+        customers_scored: i64::try_from(scored).unwrap_or(i64::MAX),
+        tier_changes: i64::try_from(changes).unwrap_or(i64::MAX),
+        window_days,
+        computed_at: at,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    tracing::info!(
+        scored = result.customers_scored,
+        tier_changes = result.tier_changes,
+        ms = result.elapsed_ms,
+        "rfm recomputed"
+    );
+    Ok(result)
+}
+
+/// Shapes a stored RFM row.
+pub fn to_view(m: customer_rfm::Model) -> RfmView {
+    RfmView {
+        recency_days: m.recency_days,
+        frequency: m.frequency,
+        monetary: m.monetary,
+        r_score: m.r_score,
+        f_score: m.f_score,
+        m_score: m.m_score,
+        label: m.label,
+        historical_spend: m.historical_spend,
+        lifetime_value: m.lifetime_value,
+        computed_tier: m.computed_tier,
+        computed_at: m.computed_at,
+    }
+}
+
+/// The RFM rows of several customers.
+///
+/// # Errors
+/// Database failures.
+pub async fn for_customers(db: &DatabaseConnection, ids: &[Uuid]) -> AppResult<Vec<customer_rfm::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(customer_rfm::Entity::find()
+        .filter(customer_rfm::Column::CustomerId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Customers and spend per label and per (R, F, M) cell.
+///
+/// # Errors
+/// `Forbidden` for partners and customers.
+pub async fn distribution(db: &DatabaseConnection, actor: &Actor) -> AppResult<RfmDistribution> {
+    policy::read_customers(actor)?;
+    let backend = db.get_database_backend();
+    let labels = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT label, COUNT(*) AS n, CAST(SUM(monetary) AS BIGINT) AS spend, MAX(computed_at) AS at
+             FROM customer_rfm GROUP BY label ORDER BY label",
+        ))
+        .await?;
+    let mut out = RfmDistribution {
+        computed_at: None,
+        customers: 0,
+        labels: Vec::new(),
+        cells: Vec::new(),
+    };
+    for row in labels {
+        let customers: i64 = row.try_get("", "n")?;
+        let at: Option<DateTime<Utc>> = row.try_get("", "at")?;
+        out.customers += customers;
+        out.computed_at = out.computed_at.max(at);
+        out.labels.push(RfmLabelCount {
+            label: row.try_get("", "label")?,
+            customers,
+            monetary: row.try_get("", "spend")?,
+        });
+    }
+    let cells = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT r_score, f_score, m_score, COUNT(*) AS n, CAST(SUM(monetary) AS BIGINT) AS spend
+             FROM customer_rfm GROUP BY r_score, f_score, m_score ORDER BY r_score, f_score, m_score",
+        ))
+        .await?;
+    for row in cells {
+        out.cells.push(RfmCell {
+            r: row.try_get("", "r_score")?,
+            f: row.try_get("", "f_score")?,
+            m: row.try_get("", "m_score")?,
+            customers: row.try_get("", "n")?,
+            monetary: row.try_get("", "spend")?,
+        });
+    }
+    Ok(out)
+}
