@@ -17,6 +17,16 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    pub jobs: JobSettings,
+}
+
+/// Background jobs; an interval of 0 turns a job off.
+#[derive(Clone, Debug, Deserialize)]
+pub struct JobSettings {
+    /// Seconds between RFM, tier and lifetime-value recomputes (default 86400).
+    pub rfm_interval_secs: u64,
+    /// Seconds between refreshes of every dynamic segment (default 3600).
+    pub segment_refresh_interval_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -124,6 +134,8 @@ impl Settings {
             .set_default("auth.leeway_secs", 30)?
             .set_default("log.format", "json")?
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
+            .set_default("jobs.rfm_interval_secs", 86_400)?
+            .set_default("jobs.segment_refresh_interval_secs", 3_600)?
             .add_source(config::File::with_name(&file).required(false))
             .add_source(
                 config::Environment::with_prefix("RAPPORT")
@@ -166,6 +178,10 @@ impl Settings {
             log: LogSettings {
                 format: LogFormat::Json,
                 filter: "warn".into(),
+            },
+            jobs: JobSettings {
+                rfm_interval_secs: 0,
+                segment_refresh_interval_secs: 0,
             },
         }
     }

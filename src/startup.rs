@@ -28,6 +28,7 @@ pub struct Application {
     server: Server,
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    jobs: crate::config::JobSettings,
 }
 
 /// Connects to the database with logging of every statement turned off, and
@@ -119,6 +120,7 @@ impl Application {
             server,
             db,
             statements,
+            jobs: settings.jobs,
         })
     }
 
@@ -137,12 +139,18 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves until SIGTERM/SIGINT; in-flight requests finish first.
+    /// Serves, with the scheduled jobs, until SIGTERM/SIGINT; in-flight
+    /// requests finish first, then the jobs stop.
     ///
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let jobs = crate::jobs::start(&self.db, &self.jobs);
+        let result = self.server.await;
+        for job in jobs {
+            job.abort();
+        }
+        result
     }
 }
 

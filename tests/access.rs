@@ -16,6 +16,8 @@ struct Fixture {
     foreign: String,
     contact: String,
     order: String,
+    static_segment: String,
+    dynamic_segment: String,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -44,11 +46,22 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await
         .id();
+    let segment = |kind: &str| {
+        let mut body = json!({"name": format!("{kind}-{}", uuid::Uuid::now_v7()), "kind": kind});
+        if kind == "dynamic" {
+            body["rule"] = json!({"field": "tier", "op": "eq", "value": "key"});
+        }
+        body
+    };
+    let static_segment = app.post("/api/v1/segments", &admin, segment("static")).await.id();
+    let dynamic_segment = app.post("/api/v1/segments", &admin, segment("dynamic")).await.id();
     Fixture {
         owned,
         foreign,
         contact,
         order,
+        static_segment,
+        dynamic_segment,
     }
 }
 
@@ -76,6 +89,10 @@ const OWNER_WRITERS_201: Expect = |r| match r {
 };
 const OWNER_WRITERS_204: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent => 204,
+    _ => 403,
+};
+const MANAGERS_201: Expect = |r| match r {
+    Role::Admin | Role::Manager => 201,
     _ => 403,
 };
 const CUSTOMER_ONLY: Expect = |r| if r == Role::Customer { 200 } else { 403 };
@@ -142,6 +159,63 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, Expect)> {
             Some(json!({})),
             MANAGERS_200,
         ),
+        (
+            Method::POST,
+            "/api/v1/segments",
+            Some(json!({"name": "{unique}", "kind": "static"})),
+            MANAGERS_201,
+        ),
+        (Method::GET, "/api/v1/segments", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/segments/preview",
+            Some(json!({"rule": {"field": "tier", "op": "eq", "value": "key"}})),
+            READERS,
+        ),
+        (Method::GET, "/api/v1/segments/{static_segment}", None, READERS),
+        (
+            Method::PATCH,
+            "/api/v1/segments/{static_segment}",
+            Some(json!({"description": "d"})),
+            MANAGERS_200,
+        ),
+        (Method::DELETE, "/api/v1/segments/{static_segment}", None, MANAGERS_204),
+        (
+            Method::POST,
+            "/api/v1/segments/{dynamic_segment}/refresh",
+            Some(json!({})),
+            MANAGERS_200,
+        ),
+        (Method::GET, "/api/v1/segments/{static_segment}/members", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/segments/{static_segment}/members",
+            Some(json!({"customer_ids": ["{owned}"]})),
+            MANAGERS_200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/segments/{static_segment}/members/remove",
+            Some(json!({"customer_ids": ["{owned}"]})),
+            MANAGERS_200,
+        ),
+        (Method::GET, "/api/v1/analytics/rfm", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/analytics/rfm/recompute",
+            Some(json!({})),
+            MANAGERS_200,
+        ),
+        (Method::GET, "/api/v1/settings/analytics", None, READERS),
+        (
+            Method::PUT,
+            "/api/v1/settings/analytics",
+            Some(
+                json!({"rfm_window_days": 365, "key_tier_percent": 20, "important_tier_percent": 30,
+                "expected_lifetime_months": 36, "currency": null}),
+            ),
+            MANAGERS_200,
+        ),
         (Method::GET, "/api/v1/me", None, CUSTOMER_ONLY),
         (
             Method::PATCH,
@@ -165,6 +239,9 @@ async fn fill(app: &TestApp, f: &Fixture, s: &str) -> String {
         .replace("{foreign}", &f.foreign)
         .replace("{contact}", &f.contact)
         .replace("{order}", &f.order)
+        .replace("{static_segment}", &f.static_segment)
+        .replace("{dynamic_segment}", &f.dynamic_segment)
+        .replace("{unique}", &uuid::Uuid::now_v7().to_string())
 }
 
 async fn every_route_answers_every_role_as_the_rules_say(app: &TestApp) {

@@ -118,26 +118,11 @@ api_enum!(
     SegmentKind { Dynamic => "dynamic", Static => "static" }
 );
 
-/// The rule language, for documentation: a group or a condition.
-#[derive(ToSchema)]
-#[schema(as = SegmentRule)]
-#[allow(dead_code)]
-pub enum SegmentRuleDoc {
-    /// Every rule holds.
-    All { all: Vec<SegmentRuleDoc> },
-    /// At least one rule holds.
-    Any { any: Vec<SegmentRuleDoc> },
-    /// The rule does not hold.
-    Not { not: Box<SegmentRuleDoc> },
-    /// A condition. Fields: tier, lifecycle_stage (eq, ne, in, not_in, is_null);
-    /// tags (has_any, has_all); country, source, owner (also contains);
-    /// created_at (gt, gte, lt, lte, between, is_null); birthday_month, rfm_r,
-    /// rfm_f, rfm_m, order_count, total_spend, days_since_last_order,
-    /// days_since_last_contact, lifetime_value (eq, ne, in, not_in, gt, gte, lt,
-    /// lte, between, is_null); rfm_label; `custom_attributes.<key>` (eq, ne,
-    /// is_null). `between` takes `[low, high]`, `in` a list, `is_null` a boolean.
-    Condition { field: String, op: String, value: Value },
-}
+/// The rule language in the OpenAPI document: `{"all": [...]}`,
+/// `{"any": [...]}`, `{"not": {...}}` or a condition. Its JSON schema is
+/// generated from the table of rule fields (`service::segment_fields`), so a
+/// new field documents itself.
+pub struct SegmentRuleDoc;
 
 /// A new segment.
 #[derive(Debug, Deserialize, ToSchema, InputObject)]
@@ -170,7 +155,7 @@ pub struct SegmentPatch {
 
 /// A segment.
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
-#[graphql(name = "Segment")]
+#[graphql(name = "Segment", complex)]
 pub struct SegmentView {
     pub id: Uuid,
     pub name: String,

@@ -11,8 +11,9 @@ use crate::api::customer::{
 };
 use crate::api::orders::{OrderSummary, OrderView};
 use crate::api::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction};
+use crate::api::segments::RfmView;
 use crate::domain::pagination::PageRequest;
-use crate::service::{contacts, customer_list, customers, interactions, orders};
+use crate::service::{contacts, customer_list, customers, interactions, orders, rfm};
 
 /// Largest `limit` of a customer's nested lists.
 const MAX_NESTED: u64 = 100;
@@ -75,13 +76,46 @@ impl CustomerView {
         Ok(rows.into_iter().map(orders::to_view).collect())
     }
 
+    /// RFM scores, label, lifetime value and computed tier as of the last
+    /// recompute; null for customers without completed orders.
+    async fn rfm(&self, c: &Context<'_>) -> async_graphql::Result<Option<RfmView>> {
+        Ok(c.data::<Loaders>()?
+            .rfm
+            .load_one(self.id)
+            .await?
+            .flatten()
+            .map(rfm::to_view))
+    }
+
     /// Completed-order count, spend per currency, first and last order.
     async fn order_summary(&self, c: &Context<'_>) -> async_graphql::Result<Option<OrderSummary>> {
         c.data::<Loaders>()?.summaries.load_one(self.id).await
     }
 }
 
-fn parse_uuid(id: &ID, what: &'static str) -> async_graphql::Result<Uuid> {
+/// A page of the customers list as a Relay connection, with the relations
+/// the query selects on its nodes loaded ahead.
+pub(super) async fn customer_connection(
+    c: &Context<'_>,
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::auth::Actor,
+    filter: &CustomerFilter,
+    sort: Option<CustomerSort>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<Connection<String, CustomerView>> {
+    let limit = first.map(|f| u64::try_from(f).unwrap_or(0));
+    let page = gql(PageRequest::parse(limit, after.as_deref()))?;
+    let (edges, next) = gql(customer_list::list_edges(db, actor, filter, sort, &page).await)?;
+    let ids: Vec<Uuid> = edges.iter().map(|(_, v)| v.id).collect();
+    super::loaders::prefetch(c, c.look_ahead().field("edges").field("node"), &ids).await?;
+    let mut conn = Connection::new(page.after.is_some(), next.is_some());
+    conn.edges
+        .extend(edges.into_iter().map(|(cursor, v)| Edge::new(cursor, v)));
+    Ok(conn)
+}
+
+pub(super) fn parse_uuid(id: &ID, what: &'static str) -> async_graphql::Result<Uuid> {
     gql(Uuid::parse_str(id).map_err(|_| crate::error::AppError::NotFound(what)))
 }
 
@@ -117,17 +151,8 @@ impl CustomerQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, CustomerView>> {
         let (actor, db) = ctx(c)?;
-        let limit = first.map(|f| u64::try_from(f).unwrap_or(0));
-        let page = gql(PageRequest::parse(limit, after.as_deref()))?;
         let sort = sort.unwrap_or(CustomerSort::CreatedAtDesc);
-        let (edges, next) =
-            gql(customer_list::list_edges(db, actor, &filter.unwrap_or_default(), Some(sort), &page).await)?;
-        let ids: Vec<Uuid> = edges.iter().map(|(_, v)| v.id).collect();
-        super::loaders::prefetch(c, c.look_ahead().field("edges").field("node"), &ids).await?;
-        let mut conn = Connection::new(page.after.is_some(), next.is_some());
-        conn.edges
-            .extend(edges.into_iter().map(|(cursor, v)| Edge::new(cursor, v)));
-        Ok(conn)
+        customer_connection(c, db, actor, &filter.unwrap_or_default(), Some(sort), first, after).await
     }
 
     /// One contact.

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{contact, interaction, order};
+use entity::{contact, customer_rfm, interaction, order};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::api::orders::OrderSummary;
-use crate::service::{contacts, latest_per_customer, orders};
+use crate::service::{contacts, latest_per_customer, orders, rfm};
 
 /// A per-request loader with a cache, so values fed ahead are served from it.
 pub type Cached<L> = DataLoader<L, HashMapCache>;
@@ -21,6 +21,7 @@ pub struct Loaders {
     pub orders: Cached<RecentLoader<order::Entity>>,
     pub interactions: Cached<RecentLoader<interaction::Entity>>,
     pub summaries: Cached<SummaryLoader>,
+    pub rfm: Cached<RfmLoader>,
 }
 
 /// How long a loader waits for more keys before it queries.
@@ -44,7 +45,8 @@ impl Loaders {
                 table: interaction::Entity,
                 time: "occurred_at",
             }),
-            summaries: loader(SummaryLoader(db)),
+            summaries: loader(SummaryLoader(db.clone())),
+            rfm: loader(RfmLoader(db)),
         }
     }
 }
@@ -132,6 +134,23 @@ impl Loader<Uuid> for SummaryLoader {
     }
 }
 
+/// RFM rows (customers without completed orders have none).
+pub struct RfmLoader(DatabaseConnection);
+
+impl Loader<Uuid> for RfmLoader {
+    /// `None` is kept too, so a customer without scores is not asked for again.
+    type Value = Option<customer_rfm::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut map: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
+        for row in rfm::for_customers(&self.0, keys).await.map_err(|e| e.extend())? {
+            map.insert(row.customer_id, Some(row));
+        }
+        Ok(map)
+    }
+}
+
 /// Loads the relations a query asks for on a page of customers, one statement
 /// each, and feeds them to the loaders. A timer-batched loader can split a
 /// batch when the machine is busy; loading ahead keeps the statement count of
@@ -155,6 +174,10 @@ pub async fn prefetch(
     if node.field("orderSummary").exists() {
         let values = loaders.summaries.loader().load(ids).await?;
         loaders.summaries.feed_many(values).await;
+    }
+    if node.field("rfm").exists() {
+        let values = loaders.rfm.loader().load(ids).await?;
+        loaders.rfm.feed_many(values).await;
     }
     for field in node.field("orders").selection_fields() {
         let keys = keys_for(ids, &field)?;

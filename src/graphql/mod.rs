@@ -4,6 +4,7 @@
 mod customers;
 mod loaders;
 mod orders;
+mod segments;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
@@ -20,10 +21,14 @@ pub const MAX_DEPTH: usize = 8;
 pub const MAX_COMPLEXITY: usize = 10_000;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(customers::CustomerQuery, orders::OrderQuery);
+pub struct QueryRoot(customers::CustomerQuery, orders::OrderQuery, segments::SegmentQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(customers::CustomerMutation, orders::OrderMutation);
+pub struct MutationRoot(
+    customers::CustomerMutation,
+    orders::OrderMutation,
+    segments::SegmentMutation,
+);
 
 /// The application's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

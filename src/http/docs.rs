@@ -34,6 +34,8 @@ impl Modify for BearerScheme {
         (name = "contacts", description = "People at company customers"),
         (name = "interactions", description = "Touchpoints"),
         (name = "orders", description = "Purchases"),
+        (name = "segments", description = "Dynamic and static segments: rules, preview, refresh, members"),
+        (name = "analytics", description = "RFM scores, value tiers and lifetime value; their settings"),
         (name = "me", description = "The signed-in customer"),
         (name = "operations", description = "Probes"),
     )
@@ -45,6 +47,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = Root::openapi();
     doc.merge(super::customers::Doc::openapi());
     doc.merge(super::orders::Doc::openapi());
+    doc.merge(super::segments::Doc::openapi());
+    doc.merge(super::analytics::Doc::openapi());
     doc.merge(super::me::Doc::openapi());
     doc.merge(super::ops::Doc::openapi());
     doc

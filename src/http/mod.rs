@@ -1,6 +1,7 @@
 //! REST under `/api/v1`: thin handlers over the service layer, documented
 //! with utoipa. Each area module ends with its `configure`.
 
+pub mod analytics;
 pub mod customers;
 pub mod docs;
 pub mod extract;
@@ -8,6 +9,7 @@ pub mod me;
 pub mod ops;
 pub mod orders;
 pub mod problem;
+pub mod segments;
 
 use actix_web::{HttpResponse, http::header, web};
 use sea_orm::DatabaseConnection;
@@ -50,6 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .configure(customers::configure)
             .configure(orders::configure)
+            .configure(segments::configure)
+            .configure(analytics::configure)
             .configure(me::configure),
     );
 }

@@ -8,7 +8,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{Condition, DbBackend, Value};
 
 use crate::domain::rfm::RfmLabel;
-use crate::domain::segment_rule::{FieldType, Leaf, Op, Operand, Rule, Scalar};
+use crate::domain::segment_rule::{CUSTOM_PREFIX, FieldType, Leaf, Op, Operand, Rule, Scalar};
 
 /// Where a field's value comes from.
 #[derive(Clone, Copy)]
@@ -155,19 +155,32 @@ impl Compiler {
         match rule {
             Rule::All(rules) => rules.iter().fold(Condition::all(), |c, r| c.add(self.condition(r))),
             Rule::Any(rules) => rules.iter().fold(Condition::any(), |c, r| c.add(self.condition(r))),
-            Rule::Not(rule) => self.condition(rule).not(),
+            // `(inner) IS NOT TRUE`: a customer for whom the inner rule is
+            // unknown (a missing value) is "not" it, as with `ne`.
+            Rule::Not(rule) => {
+                Condition::all().add(self.custom_sql("($1) IS NOT TRUE", Expr::from(self.condition(rule))))
+            }
             Rule::Leaf(leaf) => self.leaf(leaf),
+        }
+    }
+
+    /// Custom SQL with one expression at `$1`, written with the backend's
+    /// placeholder (sea-query reads `$1` on PostgreSQL and `?` elsewhere).
+    fn custom_sql(&self, sql: &str, arg: Expr) -> Expr {
+        match self.backend {
+            DbBackend::Postgres => Expr::cust_with_exprs(sql.to_owned(), [arg]),
+            _ => Expr::cust_with_exprs(sql.replace("$1", "?"), [arg]),
         }
     }
 
     fn days_since(&self, timestamp_sql: &str) -> Expr {
         let sql = match self.backend {
             DbBackend::Postgres => {
-                format!("FLOOR(EXTRACT(EPOCH FROM (CAST(? AS timestamptz) - {timestamp_sql})) / 86400)")
+                format!("FLOOR(EXTRACT(EPOCH FROM (CAST($1 AS timestamptz) - {timestamp_sql})) / 86400)")
             }
-            _ => format!("CAST(julianday(?) - julianday({timestamp_sql}) AS INTEGER)"),
+            _ => format!("CAST(julianday($1) - julianday({timestamp_sql}) AS INTEGER)"),
         };
-        Expr::cust_with_values(sql, [Value::from(self.now)])
+        self.custom_sql(&sql, Expr::val(self.now))
     }
 
     fn expr(&self, source: Source) -> Expr {
@@ -204,17 +217,17 @@ impl Compiler {
         let key = leaf.key.clone().unwrap_or_default();
         let (attr, value) = match self.backend {
             DbBackend::Postgres => {
-                let attr = Expr::cust_with_values("(customer.custom_attributes -> ?)", [Value::from(key)]);
+                let attr = Expr::cust_with_exprs("(customer.custom_attributes -> $1)", [Expr::val(key)]);
                 let value = |s: &Scalar| match s {
-                    Scalar::Json(v) => Expr::cust_with_values("CAST(? AS jsonb)", [Value::from(v.to_string())]),
+                    Scalar::Json(v) => Expr::cust_with_exprs("CAST($1 AS jsonb)", [Expr::val(v.to_string())]),
                     _ => Expr::val(1),
                 };
                 (attr, Box::new(value) as Box<dyn Fn(&Scalar) -> Expr>)
             }
             _ => {
-                let attr = Expr::cust_with_values(
-                    "json_extract(customer.custom_attributes, ?)",
-                    [Value::from(format!("$.\"{key}\""))],
+                let attr = self.custom_sql(
+                    "json_extract(customer.custom_attributes, $1)",
+                    Expr::val(format!("$.\"{key}\"")),
                 );
                 let value = |s: &Scalar| match s {
                     Scalar::Json(serde_json::Value::Bool(b)) => Expr::val(i64::from(*b)),
@@ -234,9 +247,9 @@ impl Compiler {
             (Op::IsNull, Operand::Null(want)) => {
                 let null = match self.backend {
                     // A JSON null counts as absent, as it does in SQLite's json_extract.
-                    DbBackend::Postgres => Condition::all().add(Expr::cust_with_values(
-                        "COALESCE(customer.custom_attributes -> ?, 'null'::jsonb) = 'null'::jsonb",
-                        [Value::from(leaf.key.clone().unwrap_or_default())],
+                    DbBackend::Postgres => Condition::all().add(Expr::cust_with_exprs(
+                        "COALESCE(customer.custom_attributes -> $1, 'null'::jsonb) = 'null'::jsonb",
+                        [Expr::val(leaf.key.clone().unwrap_or_default())],
                     )),
                     _ => Condition::all().add(attr.is_null()),
                 };
@@ -318,6 +331,98 @@ fn tags(leaf: &Leaf) -> Condition {
                 .to_owned();
             Condition::all().add(id.in_subquery(having))
         }
+    }
+}
+
+impl utoipa::PartialSchema for crate::api::segments::SegmentRuleDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        use utoipa::openapi::{Ref, RefOr};
+        let rule = || Ref::from_schema_name("SegmentRule");
+        let group = |key: &str, description: &str| {
+            ObjectBuilder::new()
+                .title(Some(key))
+                .description(Some(description))
+                .property(key, ArrayBuilder::new().items(rule()).min_items(Some(1)))
+                .required(key)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        let mut ops: Vec<&str> = Vec::new();
+        let mut lines = Vec::new();
+        for f in FIELDS {
+            let allowed = Op::allowed(f.field_type);
+            ops.extend(allowed.iter().filter(|o| !ops.contains(o)).collect::<Vec<_>>());
+            let kind = match f.field_type {
+                FieldType::Enum(values) => format!("one of {}", values.join(", ")),
+                FieldType::Text => "text".into(),
+                FieldType::Number => "whole number".into(),
+                FieldType::DateTime => "RFC 3339 date-time".into(),
+                FieldType::Tags => "tags".into(),
+                FieldType::Custom => "JSON scalar".into(),
+            };
+            lines.push(format!("- `{}` ({kind}): {}", f.name, allowed.join(", ")));
+        }
+        lines.push(format!(
+            "- `{CUSTOM_PREFIX}<key>` (string, number or boolean): {}",
+            Op::allowed(FieldType::Custom).join(", ")
+        ));
+        let description = format!(
+            "A condition on one field. `in`, `not_in`, `has_any` and `has_all` take a list; \
+             `between` takes `[low, high]`; `is_null` takes true or false; `ne` and `not_in` \
+             also match customers without a value.\n\n{}",
+            lines.join("\n")
+        );
+        let field = OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(FIELDS.iter().map(|f| f.name))),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!(
+                "^{}[A-Za-z0-9_-]{{1,64}}$",
+                CUSTOM_PREFIX.replace('.', "\\.")
+            ))));
+        let condition = ObjectBuilder::new()
+            .title(Some("condition"))
+            .description(Some(description))
+            .property("field", field)
+            .property(
+                "op",
+                ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ops)),
+            )
+            .property(
+                "value",
+                ObjectBuilder::new().description(Some("Depends on the field and op.")),
+            )
+            .required("field")
+            .required("op")
+            .required("value")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let not = ObjectBuilder::new()
+            .title(Some("not"))
+            .description(Some("The rule does not hold (a missing value counts as not holding)."))
+            .property("not", rule())
+            .required("not")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        RefOr::T(
+            OneOfBuilder::new()
+                .description(Some(format!(
+                    "A segment rule: a group or a condition, nested at most {} levels, at most {} conditions.",
+                    crate::domain::segment_rule::MAX_DEPTH,
+                    crate::domain::segment_rule::MAX_LEAVES
+                )))
+                .item(group("all", "Every rule holds."))
+                .item(group("any", "At least one rule holds."))
+                .item(not)
+                .item(condition)
+                .into(),
+        )
+    }
+}
+
+impl utoipa::ToSchema for crate::api::segments::SegmentRuleDoc {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SegmentRule")
     }
 }
 

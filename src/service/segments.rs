@@ -191,6 +191,14 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<
     Ok(to_view(find(db, id).await?))
 }
 
+/// The list position of a segment.
+pub fn cursor_of(v: &SegmentView) -> Cursor {
+    Cursor {
+        key: v.created_at.to_rfc3339(),
+        id: v.id,
+    }
+}
+
 /// Lists segments, newest first.
 ///
 /// # Errors
@@ -219,14 +227,9 @@ pub async fn list(
         .limit(page.limit + 1)
         .all(db)
         .await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, |m| Cursor {
-        key: m.created_at.to_rfc3339(),
-        id: m.id,
-    });
-    Ok(Page {
-        items: rows.into_iter().map(to_view).collect(),
-        next_cursor,
-    })
+    let rows: Vec<SegmentView> = rows.into_iter().map(to_view).collect();
+    let (items, next_cursor) = finish_page(rows, page.limit, cursor_of);
+    Ok(Page { items, next_cursor })
 }
 
 /// Renames, describes or changes the rule of a segment.
@@ -419,10 +422,11 @@ pub async fn refresh_segment(db: &DatabaseConnection, id: Uuid, at: DateTime<Utc
     })
 }
 
-/// Refreshes every dynamic segment (the scheduled job).
+/// Refreshes every dynamic segment (the scheduled job). A segment that fails
+/// is logged and skipped; the others still refresh.
 ///
 /// # Errors
-/// The first failure.
+/// Failure to list the segments.
 pub async fn refresh_all(db: &DatabaseConnection) -> AppResult<usize> {
     let ids: Vec<Uuid> = segment::Entity::find()
         .select_only()
@@ -431,10 +435,14 @@ pub async fn refresh_all(db: &DatabaseConnection) -> AppResult<usize> {
         .into_tuple()
         .all(db)
         .await?;
-    for id in &ids {
-        refresh_segment(db, *id, now()).await?;
+    let mut refreshed = 0;
+    for id in ids {
+        match refresh_segment(db, id, now()).await {
+            Ok(_) => refreshed += 1,
+            Err(e) => tracing::error!(segment_id = %id, error = %e, "segment refresh failed"),
+        }
     }
-    Ok(ids.len())
+    Ok(refreshed)
 }
 
 /// Resolves the customers a member change names; unknown ones are field errors.
@@ -552,4 +560,23 @@ pub async fn change_members(
     let seg = find(&txn, id).await?;
     txn.commit().await?;
     Ok(to_view(seg))
+}
+
+/// A segment's members, in the customers list's order and paging.
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, `Validation` on bad paging.
+pub async fn members(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    page: &PageRequest,
+) -> AppResult<Page<crate::api::customer::CustomerView>> {
+    policy::read_customers(actor)?;
+    find(db, id).await?;
+    let filter = crate::api::customer::CustomerFilter {
+        segment_id: Some(id),
+        ..Default::default()
+    };
+    super::customer_list::list(db, actor, &filter, None, page).await
 }

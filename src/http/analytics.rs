@@ -1,0 +1,65 @@
+//! `/analytics/rfm` and `/settings/analytics`.
+
+use actix_web::HttpResponse;
+
+use super::extract::{Json, parse_json};
+use super::{Db, ErrorResponses};
+use crate::api::segments::{AnalyticsSettings, RfmDistribution, RfmRecompute, RfmRecomputeResult};
+use crate::auth::BearerAuth;
+use crate::error::AppResult;
+use crate::service::{rfm, settings};
+
+/// Customers and spend per RFM label and per (R, F, M) cell, as of the last recompute.
+#[utoipa::path(get, path = "/api/v1/analytics/rfm", tag = "analytics",
+    responses((status = 200, body = RfmDistribution), ErrorResponses), security(("bearer" = [])))]
+pub async fn distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(rfm::distribution(&db, &actor).await?))
+}
+
+/// Recomputes RFM scores, labels, lifetime value and value tiers for every customer now.
+/// The body is optional.
+#[utoipa::path(post, path = "/api/v1/analytics/rfm/recompute", tag = "analytics", request_body = RfmRecompute,
+    responses((status = 200, body = RfmRecomputeResult), ErrorResponses), security(("bearer" = [])))]
+pub async fn recompute(db: Db, BearerAuth(actor): BearerAuth, body: actix_web::web::Bytes) -> AppResult<HttpResponse> {
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        RfmRecompute::default()
+    } else {
+        parse_json(&body)?
+    };
+    Ok(HttpResponse::Ok().json(rfm::recompute(&db, &actor, input).await?))
+}
+
+/// The RFM window, tier cut-offs and lifetime-value projection in force.
+#[utoipa::path(get, path = "/api/v1/settings/analytics", tag = "analytics",
+    responses((status = 200, body = AnalyticsSettings), ErrorResponses), security(("bearer" = [])))]
+pub async fn get_settings(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::get_analytics(&db, &actor).await?))
+}
+
+/// Replaces the analytics settings; they apply from the next recompute.
+#[utoipa::path(put, path = "/api/v1/settings/analytics", tag = "analytics", request_body = AnalyticsSettings,
+    responses((status = 200, body = AnalyticsSettings), ErrorResponses), security(("bearer" = [])))]
+pub async fn put_settings(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<AnalyticsSettings>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::put_analytics(&db, &actor, input).await?))
+}
+
+/// The paths of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(distribution, recompute, get_settings, put_settings))]
+pub struct Doc;
+
+/// Mounts this module's routes.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web;
+    cfg.service(web::resource("/analytics/rfm").route(web::get().to(distribution)))
+        .service(web::resource("/analytics/rfm/recompute").route(web::post().to(recompute)))
+        .service(
+            web::resource("/settings/analytics")
+                .route(web::get().to(get_settings))
+                .route(web::put().to(put_settings)),
+        );
+}

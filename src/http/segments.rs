@@ -1,0 +1,182 @@
+//! `/segments`: dynamic and static segments, preview, refresh and members.
+
+use actix_web::{HttpResponse, web};
+
+use super::extract::{Json, Query, parse_id};
+use super::{Db, ErrorResponses, created};
+use crate::api::Page;
+use crate::api::customer::CustomerView;
+use crate::api::people::PageQuery;
+use crate::api::segments::{
+    MemberChange, NewSegment, PreviewRequest, SegmentListQuery, SegmentPatch, SegmentPreview, SegmentRefresh,
+    SegmentView,
+};
+use crate::auth::BearerAuth;
+use crate::domain::pagination::PageRequest;
+use crate::error::AppResult;
+use crate::service::segments;
+
+/// Creates a segment. A dynamic segment is empty until its first refresh.
+#[utoipa::path(post, path = "/api/v1/segments", tag = "segments", request_body = NewSegment,
+    responses((status = 201, body = SegmentView), (status = 409, description = "name taken", body = super::problem::Problem),
+        ErrorResponses),
+    security(("bearer" = [])))]
+pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewSegment>) -> AppResult<HttpResponse> {
+    let view = segments::create(&db, &actor, input).await?;
+    Ok(created(format!("/api/v1/segments/{}", view.id), view))
+}
+
+/// Lists segments, newest first.
+#[utoipa::path(get, path = "/api/v1/segments", tag = "segments", params(SegmentListQuery),
+    responses((status = 200, body = Page<SegmentView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<SegmentListQuery>) -> AppResult<HttpResponse> {
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(segments::list(&db, &actor, q.kind, &page).await?))
+}
+
+/// Counts the customers a rule matches and shows 20 of them, without saving.
+#[utoipa::path(post, path = "/api/v1/segments/preview", tag = "segments", request_body = PreviewRequest,
+    responses((status = 200, body = SegmentPreview), ErrorResponses), security(("bearer" = [])))]
+pub async fn preview(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<PreviewRequest>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(segments::preview(&db, &actor, &input.rule).await?))
+}
+
+/// Reads a segment.
+#[utoipa::path(get, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = [])))]
+pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "segment")?;
+    Ok(HttpResponse::Ok().json(segments::get(&db, &actor, id).await?))
+}
+
+/// Renames, describes or changes the rule of a segment (members follow at the next refresh).
+#[utoipa::path(patch, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
+    request_body = SegmentPatch,
+    responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = [])))]
+pub async fn update(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(patch): Json<SegmentPatch>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "segment")?;
+    Ok(HttpResponse::Ok().json(segments::update(&db, &actor, id, patch).await?))
+}
+
+/// Deletes a segment with its members and history.
+#[utoipa::path(delete, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = [])))]
+pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "segment")?;
+    segments::delete(&db, &actor, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Re-evaluates a dynamic segment: who entered and who left is recorded.
+#[utoipa::path(post, path = "/api/v1/segments/{id}/refresh", tag = "segments", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = SegmentRefresh),
+        (status = 409, description = "A static segment", body = super::problem::Problem), ErrorResponses),
+    security(("bearer" = [])))]
+pub async fn refresh(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "segment")?;
+    Ok(HttpResponse::Ok().json(segments::refresh(&db, &actor, id).await?))
+}
+
+/// The segment's members, paginated like the customers list.
+#[utoipa::path(get, path = "/api/v1/segments/{id}/members", tag = "segments",
+    params(("id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn members(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "segment")?;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(segments::members(&db, &actor, id, &page).await?))
+}
+
+async fn change(
+    db: Db,
+    actor: crate::auth::Actor,
+    id: &str,
+    input: MemberChange,
+    add: bool,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(id, "segment")?;
+    Ok(HttpResponse::Ok().json(segments::change_members(&db, &actor, id, input, add).await?))
+}
+
+/// Adds customers, by id or external id, to a static segment.
+#[utoipa::path(post, path = "/api/v1/segments/{id}/members", tag = "segments", params(("id" = uuid::Uuid, Path)),
+    request_body = MemberChange,
+    responses((status = 200, body = SegmentView),
+        (status = 409, description = "A dynamic segment", body = super::problem::Problem), ErrorResponses),
+    security(("bearer" = [])))]
+pub async fn add_members(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<MemberChange>,
+) -> AppResult<HttpResponse> {
+    change(db, actor, &id, input, true).await
+}
+
+/// Removes customers, by id or external id, from a static segment.
+#[utoipa::path(post, path = "/api/v1/segments/{id}/members/remove", tag = "segments",
+    params(("id" = uuid::Uuid, Path)), request_body = MemberChange,
+    responses((status = 200, body = SegmentView),
+        (status = 409, description = "A dynamic segment", body = super::problem::Problem), ErrorResponses),
+    security(("bearer" = [])))]
+pub async fn remove_members(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<MemberChange>,
+) -> AppResult<HttpResponse> {
+    change(db, actor, &id, input, false).await
+}
+
+/// The paths of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create,
+    list,
+    preview,
+    get,
+    update,
+    delete,
+    refresh,
+    members,
+    add_members,
+    remove_members
+))]
+pub struct Doc;
+
+/// Mounts this module's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/segments")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(web::resource("/segments/preview").route(web::post().to(preview)))
+    .service(
+        web::resource("/segments/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    )
+    .service(web::resource("/segments/{id}/refresh").route(web::post().to(refresh)))
+    .service(
+        web::resource("/segments/{id}/members")
+            .route(web::get().to(members))
+            .route(web::post().to(add_members)),
+    )
+    .service(web::resource("/segments/{id}/members/remove").route(web::post().to(remove_members)));
+}
