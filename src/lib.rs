@@ -5,12 +5,14 @@
 
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod seed;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -1,4 +1,5 @@
-//! The `rapport` command: serve (default), migrate, token, export-schema.
+//! The `rapport` command: serve (default), migrate, token, export-schema,
+//! seed and bench.
 
 use std::path::PathBuf;
 
@@ -39,6 +40,31 @@ enum Command {
     ExportSchema {
         #[arg(long, default_value = "schema")]
         dir: PathBuf,
+    },
+    /// Fill the configured database with realistic, reproducible customers and orders.
+    Seed {
+        #[arg(long, default_value_t = 10_000)]
+        customers: u64,
+        #[arg(long, default_value_t = 100_000)]
+        orders: u64,
+        /// Random seed: the same seed gives the same data (on the same day).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Time operations on a seeded PostgreSQL database.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// RFM recompute vs hand-written SQL, segment preview and refresh, peak memory.
+    Segments {
+        /// Runs of each timed step (the median is printed).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
 }
 
@@ -109,6 +135,29 @@ async fn main() -> anyhow::Result<()> {
             };
             let secret = settings.auth.jwt_secret.as_ref().context("no JWT secret")?;
             println!("{}", mint_token(secret.expose(), &claims)?);
+        }
+        Command::Seed {
+            customers,
+            orders,
+            seed,
+        } => {
+            telemetry::init(&settings.log);
+            let db = startup::connect(&settings, Default::default()).await?;
+            startup::migrate(&db).await?;
+            let plan = rapport::seed::SeedPlan {
+                customers,
+                orders,
+                seed,
+            };
+            print!("{}", rapport::seed::seed(&db, plan).await?);
+        }
+        Command::Bench {
+            what: BenchCommand::Segments { runs },
+        } => {
+            telemetry::init(&settings.log);
+            let db = startup::connect(&settings, Default::default()).await?;
+            startup::migrate(&db).await?;
+            rapport::bench::segments(&db, &settings.database.url, runs).await?;
         }
         Command::ExportSchema { dir } => {
             std::fs::create_dir_all(&dir)?;

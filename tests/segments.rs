@@ -197,6 +197,48 @@ async fn rfm_scores_labels_tiers_and_value_match_the_hand_computed_table(app: &T
     assert_eq!(again["tier_changes"], 0);
     assert_eq!(app.count("customer_tier_change").await, 5);
 
+    // A tier set by hand is recorded as a manual change; without a lock the
+    // next recompute takes it back, and says so.
+    let reply = app
+        .patch(
+            &format!("/api/v1/customers/{}", ids["B"]),
+            &app.token(Role::Manager),
+            json!({"value_tier": "key"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let back = recompute(app, json!({})).await;
+    assert_eq!(back["tier_changes"], 1);
+    assert_eq!(tier_of(app, &ids["B"]).await, "general");
+    let of_b = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            app.db.get_database_backend(),
+            match app.backend {
+                common::Backend::Postgres => {
+                    "SELECT from_tier, to_tier, reason FROM customer_tier_change WHERE customer_id = $1 ORDER BY id"
+                }
+                common::Backend::Sqlite => {
+                    "SELECT from_tier, to_tier, reason FROM customer_tier_change WHERE customer_id = ? ORDER BY id"
+                }
+            },
+            [ids["B"].parse::<uuid::Uuid>().unwrap().into()],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "from_tier").unwrap(),
+                r.try_get::<String>("", "to_tier").unwrap(),
+                r.try_get::<String>("", "reason").unwrap(),
+            )
+        })
+        .collect::<Vec<_>>();
+    let want_b = [("general", "key", "manual"), ("key", "general", "recompute")]
+        .map(|(f, t, r)| (f.to_owned(), t.to_owned(), r.to_owned()));
+    assert_eq!(of_b, want_b);
+
     // The distribution: per label and per cell, with spend in the window.
     let dist = app.get("/api/v1/analytics/rfm", &app.token(Role::Analyst)).await;
     assert_eq!(dist.status, 200, "{}", dist.body);
@@ -461,6 +503,22 @@ async fn every_rule_field_and_operator_selects_the_right_customers(app: &TestApp
     for (rule, want) in rule_cases() {
         assert_eq!(preview_names(app, rule.clone()).await, want, "rule {rule}");
     }
+
+    // Order statistics follow orders as they are recorded and refunded.
+    let dee = app.create_customer(json!({"name": "Dee"})).await;
+    order_days_ago(app, &dee, 700, 30).await;
+    let latest = order_days_ago(app, &dee, 300, 5).await;
+    let stats = |spend: i64, count: i64, days: i64| {
+        json!({"all": [
+            {"field": "total_spend", "op": "eq", "value": spend},
+            {"field": "order_count", "op": "eq", "value": count},
+            {"field": "days_since_last_order", "op": "eq", "value": days},
+        ]})
+    };
+    assert_eq!(preview_names(app, stats(1_000, 2, 5)).await, ["Dee"]);
+    refund(app, &latest).await;
+    assert_eq!(preview_names(app, stats(1_000, 2, 5)).await, Vec::<String>::new());
+    assert_eq!(preview_names(app, stats(700, 1, 30)).await, ["Dee"]);
 }
 
 async fn invalid_rules_name_the_exact_path(app: &TestApp) {

@@ -33,6 +33,12 @@ pub struct Model {
     pub custom_attributes: Json,
     pub notes: Option<String>,
     pub last_contacted_at: Option<DateTimeUtc>,
+    /// Completed orders (kept up to date by order recording and refunds).
+    pub order_count: i64,
+    /// Sum of completed orders' amounts, in minor units.
+    pub total_spend: i64,
+    /// Time of the latest completed order.
+    pub last_order_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

@@ -5,6 +5,10 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_customers;
 mod m20261123_000002_segments;
+mod m20261124_000003_lighter_rfm_table;
+mod m20261124_000004_customer_order_stats;
+
+pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
 /// Every migration of the application, in order.
 pub struct Migrator;
@@ -15,6 +19,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_customers::Migration),
             Box::new(m20261123_000002_segments::Migration),
+            Box::new(m20261124_000003_lighter_rfm_table::Migration),
+            Box::new(m20261124_000004_customer_order_stats::Migration),
         ]
     }
 }

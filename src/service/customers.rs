@@ -2,7 +2,7 @@
 
 use async_graphql::{Json, MaybeUndefined};
 use chrono::{DateTime, Utc};
-use entity::{customer, customer_tag};
+use entity::{customer, customer_tag, customer_tier_change};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter,
@@ -269,6 +269,9 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewCustomer) 
         custom_attributes: Set(serde_json::json!({})),
         notes: Set(None),
         last_contacted_at: Set(None),
+        order_count: Set(0),
+        total_spend: Set(0),
+        last_order_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
@@ -342,6 +345,7 @@ async fn save_patch(
 ) -> AppResult<CustomerView> {
     let at = now();
     let tags_changed = !patch.tags.is_undefined();
+    let tier_before = current.value_tier.clone();
     let mut am = current.into_active_model();
     let mut c = Checker::default();
     apply_patch(&mut c, &mut am, patch, at);
@@ -351,6 +355,18 @@ async fn save_patch(
     let model = am.update(&txn).await.map_err(map_unique)?;
     if tags_changed {
         sync_tags(&txn, model.id, &model.tags).await?;
+    }
+    if model.value_tier != tier_before {
+        customer_tier_change::ActiveModel {
+            customer_id: Set(model.id),
+            from_tier: Set(tier_before),
+            to_tier: Set(model.value_tier.clone()),
+            reason: Set("manual".into()),
+            changed_at: Set(at),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
     }
     txn.commit().await?;
     Ok(to_view(model, actor))

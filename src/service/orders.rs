@@ -4,13 +4,13 @@ use chrono::{DateTime, Utc};
 use entity::{customer, order};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::interactions::before_cursor;
-use super::{customers, new_id, now};
+use super::{begin, customers, new_id, now};
 use crate::api::Page;
 use crate::api::orders::{NewOrder, OrderListQuery, OrderStatus, OrderSummary, OrderView, Spend};
 use crate::auth::{Actor, policy};
@@ -127,7 +127,16 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
         created_at: Set(at),
         updated_at: Set(at),
     };
-    match am.insert(db).await {
+    let inserted = async {
+        let txn = db.begin().await?;
+        lock_customer(&txn, customer.id).await?;
+        let m = am.insert(&txn).await?;
+        recount(&txn, customer.id).await?;
+        txn.commit().await?;
+        Ok::<_, sea_orm::DbErr>(m)
+    }
+    .await;
+    match inserted {
         Ok(m) => Ok(Recorded::Created(to_view(m))),
         Err(err) if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
             // A concurrent request with the same external_id won the race.
@@ -142,6 +151,41 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Holds the customer's row until the transaction ends (PostgreSQL), so
+/// that concurrent order writes for one customer recount one after another
+/// and each sees the others' orders. SQLite has one writer at a time anyway.
+async fn lock_customer(txn: &DatabaseTransaction, customer_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 FROM customer WHERE id = $1 FOR UPDATE",
+            [customer_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Recounts one customer's order statistics from its completed orders.
+async fn recount(txn: &DatabaseTransaction, customer_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    let completed = |agg: &str| {
+        Expr::cust(format!(
+            "(SELECT {agg} FROM customer_order o WHERE o.customer_id = customer.id AND o.status = 'completed')"
+        ))
+    };
+    customer::Entity::update_many()
+        .col_expr(customer::Column::OrderCount, completed("COUNT(*)"))
+        .col_expr(
+            customer::Column::TotalSpend,
+            completed("COALESCE(SUM(o.amount_minor), 0)"),
+        )
+        .col_expr(customer::Column::LastOrderAt, completed("MAX(o.ordered_at)"))
+        .filter(customer::Column::Id.eq(customer_id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 fn existing_for(existing: order::Model, customer_id: Uuid) -> AppResult<Recorded> {
@@ -184,6 +228,8 @@ pub async fn refund(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
     policy::manage_customers(actor)?;
     let (m, _) = find_visible(db, id).await?;
     let at = now();
+    let txn = begin(db).await?;
+    lock_customer(&txn, m.customer_id).await?;
     // Conditional update: of two concurrent refunds exactly one changes the row.
     let res = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(OrderStatus::Refunded.as_str()))
@@ -191,7 +237,7 @@ pub async fn refund(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
         .col_expr(order::Column::UpdatedAt, Expr::value(at))
         .filter(order::Column::Id.eq(m.id))
         .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
         return Err(AppError::Conflict {
@@ -199,6 +245,8 @@ pub async fn refund(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
             field: None,
         });
     }
+    recount(&txn, m.customer_id).await?;
+    txn.commit().await?;
     let refreshed = order::Entity::find_by_id(id)
         .one(db)
         .await?

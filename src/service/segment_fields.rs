@@ -16,8 +16,6 @@ enum Source {
     Customer(customer::Column),
     Rfm(customer_rfm::Column),
     BirthdayMonth,
-    OrderCount,
-    TotalSpend,
     DaysSinceLastOrder,
     DaysSinceLastContact,
     Tags,
@@ -111,12 +109,12 @@ pub const FIELDS: &[FieldDef] = &[
     FieldDef {
         name: "order_count",
         field_type: FieldType::Number,
-        source: Source::OrderCount,
+        source: Source::Customer(customer::Column::OrderCount),
     },
     FieldDef {
         name: "total_spend",
         field_type: FieldType::Number,
-        source: Source::TotalSpend,
+        source: Source::Customer(customer::Column::TotalSpend),
     },
     FieldDef {
         name: "days_since_last_order",
@@ -145,9 +143,6 @@ pub struct Compiler {
     pub backend: DbBackend,
     pub now: DateTime<Utc>,
 }
-
-const COMPLETED: &str =
-    "(SELECT {agg} FROM customer_order o WHERE o.customer_id = customer.id AND o.status = 'completed')";
 
 impl Compiler {
     /// The condition a rule stands for.
@@ -191,9 +186,7 @@ impl Compiler {
                 DbBackend::Postgres => "CAST(EXTRACT(MONTH FROM customer.birthday) AS INTEGER)",
                 _ => "CAST(strftime('%m', customer.birthday) AS INTEGER)",
             }),
-            Source::OrderCount => Expr::cust(COMPLETED.replace("{agg}", "COUNT(*)")),
-            Source::TotalSpend => Expr::cust(COMPLETED.replace("{agg}", "COALESCE(SUM(o.amount_minor), 0)")),
-            Source::DaysSinceLastOrder => self.days_since(&COMPLETED.replace("{agg}", "MAX(o.ordered_at)")),
+            Source::DaysSinceLastOrder => self.days_since("customer.last_order_at"),
             Source::DaysSinceLastContact => self.days_since("customer.last_contacted_at"),
             Source::Tags => Expr::col((customer::Entity, customer::Column::Id)),
         }

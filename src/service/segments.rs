@@ -8,7 +8,8 @@ use entity::{customer, customer_rfm, segment, segment_event, segment_member};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, FromQueryResult, IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect,
+    DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel, Order, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -303,16 +304,50 @@ async fn lock(txn: &DatabaseTransaction, id: Uuid) -> AppResult<segment::Model> 
     q.one(txn).await?.ok_or(AppError::NotFound("segment"))
 }
 
+/// The temporary table a refresh evaluates its rule into, once.
+const MATCHES: &str = "segment_matches";
+
+fn matches_col() -> Expr {
+    Expr::col((Alias::new(MATCHES), customer::Column::Id))
+}
+
+/// Whether the matched customer is already a member.
 fn is_member(segment_id: Uuid) -> SelectStatement {
     Query::select()
         .expr(Expr::val(1))
         .from(segment_member::Entity)
         .and_where(Expr::col((segment_member::Entity, segment_member::Column::SegmentId)).eq(segment_id))
-        .and_where(
-            Expr::col((segment_member::Entity, segment_member::Column::CustomerId))
-                .equals((customer::Entity, customer::Column::Id)),
-        )
+        .and_where(Expr::col((segment_member::Entity, segment_member::Column::CustomerId)).eq(matches_col()))
         .to_owned()
+}
+
+/// Evaluates a rule once into the temporary table [`MATCHES`] (one column,
+/// `id`), dropped at commit on PostgreSQL and by [`drop_matches`] elsewhere.
+async fn fill_matches(txn: &DatabaseTransaction, rule: &Rule, at: DateTime<Utc>) -> AppResult<()> {
+    let backend = txn.get_database_backend();
+    let select = backend.build(&matching_ids(txn, rule, at));
+    let create = match backend {
+        DbBackend::Postgres => format!("CREATE TEMPORARY TABLE {MATCHES} ON COMMIT DROP AS "),
+        _ => {
+            txn.execute_unprepared(&format!("DROP TABLE IF EXISTS temp.{MATCHES}"))
+                .await?;
+            format!("CREATE TEMPORARY TABLE {MATCHES} AS ")
+        }
+    };
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        create + &select.sql,
+        select.values.map(|v| v.0).unwrap_or_default(),
+    ))
+    .await?;
+    Ok(())
+}
+
+async fn drop_matches(txn: &DatabaseTransaction) -> AppResult<()> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        txn.execute_unprepared(&format!("DROP TABLE temp.{MATCHES}")).await?;
+    }
+    Ok(())
 }
 
 async fn finish_refresh(txn: &DatabaseTransaction, id: Uuid, at: DateTime<Utc>) -> AppResult<i64> {
@@ -363,9 +398,11 @@ pub async fn refresh_segment(db: &DatabaseConnection, id: Uuid, at: DateTime<Utc
         segment_event::Column::Kind,
         segment_event::Column::At,
     ];
-    let entering = matching(&txn, &rule, at)
+    fill_matches(&txn, &rule, at).await?;
+    let entering = Query::select()
         .expr(Expr::val(id))
-        .column((customer::Entity, customer::Column::Id))
+        .expr(matches_col())
+        .from(Alias::new(MATCHES))
         .and_where(Expr::exists(is_member(id)).not())
         .to_owned();
     let mut entered_events = entering.clone();
@@ -378,9 +415,10 @@ pub async fn refresh_segment(db: &DatabaseConnection, id: Uuid, at: DateTime<Utc
         .to_owned();
     let entered = txn.execute(&insert).await?.rows_affected();
 
-    let leaving = Condition::all()
-        .add(segment_member::Column::SegmentId.eq(id))
-        .add(segment_member::Column::CustomerId.not_in_subquery(matching_ids(&txn, &rule, at)));
+    let leaving = Condition::all().add(segment_member::Column::SegmentId.eq(id)).add(
+        segment_member::Column::CustomerId
+            .not_in_subquery(Query::select().expr(matches_col()).from(Alias::new(MATCHES)).to_owned()),
+    );
     let exited_events = Query::select()
         .column(segment_member::Column::SegmentId)
         .column(segment_member::Column::CustomerId)
@@ -411,6 +449,7 @@ pub async fn refresh_segment(db: &DatabaseConnection, id: Uuid, at: DateTime<Utc
         .map_err(|e| AppError::Internal(e.into()))?
         .to_owned();
     txn.execute(&insert).await?;
+    drop_matches(&txn).await?;
     let member_count = finish_refresh(&txn, id, at).await?;
     txn.commit().await?;
     Ok(SegmentRefresh {
