@@ -3,6 +3,7 @@
 //! these types do.
 
 pub mod customer;
+pub mod feedback;
 pub mod orders;
 pub mod people;
 pub mod segments;

@@ -1,9 +1,12 @@
 //! Plain types and rules: parsing of input values, no I/O and no web framework.
 
+pub mod calendar;
+pub mod feedback;
 pub mod pagination;
 pub mod parse;
 pub mod rfm;
 pub mod segment_rule;
+pub mod text;
 
 use crate::error::{AppError, AppResult, FieldError};
 

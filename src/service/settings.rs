@@ -1,26 +1,60 @@
 //! Admin-editable settings kept in `app_setting`, one JSON document per key.
 
+use chrono::NaiveTime;
 use entity::app_setting;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::now;
+use crate::api::feedback::{BusinessCalendarSettings, ClassificationSettings, Severity, SlaPolicies, Weekday};
 use crate::api::segments::AnalyticsSettings;
 use crate::auth::{Actor, policy};
+use crate::domain::calendar::{Block, BusinessCalendar};
 use crate::domain::{Checker, parse};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 
 const ANALYTICS: &str = "analytics";
+
+/// A settings document, or its default until one is saved.
+///
+/// # Errors
+/// Database failures.
+async fn load<T: DeserializeOwned + Default>(conn: &impl ConnectionTrait, key: &str) -> AppResult<T> {
+    let row = app_setting::Entity::find_by_id(key.to_owned()).one(conn).await?;
+    Ok(row
+        .and_then(|r| serde_json::from_value(r.value).ok())
+        .unwrap_or_default())
+}
+
+/// Saves a settings document (validated by the caller).
+///
+/// # Errors
+/// Database failures.
+async fn store<T: Serialize>(conn: &impl ConnectionTrait, key: &str, value: &T) -> AppResult<()> {
+    let value = serde_json::to_value(value).map_err(|e| AppError::Internal(e.into()))?;
+    app_setting::Entity::insert(app_setting::ActiveModel {
+        key: Set(key.into()),
+        value: Set(value),
+        updated_at: Set(now()),
+    })
+    .on_conflict(
+        OnConflict::column(app_setting::Column::Key)
+            .update_columns([app_setting::Column::Value, app_setting::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(conn)
+    .await?;
+    Ok(())
+}
 
 /// The analytics settings in force (defaults until an admin saves some).
 ///
 /// # Errors
 /// Database failures.
 pub async fn analytics(conn: &impl ConnectionTrait) -> AppResult<AnalyticsSettings> {
-    let row = app_setting::Entity::find_by_id(ANALYTICS.to_owned()).one(conn).await?;
-    Ok(row
-        .and_then(|r| serde_json::from_value(r.value).ok())
-        .unwrap_or_default())
+    load(conn, ANALYTICS).await
 }
 
 /// Reads the analytics settings.
@@ -60,18 +94,226 @@ pub async fn put_analytics(
     }
     input.currency = c.opt("currency", input.currency.take(), parse::currency);
     c.finish()?;
-    let value = serde_json::to_value(&input).map_err(|e| AppError::Internal(e.into()))?;
-    app_setting::Entity::insert(app_setting::ActiveModel {
-        key: Set(ANALYTICS.into()),
-        value: Set(value),
-        updated_at: Set(now()),
+    store(db, ANALYTICS, &input).await?;
+    Ok(input)
+}
+
+const SLA_POLICIES: &str = "sla_policies";
+const BUSINESS_CALENDAR: &str = "business_calendar";
+const CLASSIFICATION: &str = "feedback_classification";
+
+/// Everything the feedback loop reads from settings at once.
+pub struct FeedbackRules {
+    pub policies: SlaPolicies,
+    pub calendar: BusinessCalendar,
+    pub classification: ClassificationSettings,
+}
+
+/// The SLA policies, business calendar and classification rules in force.
+///
+/// # Errors
+/// Database failures.
+pub async fn feedback_rules(conn: &impl ConnectionTrait) -> AppResult<FeedbackRules> {
+    let calendar: BusinessCalendarSettings = load(conn, BUSINESS_CALENDAR).await?;
+    Ok(FeedbackRules {
+        policies: load(conn, SLA_POLICIES).await?,
+        // Saved calendars were validated; a default stands in should one not read.
+        calendar: to_calendar(&calendar).unwrap_or_default(),
+        classification: load(conn, CLASSIFICATION).await?,
     })
-    .on_conflict(
-        OnConflict::column(app_setting::Column::Key)
-            .update_columns([app_setting::Column::Value, app_setting::Column::UpdatedAt])
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
+}
+
+/// Staff may read the feedback settings.
+///
+/// # Errors
+/// `Forbidden` for partners and customers.
+pub async fn get_sla_policies(db: &DatabaseConnection, actor: &Actor) -> AppResult<SlaPolicies> {
+    policy::read_customers(actor)?;
+    load(db, SLA_POLICIES).await
+}
+
+/// Replaces the SLA policies.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `Validation` naming each bad field.
+pub async fn put_sla_policies(db: &DatabaseConnection, actor: &Actor, input: SlaPolicies) -> AppResult<SlaPolicies> {
+    policy::manage_customers(actor)?;
+    let mut c = Checker::default();
+    let mut seen = std::collections::HashSet::new();
+    for (i, p) in input.policies.iter().enumerate() {
+        for (name, t) in [("first_response", &p.first_response), ("resolution", &p.resolution)] {
+            if !(1..=100_000).contains(&t.amount) {
+                c.fail(&format!("policies[{i}].{name}.amount"), "must be between 1 and 100000");
+            }
+        }
+        if !seen.insert((p.severity, p.kind)) {
+            c.fail(
+                &format!("policies[{i}]"),
+                "repeats the severity and kind of an earlier policy",
+            );
+        }
+    }
+    for severity in Severity::ALL {
+        if !seen.contains(&(*severity, None)) {
+            c.fail(
+                "policies",
+                format!("needs a policy for severity {} without a kind", severity.as_str()),
+            );
+        }
+    }
+    c.finish()?;
+    store(db, SLA_POLICIES, &input).await?;
+    Ok(input)
+}
+
+/// Reads the business calendar.
+///
+/// # Errors
+/// `Forbidden` for partners and customers.
+pub async fn get_business_calendar(db: &DatabaseConnection, actor: &Actor) -> AppResult<BusinessCalendarSettings> {
+    policy::read_customers(actor)?;
+    load(db, BUSINESS_CALENDAR).await
+}
+
+/// Replaces the business calendar. Items keep the due times they have;
+/// the new hours count from their next clock change.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `Validation` naming each bad field.
+pub async fn put_business_calendar(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    mut input: BusinessCalendarSettings,
+) -> AppResult<BusinessCalendarSettings> {
+    policy::manage_customers(actor)?;
+    to_calendar(&input).map_err(AppError::Validation)?;
+    input.holidays.sort_unstable();
+    input.holidays.dedup();
+    store(db, BUSINESS_CALENDAR, &input).await?;
+    Ok(input)
+}
+
+/// Most holidays a calendar may list.
+const MAX_HOLIDAYS: usize = 2_000;
+
+/// Reads calendar settings into the calendar the clocks use.
+///
+/// # Errors
+/// Every bad field, by path.
+pub fn to_calendar(input: &BusinessCalendarSettings) -> Result<BusinessCalendar, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let time_zone = input.time_zone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+        errors.push(FieldError::new(
+            "time_zone",
+            "must be an IANA time zone such as Europe/Paris",
+        ));
+        chrono_tz::Tz::UTC
+    });
+    let mut week: [Vec<Block>; 7] = Default::default();
+    let mut seen = [false; 7];
+    for (i, day) in input.week.iter().enumerate() {
+        let index = Weekday::ALL.iter().position(|d| *d == day.day).unwrap_or(0);
+        if std::mem::replace(&mut seen[index], true) {
+            errors.push(FieldError::new(format!("week[{i}].day"), "is listed twice"));
+        }
+        if day.hours.is_empty() {
+            errors.push(FieldError::new(
+                format!("week[{i}].hours"),
+                "must list at least one block",
+            ));
+        }
+        for (j, block) in day.hours.iter().enumerate() {
+            let time = |field: &str, v: &str, errors: &mut Vec<FieldError>| {
+                NaiveTime::parse_from_str(v, "%H:%M").ok().or_else(|| {
+                    errors.push(FieldError::new(
+                        format!("week[{i}].hours[{j}].{field}"),
+                        "must be a time HH:MM",
+                    ));
+                    None
+                })
+            };
+            let start = time("start", &block.start, &mut errors);
+            // 24:00 ends a block at midnight.
+            let end = if block.end == "24:00" {
+                NaiveTime::from_hms_opt(23, 59, 59)
+            } else {
+                time("end", &block.end, &mut errors)
+            };
+            if let (Some(start), Some(end)) = (start, end) {
+                week[index].push(Block { start, end });
+            }
+        }
+    }
+    let calendar = BusinessCalendar {
+        time_zone,
+        week,
+        holidays: input.holidays.iter().copied().collect(),
+    };
+    if input.holidays.len() > MAX_HOLIDAYS {
+        errors.push(FieldError::new(
+            "holidays",
+            format!("must list at most {MAX_HOLIDAYS} dates"),
+        ));
+    }
+    if errors.is_empty()
+        && let Err((day, message)) = calendar.validate()
+    {
+        let i = input
+            .week
+            .iter()
+            .position(|d| Weekday::ALL.iter().position(|w| *w == d.day) == Some(day));
+        errors.push(FieldError::new(
+            i.map_or_else(|| "week".to_owned(), |i| format!("week[{i}].hours")),
+            message,
+        ));
+    }
+    if errors.is_empty() { Ok(calendar) } else { Err(errors) }
+}
+
+/// Reads the classification rules.
+///
+/// # Errors
+/// `Forbidden` for partners and customers.
+pub async fn get_classification(db: &DatabaseConnection, actor: &Actor) -> AppResult<ClassificationSettings> {
+    policy::read_customers(actor)?;
+    load(db, CLASSIFICATION).await
+}
+
+/// Most keywords per list.
+const MAX_KEYWORDS: usize = 500;
+
+/// Replaces the classification rules; keywords are trimmed and lower-cased.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `Validation` naming each bad field.
+pub async fn put_classification(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    mut input: ClassificationSettings,
+) -> AppResult<ClassificationSettings> {
+    policy::manage_customers(actor)?;
+    let mut c = Checker::default();
+    for (name, list) in [
+        ("urgent_keywords", &mut input.urgent_keywords),
+        ("important_keywords", &mut input.important_keywords),
+    ] {
+        if list.len() > MAX_KEYWORDS {
+            c.fail(name, format!("must list at most {MAX_KEYWORDS} keywords"));
+        }
+        for (i, k) in list.iter_mut().enumerate() {
+            *k = k.trim().to_lowercase();
+            if k.is_empty() || k.chars().count() > 64 {
+                c.fail(&format!("{name}[{i}]"), "must be 1 to 64 characters");
+            }
+        }
+    }
+    let mut kinds = std::collections::HashSet::new();
+    for (i, f) in input.kind_floors.iter().enumerate() {
+        if !kinds.insert(f.kind) {
+            c.fail(&format!("kind_floors[{i}].kind"), "is listed twice");
+        }
+    }
+    c.finish()?;
+    store(db, CLASSIFICATION, &input).await?;
     Ok(input)
 }
