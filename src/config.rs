@@ -27,6 +27,8 @@ pub struct JobSettings {
     pub rfm_interval_secs: u64,
     /// Seconds between refreshes of every dynamic segment (default 3600).
     pub segment_refresh_interval_secs: u64,
+    /// Seconds between SLA sweeps of feedback clocks (default 60).
+    pub sla_sweep_interval_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -136,6 +138,7 @@ impl Settings {
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn")?
             .set_default("jobs.rfm_interval_secs", 86_400)?
             .set_default("jobs.segment_refresh_interval_secs", 3_600)?
+            .set_default("jobs.sla_sweep_interval_secs", 60)?
             .add_source(config::File::with_name(&file).required(false))
             .add_source(
                 config::Environment::with_prefix("RAPPORT")
@@ -182,6 +185,7 @@ impl Settings {
             jobs: JobSettings {
                 rfm_interval_secs: 0,
                 segment_refresh_interval_secs: 0,
+                sla_sweep_interval_secs: 0,
             },
         }
     }

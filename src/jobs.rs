@@ -1,4 +1,5 @@
-//! Scheduled background work: RFM recompute and dynamic segment refresh.
+//! Scheduled background work: RFM recompute, dynamic segment refresh and
+//! the SLA sweeper.
 //! Each job runs on its own interval (the first run one interval after
 //! start); a failed run is logged and retried at the next tick.
 
@@ -9,7 +10,7 @@ use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
 
 use crate::config::JobSettings;
-use crate::service::{now, rfm, segments};
+use crate::service::{now, rfm, segments, sla};
 
 /// Runs `job` every `every` until the returned handle is aborted.
 fn every<F, Fut>(name: &'static str, every: Duration, job: F) -> JoinHandle<()>
@@ -58,6 +59,23 @@ pub fn start(db: &DatabaseConnection, settings: &JobSettings) -> Vec<JoinHandle<
             move || {
                 let db = db.clone();
                 async move { Ok(format!("{} segments refreshed", segments::refresh_all(&db).await?)) }
+            },
+        ));
+    }
+    if settings.sla_sweep_interval_secs > 0 {
+        let db = db.clone();
+        handles.push(every(
+            "sla_sweep",
+            Duration::from_secs(settings.sla_sweep_interval_secs),
+            move || {
+                let db = db.clone();
+                async move {
+                    let r = sla::sweep(&db, now()).await?;
+                    Ok(format!(
+                        "{} warnings, {} breaches, {} escalations",
+                        r.warnings, r.breaches, r.escalations
+                    ))
+                }
             },
         ));
     }

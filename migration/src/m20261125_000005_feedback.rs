@@ -107,7 +107,7 @@ enum Customer {
 const CLOCK_COLUMNS: [&str; 9] = [
     "target_minutes",
     "business",
-    "used_secs",
+    "used_micros",
     "since",
     "due_at",
     "warn_at",
@@ -135,7 +135,7 @@ fn text_null(col: impl IntoIden) -> ColumnDef {
 fn clock_column(prefix: &str, name: &str) -> ColumnDef {
     let col = Alias::new(format!("{prefix}_{name}"));
     match name {
-        "target_minutes" | "used_secs" => ColumnDef::new(col).big_integer().not_null().to_owned(),
+        "target_minutes" | "used_micros" => ColumnDef::new(col).big_integer().not_null().to_owned(),
         "business" => ColumnDef::new(col).boolean().not_null().to_owned(),
         "due_at" | "warn_at" => ts(col),
         _ => ts_null(col),

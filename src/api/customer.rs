@@ -354,4 +354,6 @@ pub struct CustomerOverview {
     pub orders: OrderSummary,
     /// RFM scores and lifetime value as of the last recompute (absent without completed orders).
     pub rfm: Option<super::segments::RfmView>,
+    /// Feedback not yet closed, newest first (at most 20).
+    pub open_feedback: Vec<super::feedback::FeedbackView>,
 }

@@ -273,16 +273,6 @@ pub struct FeedbackFilter {
     pub created_to: Option<DateTime<Utc>>,
 }
 
-/// Paging of lists whose filters come separately.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Paging {
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// An SLA target: an amount of some unit. Business units count only
 /// working hours of the business calendar; a business day is the working
 /// time of the calendar's first working weekday.
@@ -572,7 +562,7 @@ pub struct VolumeCount {
 }
 
 /// Durations of one SLA clock over the items that met or missed it, in minutes.
-#[derive(Debug, Default, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, Default, Serialize, ToSchema, SimpleObject)]
 pub struct Timing {
     /// Items whose clock stopped (acknowledged / resolved).
     pub items: i64,
@@ -620,4 +610,35 @@ pub struct FeedbackReport {
     pub timings: Vec<TimingGroup>,
     pub top_keywords: Vec<KeywordCount>,
     pub sentiment_by_week: Vec<SentimentWeek>,
+}
+
+/// A staff directory entry to save.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "StaffInput")]
+pub struct StaffInput {
+    pub name: String,
+    pub email: Option<String>,
+    /// The member's manager (a token subject): escalations go there.
+    pub manager_id: Option<String>,
+}
+
+/// A staff directory entry.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "StaffMember")]
+pub struct StaffView {
+    /// The member's token subject.
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub manager_id: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Serialize, ToSchema, SimpleObject)]
+pub struct SweepReport {
+    pub warnings: u64,
+    pub breaches: u64,
+    pub escalations: u64,
 }

@@ -103,20 +103,34 @@ pub enum TimelineEntry {
         direction: Direction,
         summary: String,
     },
+    /// A change in one of the customer's feedback items.
+    Feedback {
+        /// The event's id.
+        id: Uuid,
+        at: DateTime<Utc>,
+        feedback_id: Uuid,
+        subject: String,
+        /// created, status_changed, assigned, severity_changed, comment,
+        /// sla_warning, sla_breach, closed.
+        event: String,
+        actor: String,
+        to_value: Option<String>,
+        note: Option<String>,
+    },
 }
 
 impl TimelineEntry {
     /// When the entry happened.
     pub fn at(&self) -> DateTime<Utc> {
         match self {
-            Self::Order { at, .. } | Self::Interaction { at, .. } => *at,
+            Self::Order { at, .. } | Self::Interaction { at, .. } | Self::Feedback { at, .. } => *at,
         }
     }
 
     /// The entry's own id.
     pub fn id(&self) -> Uuid {
         match self {
-            Self::Order { id, .. } | Self::Interaction { id, .. } => *id,
+            Self::Order { id, .. } | Self::Interaction { id, .. } | Self::Feedback { id, .. } => *id,
         }
     }
 }

@@ -71,3 +71,15 @@ pub fn own_customer(actor: &Actor) -> AppResult<Uuid> {
         _ => Err(AppError::Forbidden),
     }
 }
+
+/// Aggregate reports: admins, managers, analysts, and partners (no
+/// personal data in them).
+///
+/// # Errors
+/// `Forbidden` for agents and customers.
+pub fn read_reports(actor: &Actor) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Manager | Role::Analyst | Role::Partner => Ok(()),
+        Role::Agent | Role::Customer => Err(AppError::Forbidden),
+    }
+}

@@ -176,10 +176,11 @@ pub enum Clock<'a> {
 }
 
 impl Clock<'_> {
-    /// The instant `amount` of this clock's time after `from`.
+    /// The instant `amount` of this clock's time after `from` (`from`
+    /// itself when nothing is left).
     pub fn add(self, from: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
         match self {
-            Self::Calendar => from + amount,
+            Self::Calendar => from + amount.max(Duration::zero()),
             Self::Business(cal) => cal.add(from, amount),
         }
     }

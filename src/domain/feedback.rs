@@ -1,7 +1,7 @@
 //! The feedback loop's rules: which state may follow which, how severity is
 //! decided when nobody says, and how long each severity may take.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::calendar::{BusinessCalendar, Clock};
 use crate::api::feedback::{
@@ -197,6 +197,97 @@ pub fn targets(
     }
 }
 
+/// One SLA clock of an item: its target, the time used in earlier runs,
+/// and, while it runs, since when and when it warns and breaches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockState {
+    pub target: Target,
+    pub used_micros: i64,
+    /// Start of the current run; `None` while paused or met.
+    pub since: Option<DateTime<Utc>>,
+    pub due_at: DateTime<Utc>,
+    pub warn_at: DateTime<Utc>,
+    pub met_at: Option<DateTime<Utc>>,
+    pub warned_at: Option<DateTime<Utc>>,
+    pub breached_at: Option<DateTime<Utc>>,
+}
+
+impl ClockState {
+    /// A clock that starts running at `at`.
+    pub fn start(target: Target, at: DateTime<Utc>, calendar: &BusinessCalendar) -> Self {
+        let mut clock = Self {
+            target,
+            used_micros: 0,
+            since: Some(at),
+            due_at: at,
+            warn_at: at,
+            met_at: None,
+            warned_at: None,
+            breached_at: None,
+        };
+        clock.plan(calendar);
+        clock
+    }
+
+    /// Recomputes the due and warning instants of the current run.
+    fn plan(&mut self, calendar: &BusinessCalendar) {
+        if let Some(since) = self.since {
+            let clock = self.target.clock(calendar);
+            let used = Duration::microseconds(self.used_micros);
+            self.due_at = clock.add(since, self.target.duration() - used);
+            self.warn_at = clock.add(since, self.target.warning() - used);
+        }
+    }
+
+    /// Stops the clock, banking the time this run used.
+    pub fn pause(&mut self, at: DateTime<Utc>, calendar: &BusinessCalendar) {
+        if let Some(since) = self.since.take() {
+            self.used_micros += self
+                .target
+                .clock(calendar)
+                .between(since, at)
+                .num_microseconds()
+                .unwrap_or(i64::MAX);
+        }
+    }
+
+    /// Starts a new run (a paused clock that was not met).
+    pub fn resume(&mut self, at: DateTime<Utc>, calendar: &BusinessCalendar) {
+        if self.since.is_none() && self.met_at.is_none() {
+            self.since = Some(at);
+            self.plan(calendar);
+        }
+    }
+
+    /// Stops the clock for good: the target is met (late, if it breached).
+    pub fn meet(&mut self, at: DateTime<Utc>, calendar: &BusinessCalendar) {
+        self.pause(at, calendar);
+        self.met_at = Some(at);
+    }
+
+    /// Runs a met clock again (a reopened item), with the time it had left.
+    pub fn reopen(&mut self, at: DateTime<Utc>, calendar: &BusinessCalendar) {
+        self.met_at = None;
+        self.resume(at, calendar);
+    }
+
+    /// Moves the clock to another target (a severity change).
+    pub fn retarget(&mut self, target: Target, calendar: &BusinessCalendar) {
+        self.target = target;
+        self.plan(calendar);
+    }
+
+    /// Whether, at `now`, a warning and a breach are due and not yet recorded.
+    pub fn marks_due(&self, now: DateTime<Utc>) -> (bool, bool) {
+        if self.since.is_none() || self.breached_at.is_some() {
+            return (false, false);
+        }
+        let breach = self.due_at <= now;
+        let warn = self.warned_at.is_none() && (self.warn_at <= now || breach);
+        (warn, breach)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +417,43 @@ mod tests {
         assert_eq!((first.minutes, first.business), (240, false));
         assert_eq!(resolution.minutes, 2 * 24 * 60);
         assert_eq!(first.warning(), Duration::minutes(192));
+    }
+
+    #[test]
+    fn a_clock_banks_time_across_pauses_and_follows_a_new_target() {
+        let cal = BusinessCalendar::default();
+        let t0 = DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+            .map(|t| t.to_utc())
+            .unwrap_or_default();
+        let hours = |h: i64| Duration::hours(h);
+        let target = Target {
+            minutes: 600,
+            business: false,
+        };
+        let mut c = ClockState::start(target, t0, &cal);
+        assert_eq!((c.due_at, c.warn_at), (t0 + hours(10), t0 + hours(8)));
+        assert_eq!(c.marks_due(t0 + hours(7)), (false, false));
+        assert_eq!(c.marks_due(t0 + hours(8)), (true, false));
+        c.pause(t0 + hours(4), &cal);
+        assert_eq!(
+            c.marks_due(t0 + hours(20)),
+            (false, false),
+            "a paused clock never fires"
+        );
+        c.resume(t0 + hours(20), &cal);
+        assert_eq!(c.due_at, t0 + hours(26));
+        c.retarget(
+            Target {
+                minutes: 300,
+                business: false,
+            },
+            &cal,
+        );
+        assert_eq!(c.due_at, t0 + hours(21), "1 h left of 5 h after 4 h used");
+        assert_eq!(c.marks_due(t0 + hours(22)), (true, true), "a late sweep records both");
+        c.meet(t0 + hours(22), &cal);
+        assert_eq!(c.marks_due(t0 + hours(30)), (false, false));
+        c.reopen(t0 + hours(30), &cal);
+        assert_eq!(c.due_at, t0 + hours(30), "no time was left");
     }
 }

@@ -36,6 +36,8 @@ impl Modify for BearerScheme {
         (name = "orders", description = "Purchases"),
         (name = "segments", description = "Dynamic and static segments: rules, preview, refresh, members"),
         (name = "analytics", description = "RFM scores, value tiers and lifetime value; their settings"),
+        (name = "feedback", description = "Feedback loops: intake, classification, SLA clocks, states, history; SLA policies, business calendar, report"),
+        (name = "tasks", description = "Tasks and the staff directory (who manages whom, for escalations)"),
         (name = "me", description = "The signed-in customer"),
         (name = "operations", description = "Probes"),
     )
@@ -49,6 +51,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::orders::Doc::openapi());
     doc.merge(super::segments::Doc::openapi());
     doc.merge(super::analytics::Doc::openapi());
+    doc.merge(super::feedback::Doc::openapi());
+    doc.merge(super::tasks::Doc::openapi());
     doc.merge(super::me::Doc::openapi());
     doc.merge(super::ops::Doc::openapi());
     doc

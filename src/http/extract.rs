@@ -5,6 +5,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use crate::api::people::PageQuery;
+use crate::domain::pagination::PageRequest;
 use crate::error::{AppError, FieldError};
 
 /// Largest JSON body accepted.
@@ -79,21 +81,51 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// A query string, with the same error shape as [`Json`].
 pub struct Query<T>(pub T);
 
+/// Parses a query string into `T`, naming the failing parameter.
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let path = if path == "." {
+            missing_field(&message).unwrap_or_else(|| "query".into())
+        } else {
+            path
+        };
+        AppError::Validation(vec![FieldError::new(path, message)])
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
     type Error = AppError;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(req.query_string()));
-        let result = serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.inner().to_string();
-            let path = if path == "." {
-                missing_field(&message).unwrap_or_else(|| "query".into())
-            } else {
-                path
-            };
-            AppError::Validation(vec![FieldError::new(path, message)])
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// A list's filters and its page (`limit`, `cursor`) from one query string.
+pub struct Filtered<F>(pub F, pub PageRequest);
+
+impl<F: DeserializeOwned + 'static> FromRequest for Filtered<F> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (paging, rest): (Vec<_>, Vec<_>) =
+            form_urlencoded_parse(req.query_string()).partition(|(k, _)| k == "limit" || k == "cursor");
+        let encode = |pairs: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
+        let result = parse_query::<F>(&encode(rest)).and_then(|filter| {
+            let page: PageQuery = parse_query(&encode(paging))?;
+            Ok(Filtered(
+                filter,
+                PageRequest::parse(page.limit, page.cursor.as_deref())?,
+            ))
         });
         std::future::ready(result)
     }

@@ -5,11 +5,13 @@ pub mod analytics;
 pub mod customers;
 pub mod docs;
 pub mod extract;
+pub mod feedback;
 pub mod me;
 pub mod ops;
 pub mod orders;
 pub mod problem;
 pub mod segments;
+pub mod tasks;
 
 use actix_web::{HttpResponse, http::header, web};
 use sea_orm::DatabaseConnection;
@@ -54,6 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(orders::configure)
             .configure(segments::configure)
             .configure(analytics::configure)
+            .configure(feedback::configure)
+            .configure(tasks::configure)
             .configure(me::configure),
     );
 }

@@ -4,6 +4,8 @@
 pub mod contacts;
 pub mod customer_list;
 pub mod customers;
+pub mod feedback;
+pub mod feedback_report;
 pub mod interactions;
 pub mod mask;
 pub mod orders;
@@ -12,6 +14,9 @@ pub mod rfm;
 pub mod segment_fields;
 pub mod segments;
 pub mod settings;
+pub mod sla;
+pub mod staff;
+pub mod tasks;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use uuid::Uuid;
 
 use super::interactions::before_cursor;
-use super::{contacts, customers, interactions, latest_per_customer, orders};
+use super::{contacts, customers, feedback, interactions, latest_per_customer, orders};
 use crate::api::Page;
 use crate::api::customer::{Channel, CustomerOverview};
 use crate::api::orders::{OrderStatus, TimelineEntry};
@@ -16,6 +16,8 @@ use crate::error::AppResult;
 
 /// How many interactions the overview shows.
 pub const RECENT_INTERACTIONS: u64 = 10;
+/// How many open feedback items the overview shows.
+pub const OPEN_FEEDBACK: u64 = 20;
 
 /// Profile, contacts, recent interactions and order summary in one answer.
 ///
@@ -50,10 +52,11 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
             last_order_at: None,
         }),
         rfm,
+        open_feedback: feedback::open_for(db, id, OPEN_FEEDBACK).await?,
     })
 }
 
-/// Orders and interactions merged newest first. Each source is read one page
+/// Orders, interactions and feedback events merged newest first. Each source is read one page
 /// past the cursor, so the merge is exact whatever the mix.
 ///
 /// # Errors
@@ -77,6 +80,7 @@ pub async fn timeline(
         .all(db)
         .await?;
     let interaction_rows = interactions::page_for(db, id, page).await?;
+    let feedback_rows = feedback::events_for_timeline(db, id, page).await?;
     let mut entries: Vec<TimelineEntry> = order_rows
         .into_iter()
         .map(|o| TimelineEntry::Order {
@@ -92,6 +96,16 @@ pub async fn timeline(
             channel: Channel::from_db(&i.channel),
             direction: Direction::from_db(&i.direction),
             summary: i.summary,
+        }))
+        .chain(feedback_rows.into_iter().map(|(e, subject)| TimelineEntry::Feedback {
+            id: e.id,
+            at: e.created_at,
+            feedback_id: e.feedback_id,
+            subject,
+            event: e.kind,
+            actor: e.actor,
+            to_value: e.to_value,
+            note: e.note,
         }))
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse((e.at(), e.id())));

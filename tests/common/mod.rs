@@ -56,6 +56,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub backend: Backend,
+    /// The database URL, for a second instance against the same database.
+    pub url: String,
     statements: Arc<AtomicU64>,
     cleanup: Cleanup,
 }
@@ -175,6 +177,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             db,
             backend,
+            url,
             statements,
             cleanup,
         }
@@ -266,6 +269,10 @@ impl TestApp {
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
         self.request(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(token), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {

@@ -1,0 +1,289 @@
+//! `/feedback`, `/me/feedback`, the feedback settings and report.
+
+use actix_web::{HttpResponse, web};
+
+use super::extract::{Filtered, Json, Query, parse_id};
+use super::{Db, ErrorResponses, created};
+use crate::api::Page;
+use crate::api::feedback::{
+    BusinessCalendarSettings, ClassificationSettings, FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport,
+    FeedbackReportQuery, FeedbackView, MyFeedbackView, NewComment, NewFeedback, SlaPolicies, Transition,
+};
+use crate::api::people::PageQuery;
+use crate::auth::BearerAuth;
+use crate::domain::pagination::PageRequest;
+use crate::error::AppResult;
+use crate::service::{feedback, feedback_report, settings};
+
+/// Files feedback for a customer. Without `severity` the classification
+/// rules decide (the item's `severity_rule` says which); both SLA clocks start.
+#[utoipa::path(post, path = "/api/v1/feedback", tag = "feedback", request_body = NewFeedback,
+    responses((status = 201, body = FeedbackView), ErrorResponses), security(("bearer" = [])))]
+pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewFeedback>) -> AppResult<HttpResponse> {
+    let view = feedback::create(&db, &actor, input).await?;
+    Ok(created(format!("/api/v1/feedback/{}", view.id), view))
+}
+
+/// Lists feedback, newest first.
+#[utoipa::path(get, path = "/api/v1/feedback", tag = "feedback", params(FeedbackFilter, PageQuery),
+    responses((status = 200, body = Page<FeedbackView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn list(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Filtered(filter, page): Filtered<FeedbackFilter>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(feedback::list(&db, &actor, &filter, &page).await?))
+}
+
+/// Reads a feedback item with its SLA clocks.
+#[utoipa::path(get, path = "/api/v1/feedback/{id}", tag = "feedback", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = FeedbackView), ErrorResponses), security(("bearer" = [])))]
+pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "feedback")?;
+    Ok(HttpResponse::Ok().json(feedback::get(&db, &actor, id).await?))
+}
+
+/// Changes severity (the SLA targets follow) or assignment (admin/manager).
+#[utoipa::path(patch, path = "/api/v1/feedback/{id}", tag = "feedback", params(("id" = uuid::Uuid, Path)),
+    request_body = FeedbackPatch,
+    responses((status = 200, body = FeedbackView), ErrorResponses), security(("bearer" = [])))]
+pub async fn update(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(patch): Json<FeedbackPatch>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "feedback")?;
+    Ok(HttpResponse::Ok().json(feedback::update(&db, &actor, id, patch).await?))
+}
+
+/// Moves an item: new → acknowledged → in_progress ⇄ waiting_customer →
+/// resolved → closed; resolved or closed → in_progress reopens. Agents move
+/// only items assigned to them.
+#[utoipa::path(post, path = "/api/v1/feedback/{id}/transitions", tag = "feedback",
+    params(("id" = uuid::Uuid, Path)), request_body = Transition,
+    responses((status = 200, body = FeedbackView),
+        (status = 409, description = "Not allowed from the current state; the detail lists the allowed ones",
+            body = super::problem::Problem),
+        ErrorResponses),
+    security(("bearer" = [])))]
+pub async fn transition(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<Transition>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "feedback")?;
+    Ok(HttpResponse::Ok().json(feedback::transition(&db, &actor, id, input).await?))
+}
+
+async fn history(db: Db, actor: crate::auth::Actor, id: &str, comments: bool, q: PageQuery) -> AppResult<HttpResponse> {
+    let id = parse_id(id, "feedback")?;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(feedback::events(&db, &actor, id, comments, &page).await?))
+}
+
+/// The item's history, oldest first: every state, assignment, severity and
+/// SLA change and every comment, with actor and time.
+#[utoipa::path(get, path = "/api/v1/feedback/{id}/events", tag = "feedback",
+    params(("id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<FeedbackEventView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn events(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    history(db, actor, &id, false, q).await
+}
+
+/// The item's comments, oldest first.
+#[utoipa::path(get, path = "/api/v1/feedback/{id}/comments", tag = "feedback",
+    params(("id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<FeedbackEventView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn comments(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Query(q): Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    history(db, actor, &id, true, q).await
+}
+
+/// Comments on an item.
+#[utoipa::path(post, path = "/api/v1/feedback/{id}/comments", tag = "feedback",
+    params(("id" = uuid::Uuid, Path)), request_body = NewComment,
+    responses((status = 201, body = FeedbackEventView), ErrorResponses), security(("bearer" = [])))]
+pub async fn comment(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<NewComment>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "feedback")?;
+    let view = feedback::comment(&db, &actor, id, input).await?;
+    Ok(created(format!("/api/v1/feedback/{id}/comments"), view))
+}
+
+/// Files feedback as the signed-in customer.
+#[utoipa::path(post, path = "/api/v1/me/feedback", tag = "me", request_body = NewFeedback,
+    responses((status = 201, body = MyFeedbackView), ErrorResponses), security(("bearer" = [])))]
+pub async fn create_mine(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<NewFeedback>,
+) -> AppResult<HttpResponse> {
+    let view = feedback::create_mine(&db, &actor, input).await?;
+    Ok(created(format!("/api/v1/me/feedback/{}", view.id), view))
+}
+
+/// The signed-in customer's feedback, newest first.
+#[utoipa::path(get, path = "/api/v1/me/feedback", tag = "me", params(PageQuery),
+    responses((status = 200, body = Page<MyFeedbackView>), ErrorResponses), security(("bearer" = [])))]
+pub async fn list_mine(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<PageQuery>) -> AppResult<HttpResponse> {
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(feedback::list_mine(&db, &actor, &page).await?))
+}
+
+/// One of the signed-in customer's items.
+#[utoipa::path(get, path = "/api/v1/me/feedback/{id}", tag = "me", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = MyFeedbackView), ErrorResponses), security(("bearer" = [])))]
+pub async fn get_mine(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "feedback")?;
+    Ok(HttpResponse::Ok().json(feedback::get_mine(&db, &actor, id).await?))
+}
+
+/// The SLA policies in force.
+#[utoipa::path(get, path = "/api/v1/settings/sla-policies", tag = "feedback",
+    responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = [])))]
+pub async fn get_policies(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::get_sla_policies(&db, &actor).await?))
+}
+
+/// Replaces the SLA policies (admin/manager); new items use them.
+#[utoipa::path(put, path = "/api/v1/settings/sla-policies", tag = "feedback", request_body = SlaPolicies,
+    responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = [])))]
+pub async fn put_policies(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<SlaPolicies>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::put_sla_policies(&db, &actor, input).await?))
+}
+
+/// The business calendar in force.
+#[utoipa::path(get, path = "/api/v1/settings/business-calendar", tag = "feedback",
+    responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = [])))]
+pub async fn get_calendar(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::get_business_calendar(&db, &actor).await?))
+}
+
+/// Replaces the business calendar (admin/manager).
+#[utoipa::path(put, path = "/api/v1/settings/business-calendar", tag = "feedback",
+    request_body = BusinessCalendarSettings,
+    responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = [])))]
+pub async fn put_calendar(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<BusinessCalendarSettings>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::put_business_calendar(&db, &actor, input).await?))
+}
+
+/// The severity classification rules in force.
+#[utoipa::path(get, path = "/api/v1/settings/feedback-classification", tag = "feedback",
+    responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = [])))]
+pub async fn get_classification(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::get_classification(&db, &actor).await?))
+}
+
+/// Replaces the severity classification rules (admin/manager).
+#[utoipa::path(put, path = "/api/v1/settings/feedback-classification", tag = "feedback",
+    request_body = ClassificationSettings,
+    responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = [])))]
+pub async fn put_classification(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<ClassificationSettings>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(settings::put_classification(&db, &actor, input).await?))
+}
+
+/// Volumes, response and resolution times (median, p90), SLA attainment,
+/// top keywords and weekly sentiment of the items created in a window.
+#[utoipa::path(get, path = "/api/v1/analytics/feedback", tag = "feedback", params(FeedbackReportQuery),
+    responses((status = 200, body = FeedbackReport), ErrorResponses), security(("bearer" = [])))]
+pub async fn report(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Query(q): Query<FeedbackReportQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(feedback_report::report(&db, &actor, q).await?))
+}
+
+/// The paths of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create,
+    list,
+    get,
+    update,
+    transition,
+    events,
+    comments,
+    comment,
+    create_mine,
+    list_mine,
+    get_mine,
+    get_policies,
+    put_policies,
+    get_calendar,
+    put_calendar,
+    get_classification,
+    put_classification,
+    report
+))]
+pub struct Doc;
+
+/// Mounts this module's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/feedback")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/feedback/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update)),
+    )
+    .service(web::resource("/feedback/{id}/transitions").route(web::post().to(transition)))
+    .service(web::resource("/feedback/{id}/events").route(web::get().to(events)))
+    .service(
+        web::resource("/feedback/{id}/comments")
+            .route(web::get().to(comments))
+            .route(web::post().to(comment)),
+    )
+    .service(
+        web::resource("/me/feedback")
+            .route(web::post().to(create_mine))
+            .route(web::get().to(list_mine)),
+    )
+    .service(web::resource("/me/feedback/{id}").route(web::get().to(get_mine)))
+    .service(
+        web::resource("/settings/sla-policies")
+            .route(web::get().to(get_policies))
+            .route(web::put().to(put_policies)),
+    )
+    .service(
+        web::resource("/settings/business-calendar")
+            .route(web::get().to(get_calendar))
+            .route(web::put().to(put_calendar)),
+    )
+    .service(
+        web::resource("/settings/feedback-classification")
+            .route(web::get().to(get_classification))
+            .route(web::put().to(put_classification)),
+    )
+    .service(web::resource("/analytics/feedback").route(web::get().to(report)));
+}

@@ -1,0 +1,245 @@
+//! Tasks: work for a staff member about a customer. Admins and managers see
+//! and change every task; agents see and work their own; analysts read.
+
+use chrono::{DateTime, Utc};
+use entity::task;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::interactions::before_cursor;
+use super::{customers, new_id, now};
+use crate::api::Page;
+use crate::api::feedback::{NewTask, TaskFilter, TaskKind, TaskPatch, TaskStatus, TaskView};
+use crate::auth::{Actor, Role, policy};
+use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::{Checker, parse};
+use crate::error::{AppError, AppResult};
+
+/// Shapes a stored task.
+pub fn to_view(m: task::Model) -> TaskView {
+    TaskView {
+        id: m.id,
+        kind: TaskKind::from_db(&m.kind),
+        customer_id: m.customer_id,
+        feedback_id: m.feedback_id,
+        title: m.title,
+        assignee_id: m.assignee_id,
+        due_at: m.due_at,
+        status: TaskStatus::from_db(&m.status),
+        outcome: m.outcome,
+        created_by: m.created_by,
+        completed_at: m.completed_at,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+/// A task to insert.
+pub struct TaskDraft {
+    pub kind: TaskKind,
+    pub customer_id: Uuid,
+    pub feedback_id: Option<Uuid>,
+    pub title: String,
+    pub assignee_id: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_by: String,
+}
+
+/// Inserts a task (in the caller's transaction, if any).
+///
+/// # Errors
+/// Database failures.
+pub async fn insert(conn: &impl ConnectionTrait, d: TaskDraft, at: DateTime<Utc>) -> AppResult<task::Model> {
+    Ok(task::ActiveModel {
+        id: Set(new_id()),
+        kind: Set(d.kind.as_str().into()),
+        customer_id: Set(d.customer_id),
+        feedback_id: Set(d.feedback_id),
+        title: Set(d.title),
+        assignee_id: Set(d.assignee_id),
+        due_at: Set(d.due_at),
+        status: Set(TaskStatus::Open.as_str().into()),
+        outcome: Set(None),
+        created_by: Set(d.created_by),
+        completed_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// Creates a task. Agents create tasks for themselves only.
+///
+/// # Errors
+/// `Forbidden` for analysts, partners and customers; `Validation` naming
+/// each bad field (an unknown customer or feedback item included).
+pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewTask) -> AppResult<TaskView> {
+    policy::log_interaction(actor)?;
+    let mut c = Checker::default();
+    let title = c.check("title", parse::name(input.title));
+    let assignee = c
+        .opt("assignee_id", input.assignee_id, parse::staff_id)
+        .unwrap_or_else(|| actor.sub.clone());
+    if actor.role == Role::Agent && assignee != actor.sub {
+        c.fail("assignee_id", "an agent may assign only itself");
+    }
+    if customers::find_live(db, input.customer_id).await.is_err() {
+        c.fail("customer_id", "no such customer");
+    }
+    if let Some(feedback_id) = input.feedback_id {
+        let found = entity::feedback_item::Entity::find_by_id(feedback_id)
+            .one(db)
+            .await?
+            .filter(|f| f.customer_id == input.customer_id);
+        if found.is_none() {
+            c.fail("feedback_id", "no such feedback item of this customer");
+        }
+    }
+    c.finish()?;
+    let draft = TaskDraft {
+        kind: input.kind,
+        customer_id: input.customer_id,
+        feedback_id: input.feedback_id,
+        title: title.unwrap_or_default(),
+        assignee_id: Some(assignee),
+        due_at: input.due_at,
+        created_by: actor.sub.clone(),
+    };
+    Ok(to_view(insert(db, draft, now()).await?))
+}
+
+fn read_policy(actor: &Actor) -> AppResult<()> {
+    policy::read_customers(actor)
+}
+
+fn may_work(actor: &Actor, t: &task::Model) -> bool {
+    match actor.role {
+        Role::Admin | Role::Manager => true,
+        Role::Agent => t.assignee_id.as_deref() == Some(actor.sub.as_str()),
+        _ => false,
+    }
+}
+
+fn may_see(actor: &Actor, t: &task::Model) -> bool {
+    actor.role == Role::Analyst || may_work(actor, t)
+}
+
+/// Reads a task (an agent only its own).
+///
+/// # Errors
+/// `Forbidden`, `NotFound`.
+pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<TaskView> {
+    read_policy(actor)?;
+    let t = task::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("task"))?;
+    if !may_see(actor, &t) {
+        return Err(AppError::NotFound("task"));
+    }
+    Ok(to_view(t))
+}
+
+/// Lists tasks, newest first; an agent sees only its own.
+///
+/// # Errors
+/// `Forbidden`; `Validation` on bad paging.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    f: &TaskFilter,
+    page: &PageRequest,
+) -> AppResult<Page<TaskView>> {
+    read_policy(actor)?;
+    use task::Column as C;
+    let mut cond = Condition::all();
+    if actor.role == Role::Agent {
+        cond = cond.add(C::AssigneeId.eq(actor.sub.as_str()));
+    } else if let Some(a) = &f.assignee_id {
+        cond = cond.add(C::AssigneeId.eq(a.as_str()));
+    }
+    if let Some(v) = f.status {
+        cond = cond.add(C::Status.eq(v.as_str()));
+    }
+    if let Some(v) = f.kind {
+        cond = cond.add(C::Kind.eq(v.as_str()));
+    }
+    if let Some(v) = f.customer_id {
+        cond = cond.add(C::CustomerId.eq(v));
+    }
+    if let Some(v) = f.feedback_id {
+        cond = cond.add(C::FeedbackId.eq(v));
+    }
+    if let Some(v) = f.due_before {
+        cond = cond.add(C::DueAt.lt(v));
+    }
+    let mut q = task::Entity::find().filter(cond);
+    if let Some(after) = &page.after {
+        q = q.filter(before_cursor(C::CreatedAt, C::Id, after)?);
+    }
+    let rows = q
+        .order_by_desc(C::CreatedAt)
+        .order_by_desc(C::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    let (rows, next_cursor) = finish_page(rows, page.limit, |t| Cursor {
+        key: t.created_at.to_rfc3339(),
+        id: t.id,
+    });
+    Ok(Page {
+        items: rows.into_iter().map(to_view).collect(),
+        next_cursor,
+    })
+}
+
+/// Changes a task. Only admins and managers reassign; finishing (`done`)
+/// needs an outcome note.
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, `Validation` naming each bad field.
+pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: TaskPatch) -> AppResult<TaskView> {
+    read_policy(actor)?;
+    let mut t = task::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("task"))?;
+    if !may_see(actor, &t) {
+        return Err(AppError::NotFound("task"));
+    }
+    if !may_work(actor, &t) {
+        return Err(AppError::Forbidden);
+    }
+    let mut c = Checker::default();
+    if let Some(title) = patch.title {
+        t.title = c.check("title", parse::name(title)).unwrap_or_default();
+    }
+    if let Some(outcome) = patch.outcome {
+        t.outcome = c.check("outcome", parse::text(outcome, parse::MAX_TEXT));
+    }
+    if let Some(assignee) = super::patch_field(&mut c, "assignee_id", patch.assignee_id, parse::staff_id) {
+        if actor.is_staff_manager() {
+            t.assignee_id = assignee;
+        } else {
+            c.fail("assignee_id", "only admins and managers reassign tasks");
+        }
+    }
+    if let Some(due) = super::patch_field(&mut c, "due_at", patch.due_at, Ok) {
+        t.due_at = due;
+    }
+    let at = now();
+    if let Some(status) = patch.status {
+        if status == TaskStatus::Done && t.outcome.is_none() {
+            c.fail("outcome", "is required to finish a task");
+        }
+        t.completed_at = (status != TaskStatus::Open).then_some(at);
+        t.status = status.as_str().into();
+    }
+    c.finish()?;
+    t.updated_at = at;
+    Ok(to_view(t.into_active_model().reset_all().update(db).await?))
+}
