@@ -964,7 +964,114 @@ async fn every_route_answers_each_role_as_designed(app: &TestApp) {
         .assert_problem(404, None);
 }
 
+async fn graphql_covers_the_same_loop_with_the_same_rules(app: &TestApp) {
+    let c = customer(app, "Kit").await;
+    let create = "mutation($c: UUID!) { createFeedback(input: {customerId: $c, channel: WEB, kind: COMPLAINT, \
+        subject: \"Broken\", body: \"Arrived broken\"}) { id severity severityRule firstResponse { dueAt business } } }";
+    let denied = app
+        .graphql(Some(&app.token(Role::Analyst)), create, json!({"c": c}))
+        .await;
+    assert_eq!(denied["errors"][0]["extensions"]["code"], "forbidden", "{denied}");
+    let made = app
+        .graphql(Some(&app.token(Role::Manager)), create, json!({"c": c}))
+        .await;
+    let item = &made["data"]["createFeedback"];
+    assert_eq!(item["severity"], "IMPORTANT", "{made}");
+    assert_eq!(item["severityRule"], "keyword:broken");
+    let id = item["id"].as_str().unwrap().to_owned();
+
+    let illegal = app
+        .graphql(
+            Some(&app.token(Role::Manager)),
+            "mutation($id: ID!) { transitionFeedback(id: $id, input: {to: RESOLVED}) { status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(illegal["errors"][0]["extensions"]["code"], "conflict", "{illegal}");
+    assert_eq!(illegal["errors"][0]["extensions"]["errors"][0]["path"], "to");
+    let moved = app
+        .graphql(
+            Some(&app.token(Role::Manager)),
+            "mutation($id: ID!) { transitionFeedback(id: $id, input: {to: ACKNOWLEDGED, note: \"on it\"}) { status } \
+               commentFeedback(id: $id, input: {body: \"Called\"}) { kind } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(moved["data"]["transitionFeedback"]["status"], "ACKNOWLEDGED", "{moved}");
+    let agent = app
+        .graphql(
+            Some(&app.token(Role::Agent)),
+            "mutation($id: ID!) { updateFeedback(id: $id, patch: {assigneeId: \"agent-1\"}) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(agent["errors"][0]["extensions"]["code"], "forbidden");
+
+    let read = app
+        .graphql(
+            Some(&app.token(Role::Agent)),
+            "query($id: ID!, $c: ID!) { feedback(id: $id) { status events(first: 10) { edges { node { kind actor } } } } \
+               customer(id: $c) { openFeedback { id } } \
+               feedbacks(filter: {kind: COMPLAINT}, first: 5) { edges { node { id } } } \
+               slaPolicies { policies { severity } } businessCalendar { timeZone } }",
+            json!({"id": id, "c": c}),
+        )
+        .await;
+    let kinds: Vec<&str> = read["data"]["feedback"]["events"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{read}"))
+        .iter()
+        .map(|e| e["node"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "status_changed", "comment"]);
+    assert_eq!(read["data"]["customer"]["openFeedback"][0]["id"], id.as_str());
+    assert_eq!(read["data"]["feedbacks"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(read["data"]["slaPolicies"]["policies"].as_array().unwrap().len(), 3);
+
+    let mine = app
+        .graphql(
+            Some(&app.customer_token(&c)),
+            "mutation { createMyFeedback(input: {channel: APP, kind: PRAISE, subject: \"Thanks\", body: \"Great help\"}) { status } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["data"]["createMyFeedback"]["status"], "NEW", "{mine}");
+    let listed = app
+        .graphql(
+            Some(&app.customer_token(&c)),
+            "{ myFeedback { edges { node { subject } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["data"]["myFeedback"]["edges"].as_array().unwrap().len(), 2);
+    let report = app
+        .graphql(
+            Some(&app.token(Role::Partner)),
+            "{ feedbackReport(input: {groupBy: KIND}) { items byKind { value items } timings { value } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(report["data"]["feedbackReport"]["items"], 2, "{report}");
+    let task = app
+        .graphql(
+            Some(&app.token(Role::Agent)),
+            "mutation($c: UUID!) { createTask(input: {kind: CALLBACK, customerId: $c, title: \"Ring\"}) { assigneeId status } }",
+            json!({"c": c}),
+        )
+        .await;
+    assert_eq!(task["data"]["createTask"]["assigneeId"], AGENT, "{task}");
+    let tasks = app
+        .graphql(
+            Some(&app.token(Role::Agent)),
+            "{ tasks { edges { node { title } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(tasks["data"]["tasks"]["edges"].as_array().unwrap().len(), 1);
+}
+
 on_both_databases!(
+    graphql_covers_the_same_loop_with_the_same_rules,
     intake_classifies_analyses_and_starts_both_clocks,
     bad_input_names_the_field_and_writes_nothing,
     every_transition_is_checked_and_recorded,

@@ -175,7 +175,7 @@ pub struct SlaClock {
 
 /// A feedback item.
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
-#[graphql(name = "Feedback")]
+#[graphql(name = "Feedback", complex)]
 pub struct FeedbackView {
     pub id: Uuid,
     pub customer_id: Uuid,

@@ -9,11 +9,12 @@ use super::{ctx, gql};
 use crate::api::customer::{
     CustomerFilter, CustomerPatch, CustomerSort, CustomerView, MyProfilePatch, MyProfileView, NewCustomer,
 };
+use crate::api::feedback::FeedbackView;
 use crate::api::orders::{OrderSummary, OrderView};
 use crate::api::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction};
 use crate::api::segments::RfmView;
 use crate::domain::pagination::PageRequest;
-use crate::service::{contacts, customer_list, customers, interactions, orders, rfm};
+use crate::service::{contacts, customer_list, customers, feedback, interactions, orders, rfm};
 
 /// Largest `limit` of a customer's nested lists.
 const MAX_NESTED: u64 = 100;
@@ -85,6 +86,17 @@ impl CustomerView {
             .await?
             .flatten()
             .map(rfm::to_view))
+    }
+
+    /// Feedback not yet closed, newest first (at most 20).
+    async fn open_feedback(&self, c: &Context<'_>) -> async_graphql::Result<Vec<FeedbackView>> {
+        let rows = c
+            .data::<Loaders>()?
+            .open_feedback
+            .load_one(self.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(feedback::to_view).collect())
     }
 
     /// Completed-order count, spend per currency, first and last order.

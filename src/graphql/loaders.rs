@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{contact, customer_rfm, interaction, order};
+use entity::{contact, customer_rfm, feedback_item, interaction, order};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::api::orders::OrderSummary;
-use crate::service::{contacts, latest_per_customer, orders, rfm};
+use crate::service::overview::OPEN_FEEDBACK;
+use crate::service::{contacts, feedback, latest_per_customer, orders, rfm};
 
 /// A per-request loader with a cache, so values fed ahead are served from it.
 pub type Cached<L> = DataLoader<L, HashMapCache>;
@@ -22,6 +23,7 @@ pub struct Loaders {
     pub interactions: Cached<RecentLoader<interaction::Entity>>,
     pub summaries: Cached<SummaryLoader>,
     pub rfm: Cached<RfmLoader>,
+    pub open_feedback: Cached<OpenFeedbackLoader>,
 }
 
 /// How long a loader waits for more keys before it queries.
@@ -46,7 +48,8 @@ impl Loaders {
                 time: "occurred_at",
             }),
             summaries: loader(SummaryLoader(db.clone())),
-            rfm: loader(RfmLoader(db)),
+            rfm: loader(RfmLoader(db.clone())),
+            open_feedback: loader(OpenFeedbackLoader(db)),
         }
     }
 }
@@ -151,6 +154,25 @@ impl Loader<Uuid> for RfmLoader {
     }
 }
 
+/// Feedback items not yet closed, newest first.
+pub struct OpenFeedbackLoader(DatabaseConnection);
+
+impl Loader<Uuid> for OpenFeedbackLoader {
+    type Value = Vec<feedback_item::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = feedback::open_for(&self.0, keys, OPEN_FEEDBACK)
+            .await
+            .map_err(|e| e.extend())?;
+        let mut map: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            map.entry(row.customer_id).or_default().push(row);
+        }
+        Ok(map)
+    }
+}
+
 /// Loads the relations a query asks for on a page of customers, one statement
 /// each, and feeds them to the loaders. A timer-batched loader can split a
 /// batch when the machine is busy; loading ahead keeps the statement count of
@@ -174,6 +196,10 @@ pub async fn prefetch(
     if node.field("orderSummary").exists() {
         let values = loaders.summaries.loader().load(ids).await?;
         loaders.summaries.feed_many(values).await;
+    }
+    if node.field("openFeedback").exists() {
+        let values = loaders.open_feedback.loader().load(ids).await?;
+        loaders.open_feedback.feed_many(values).await;
     }
     if node.field("rfm").exists() {
         let values = loaders.rfm.loader().load(ids).await?;

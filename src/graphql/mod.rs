@@ -2,6 +2,7 @@
 //! functions REST uses; relations load through per-request DataLoaders.
 
 mod customers;
+mod feedback;
 mod loaders;
 mod orders;
 mod segments;
@@ -21,13 +22,19 @@ pub const MAX_DEPTH: usize = 8;
 pub const MAX_COMPLEXITY: usize = 10_000;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(customers::CustomerQuery, orders::OrderQuery, segments::SegmentQuery);
+pub struct QueryRoot(
+    customers::CustomerQuery,
+    orders::OrderQuery,
+    segments::SegmentQuery,
+    feedback::FeedbackQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     customers::CustomerMutation,
     orders::OrderMutation,
     segments::SegmentMutation,
+    feedback::FeedbackMutation,
 );
 
 /// The application's schema type.

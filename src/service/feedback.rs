@@ -539,19 +539,25 @@ pub async fn list_mine(db: &DatabaseConnection, actor: &Actor, page: &PageReques
     })
 }
 
-/// The open items of some customers (everything not closed), newest first.
+/// The open items (everything not closed) of some customers, newest first,
+/// at most `limit` each, in one statement.
 ///
 /// # Errors
 /// Database failures.
-pub async fn open_for(db: &DatabaseConnection, customer_id: Uuid, limit: u64) -> AppResult<Vec<FeedbackView>> {
-    let rows = feedback_item::Entity::find()
-        .filter(feedback_item::Column::CustomerId.eq(customer_id))
-        .filter(feedback_item::Column::Status.ne(FeedbackStatus::Closed.as_str()))
-        .order_by_desc(feedback_item::Column::CreatedAt)
-        .limit(limit)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(to_view).collect())
+pub async fn open_for(
+    db: &DatabaseConnection,
+    customer_ids: &[Uuid],
+    limit: u64,
+) -> AppResult<Vec<feedback_item::Model>> {
+    super::latest_per_customer_where(
+        db,
+        feedback_item::Entity,
+        "created_at",
+        customer_ids,
+        limit,
+        Condition::all().add(feedback_item::Column::Status.ne(FeedbackStatus::Closed.as_str())),
+    )
+    .await
 }
 
 /// Saves a changed item with its events and outbox record.

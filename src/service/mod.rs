@@ -73,6 +73,24 @@ pub(crate) async fn latest_per_customer<E>(
 where
     E: sea_orm::EntityTrait,
 {
+    latest_per_customer_where(db, table, time_column, customer_ids, n, sea_orm::Condition::all()).await
+}
+
+/// [`latest_per_customer`] over the rows that meet `only`.
+///
+/// # Errors
+/// Database failures.
+pub(crate) async fn latest_per_customer_where<E>(
+    db: &DatabaseConnection,
+    table: E,
+    time_column: &str,
+    customer_ids: &[uuid::Uuid],
+    n: u64,
+    only: sea_orm::Condition,
+) -> AppResult<Vec<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+{
     use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
     let inner = Query::select()
         .column(Asterisk)
@@ -84,6 +102,7 @@ where
         )
         .from(table)
         .and_where(Expr::col(Alias::new("customer_id")).is_in(customer_ids.iter().copied()))
+        .cond_where(only)
         .to_owned();
     let outer = Query::select()
         .column(Asterisk)

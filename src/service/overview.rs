@@ -52,7 +52,11 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
             last_order_at: None,
         }),
         rfm,
-        open_feedback: feedback::open_for(db, id, OPEN_FEEDBACK).await?,
+        open_feedback: feedback::open_for(db, &[id], OPEN_FEEDBACK)
+            .await?
+            .into_iter()
+            .map(feedback::to_view)
+            .collect(),
     })
 }
 
