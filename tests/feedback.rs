@@ -789,6 +789,24 @@ async fn every_route_answers_each_role_as_designed(app: &TestApp) {
         .collect();
     let policies = json!({ "policies": list });
     let classification = serde_json::to_value(rapport::api::feedback::ClassificationSettings::default()).unwrap();
+    let task = app
+        .post(
+            "/api/v1/tasks",
+            &app.token(Role::Manager),
+            json!({"kind": "follow_up", "customer_id": c, "title": "Follow up", "assignee_id": AGENT}),
+        )
+        .await
+        .id();
+    app.put("/api/v1/staff/lead", &app.token(Role::Admin), json!({"name": "Lead"}))
+        .await;
+    let own = app
+        .post(
+            "/api/v1/me/feedback",
+            &app.customer_token(&c),
+            json!({"channel": "app", "kind": "question", "subject": "Mine", "body": "Mine"}),
+        )
+        .await
+        .id();
     use reqwest::Method as M;
     // (method, path, body, roles allowed) — everyone else gets 403.
     let routes: Vec<(M, String, Option<Value>, &[Role])> = vec![
@@ -900,6 +918,25 @@ async fn every_route_answers_each_role_as_designed(app: &TestApp) {
             Some(json!({"name": "Some One"})),
             &[Role::Admin, Role::Manager],
         ),
+        (
+            M::GET,
+            format!("/api/v1/tasks/{task}"),
+            None,
+            &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
+        ),
+        (
+            M::PATCH,
+            format!("/api/v1/tasks/{task}"),
+            Some(json!({"title": "Follow up again"})),
+            &[Role::Admin, Role::Manager, Role::Agent],
+        ),
+        (
+            M::GET,
+            "/api/v1/staff/lead".into(),
+            None,
+            &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
+        ),
+        (M::GET, format!("/api/v1/me/feedback/{own}"), None, &[Role::Customer]),
         (M::GET, "/api/v1/me/feedback".into(), None, &[Role::Customer]),
         (
             M::POST,
