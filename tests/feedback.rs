@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use common::{AGENT, Backend, SECRET, TestApp};
+use common::{AGENT, SECRET, TestApp};
 use rapport::auth::Role;
 use rapport::service::sla;
 use serde_json::{Value, json};
@@ -518,12 +518,9 @@ async fn two_instances_sweeping_together_fire_each_breach_once(app: &TestApp) {
     // A second instance against the same database.
     let settings = rapport::config::Settings::for_database(&app.url, SECRET);
     let other = rapport::Application::build(settings).await.expect("second instance");
-    let (a, b) = match app.backend {
-        Backend::Postgres => tokio::join!(sla::sweep(&app.db, when), sla::sweep(other.db(), when)),
-        // SQLite has a single writer: the in-process sweeper runs alone, so
-        // the instances take turns.
-        Backend::Sqlite => (sla::sweep(&app.db, when).await, sla::sweep(other.db(), when).await),
-    };
+    // PostgreSQL: the instances claim disjoint batches (SKIP LOCKED); SQLite:
+    // each batch takes the single write lock first, so they take turns.
+    let (a, b) = tokio::join!(sla::sweep(&app.db, when), sla::sweep(other.db(), when));
     let (a, b) = (a.unwrap(), b.unwrap());
     // Both clocks of all 40 items were past due: 80 breaches in total.
     assert_eq!(a.breaches + b.breaches, 80, "{a:?} {b:?}");

@@ -38,7 +38,26 @@ pub fn new_id() -> uuid::Uuid {
 /// # Errors
 /// Fails when the database cannot start a transaction.
 pub async fn begin(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
-    Ok(db.begin().await?)
+    let txn = db.begin().await?;
+    write_lock(&txn).await?;
+    Ok(txn)
+}
+
+/// On SQLite, takes the database's write lock at the start of a transaction
+/// (a no-op `UPDATE` does; PostgreSQL locks rows instead). A transaction
+/// that read first and wrote later would otherwise fail, not wait, when
+/// another connection commits a write in between; holding the lock from the
+/// start makes concurrent writers queue within the busy timeout.
+///
+/// # Errors
+/// Database failures (the lock not had within the busy timeout).
+pub(crate) async fn write_lock(txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        txn.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 1 = 0")
+            .await?;
+    }
+    Ok(())
 }
 
 /// Parses a nullable field of a partial update: `None` leaves the field

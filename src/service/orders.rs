@@ -155,8 +155,9 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
 
 /// Holds the customer's row until the transaction ends (PostgreSQL), so
 /// that concurrent order writes for one customer recount one after another
-/// and each sees the others' orders. SQLite has one writer at a time anyway.
+/// and each sees the others' orders. SQLite takes its one write lock.
 async fn lock_customer(txn: &DatabaseTransaction, customer_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    super::write_lock(txn).await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

@@ -239,6 +239,7 @@ pub async fn run(
     let values = params.values();
     let stmt = |sql: String| Statement::from_sql_and_values(backend, sql, values.clone());
     let txn = db.begin().await?;
+    super::write_lock(&txn).await?;
     if backend == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
