@@ -23,9 +23,15 @@ const ANALYTICS: &str = "analytics";
 /// Database failures.
 async fn load<T: DeserializeOwned + Default>(conn: &impl ConnectionTrait, key: &str) -> AppResult<T> {
     let row = app_setting::Entity::find_by_id(key.to_owned()).one(conn).await?;
-    Ok(row
-        .and_then(|r| serde_json::from_value(r.value).ok())
-        .unwrap_or_default())
+    Ok(pick(row.as_slice(), key))
+}
+
+/// The document under `key` among loaded rows, or its default.
+fn pick<T: DeserializeOwned + Default>(rows: &[app_setting::Model], key: &str) -> T {
+    rows.iter()
+        .find(|r| r.key == key)
+        .and_then(|r| serde_json::from_value(r.value.clone()).ok())
+        .unwrap_or_default()
 }
 
 /// Saves a settings document (validated by the caller).
@@ -114,12 +120,18 @@ pub struct FeedbackRules {
 /// # Errors
 /// Database failures.
 pub async fn feedback_rules(conn: &impl ConnectionTrait) -> AppResult<FeedbackRules> {
-    let calendar: BusinessCalendarSettings = load(conn, BUSINESS_CALENDAR).await?;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    // One statement for the three documents: intake and every transition read them.
+    let rows = app_setting::Entity::find()
+        .filter(app_setting::Column::Key.is_in([SLA_POLICIES, BUSINESS_CALENDAR, CLASSIFICATION]))
+        .all(conn)
+        .await?;
+    let calendar: BusinessCalendarSettings = pick(&rows, BUSINESS_CALENDAR);
     Ok(FeedbackRules {
-        policies: load(conn, SLA_POLICIES).await?,
+        policies: pick(&rows, SLA_POLICIES),
         // Saved calendars were validated; a default stands in should one not read.
         calendar: to_calendar(&calendar).unwrap_or_default(),
-        classification: load(conn, CLASSIFICATION).await?,
+        classification: pick(&rows, CLASSIFICATION),
     })
 }
 
