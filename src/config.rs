@@ -10,6 +10,9 @@ use serde::Deserialize;
 /// The default database: an SQLite file beside the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://rapport.db?mode=rwc";
 
+/// The default cap on a request body, in bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// Everything the application reads at start-up.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -18,6 +21,22 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub jobs: JobSettings,
+    pub graphql: GraphqlSettings,
+}
+
+/// Who may introspect the GraphQL schema.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Introspection {
+    /// Staff tokens (admin, manager, agent, analyst, partner) only.
+    Staff,
+    /// Nobody.
+    Off,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct GraphqlSettings {
+    pub introspection: Introspection,
 }
 
 /// Background jobs; an interval of 0 turns a job off.
@@ -37,6 +56,8 @@ pub struct ServerSettings {
     pub addr: String,
     /// Worker threads; 0 means one per core.
     pub workers: usize,
+    /// Largest request body on any route, GraphQL included; larger is a 413.
+    pub max_body_bytes: usize,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -127,6 +148,8 @@ impl Settings {
         let mut builder = config::Config::builder()
             .set_default("server.addr", "127.0.0.1:8080")?
             .set_default("server.workers", 0)?
+            .set_default("server.max_body_bytes", DEFAULT_MAX_BODY_BYTES as u64)?
+            .set_default("graphql.introspection", "staff")?
             .set_default("database.url", DEFAULT_DATABASE_URL)?
             .set_default("database.migrate_on_start", true)?
             .set_default("database.max_connections", 10)?
@@ -164,6 +187,7 @@ impl Settings {
             server: ServerSettings {
                 addr: "127.0.0.1:0".into(),
                 workers: 2,
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             },
             database: DatabaseSettings {
                 url: url.into(),
@@ -187,10 +211,16 @@ impl Settings {
                 segment_refresh_interval_secs: 0,
                 sla_sweep_interval_secs: 0,
             },
+            graphql: GraphqlSettings {
+                introspection: Introspection::Staff,
+            },
         }
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if self.server.max_body_bytes < 1024 {
+            bail!("server.max_body_bytes must be at least 1024 (got {})", self.server.max_body_bytes);
+        }
         if self.auth.leeway_secs > 30 {
             bail!("auth.leeway_secs must be at most 30 (got {})", self.auth.leeway_secs);
         }

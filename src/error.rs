@@ -39,6 +39,12 @@ pub enum AppError {
     /// 404: the named resource does not exist (or is not visible to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 405: the path exists but not with this method; carries the allowed ones.
+    #[error("method not allowed")]
+    MethodNotAllowed(Vec<&'static str>),
+    /// 413: the body is larger than the configured cap (bytes).
+    #[error("payload too large")]
+    PayloadTooLarge(usize),
     /// 409: the request conflicts with the current state; `field` names the
     /// input that collides, when there is one.
     #[error("conflict: {detail}")]
@@ -71,6 +77,8 @@ impl AppError {
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict { .. } => "conflict",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Internal(_) => "internal",
         }
     }
@@ -84,6 +92,8 @@ impl AppError {
             Self::Forbidden => 403,
             Self::NotFound(_) => 404,
             Self::Conflict { .. } => 409,
+            Self::MethodNotAllowed(_) => 405,
+            Self::PayloadTooLarge(_) => 413,
             Self::Internal(_) => 500,
         }
     }
@@ -97,6 +107,8 @@ impl AppError {
             Self::Forbidden => "Forbidden",
             Self::NotFound(_) => "Not found",
             Self::Conflict { .. } => "Conflict",
+            Self::MethodNotAllowed(_) => "Method not allowed",
+            Self::PayloadTooLarge(_) => "Payload too large",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -113,6 +125,8 @@ impl AppError {
             Self::Forbidden => "your role may not do this".into(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::Conflict { detail, .. } => detail.clone(),
+            Self::MethodNotAllowed(allowed) => format!("this path accepts {}", allowed.join(", ")),
+            Self::PayloadTooLarge(limit) => format!("the body must be at most {limit} bytes"),
             Self::Internal(_) => "an unexpected error occurred".into(),
         }
     }

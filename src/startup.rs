@@ -20,6 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::http::edge::{BodyLimit, RouteTable};
 use crate::http::problem::REQUEST_ID;
 
 /// A built, bound, not yet running server.
@@ -114,7 +115,7 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.server.addr).with_context(|| format!("binding {}", settings.server.addr))?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, db.clone(), keys, settings.server.workers)?;
+        let server = serve(listener, db.clone(), keys, &settings)?;
         Ok(Self {
             port,
             server,
@@ -154,19 +155,30 @@ impl Application {
     }
 }
 
-fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, workers: usize) -> anyhow::Result<Server> {
+fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, settings: &Settings) -> anyhow::Result<Server> {
     let db = web::Data::new(db);
     let keys = web::Data::new(keys);
     let schema = web::Data::new(crate::graphql::schema());
+    let graphql = web::Data::new(settings.graphql.clone());
     let openapi = crate::http::docs::openapi();
+    let routes = web::Data::new(
+        RouteTable::from_openapi(&serde_json::to_value(&openapi)?)
+            .with_extra("/graphql", &["GET", "POST"]),
+    );
+    let limit = web::Data::new(BodyLimit(settings.server.max_body_bytes));
+    let max_body = settings.server.max_body_bytes;
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(crate::http::edge::guard))
             .wrap(actix_web::middleware::from_fn(request_id))
             .wrap(TracingLogger::default())
             .app_data(db.clone())
             .app_data(keys.clone())
             .app_data(schema.clone())
-            .app_data(web::JsonConfig::default().limit(crate::http::extract::MAX_BODY))
+            .app_data(graphql.clone())
+            .app_data(routes.clone())
+            .app_data(limit.clone())
+            .app_data(web::PayloadConfig::new(max_body))
             .configure(crate::http::ops::configure)
             .configure(crate::http::configure)
             .configure(crate::graphql::configure)
@@ -183,8 +195,8 @@ fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, workers: 
     })
     .shutdown_timeout(30)
     .listen(listener)?;
-    if workers > 0 {
-        server = server.workers(workers);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
     }
     Ok(server.run())
 }

@@ -38,6 +38,10 @@ impl FromRequest for BearerAuth {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(actor_from_request(req).map(BearerAuth))
+        let actor = match crate::http::edge::verified_actor(req) {
+            Some(actor) => Ok(actor),
+            None => actor_from_request(req),
+        };
+        ready(actor.map(BearerAuth))
     }
 }

@@ -78,6 +78,7 @@ impl JwtKeys {
         validation.set_audience(&[&auth.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = auth.leeway_secs.min(30);
+        validation.validate_nbf = true;
         Ok(Self { decoding, validation })
     }
 
@@ -85,11 +86,18 @@ impl JwtKeys {
     ///
     /// # Errors
     /// `Unauthorized` for any bad token: signature, algorithm, expiry, issuer,
-    /// audience, missing or unknown role, customer token without `customer_id`.
+    /// audience, not yet valid (`nbf`), issued in the future (`iat`), empty
+    /// `sub`, missing or unknown role, customer token without `customer_id`.
     pub fn verify(&self, token: &str) -> Result<Actor, AppError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| AppError::Unauthorized(format!("token rejected: {e}")))?;
         let claims = data.claims;
+        if claims.sub.trim().is_empty() {
+            return Err(AppError::Unauthorized("token with an empty sub".into()));
+        }
+        if claims.iat > jsonwebtoken::get_current_timestamp() as i64 + self.validation.leeway as i64 {
+            return Err(AppError::Unauthorized("token issued in the future".into()));
+        }
         if claims.role == Role::Customer && claims.customer_id.is_none() {
             return Err(AppError::Unauthorized("customer token without customer_id".into()));
         }

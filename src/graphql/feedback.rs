@@ -119,6 +119,7 @@ impl FeedbackQuery {
     }
 
     /// Volumes, timings, SLA attainment, keywords and sentiment of a window.
+    #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
     async fn feedback_report(
         &self,
         c: &Context<'_>,

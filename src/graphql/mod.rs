@@ -3,6 +3,7 @@
 
 mod customers;
 mod feedback;
+pub mod guard;
 mod loaders;
 mod orders;
 mod segments;
@@ -10,16 +11,22 @@ mod segments;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Actor;
+use crate::config::GraphqlSettings;
 use crate::error::AppError;
 
-/// Deepest query accepted.
-pub const MAX_DEPTH: usize = 8;
+pub use guard::MAX_DEPTH;
+
 /// Highest query complexity accepted (each field counts 1, lists by their `first`/`limit`).
 pub const MAX_COMPLEXITY: usize = 10_000;
+/// The weight of a field that reads a whole table (reports, previews,
+/// distributions): at most four of them fit in one request.
+pub const SET_WIDE_READ: usize = 2_000;
+/// The weight of a mutation that starts set-wide work (a recompute, a
+/// refresh): two of them exceed [`MAX_COMPLEXITY`], so one per request.
+pub const SET_WIDE_WRITE: usize = MAX_COMPLEXITY / 2 + 1;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -40,12 +47,14 @@ pub struct MutationRoot(
 /// The application's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema with depth and complexity limits.
+/// Builds the schema with its limits: nesting, depth and introspection
+/// through [`guard::Guard`], complexity here; no "did you mean" suggestions.
 pub fn schema() -> AppSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
+        .extension(guard::Guard)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)
+        .disable_suggestions()
         .finish()
 }
 
@@ -94,23 +103,63 @@ pub(crate) fn ctx<'a>(c: &Context<'a>) -> async_graphql::Result<(&'a Actor, &'a 
     Ok((actor, db))
 }
 
-/// `POST /graphql`: runs a query as the bearer token's caller.
+/// `POST /graphql`: runs a query as the bearer token's caller. The body is
+/// read under the same cap as every route; transport errors (not JSON, too
+/// large, not a GraphQL request) are problem+json, everything after that is
+/// a GraphQL response whose every error carries `extensions.code`.
 pub async fn graphql(
     schema: web::Data<AppSchema>,
     db: web::Data<DatabaseConnection>,
+    settings: web::Data<GraphqlSettings>,
     req: HttpRequest,
-    gql_req: GraphQLRequest,
-) -> GraphQLResponse {
-    let mut request = gql_req.into_inner();
-    match crate::auth::actor_from_request(&req) {
-        Ok(actor) => request = request.data(actor),
-        Err(AppError::Unauthorized(reason)) => tracing::debug!(%reason, "graphql request without valid token"),
-        Err(e) => tracing::error!(error = ?e, "auth failure"),
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    if !crate::http::extract::is_json(&req) {
+        return Err(AppError::BadRequest("Content-Type must be application/json".into()));
+    }
+    let bytes = crate::http::extract::read_body(&req, &mut payload.into_inner()).await?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(AppError::BadRequest(
+            "the body must be one GraphQL request object (batches are not supported)".into(),
+        ));
+    }
+    if let Some(path) = crate::http::edge::find_nul(&value) {
+        let err = AppError::field(path, crate::http::edge::NUL_MESSAGE).extend();
+        let response = async_graphql::Response::from_errors(vec![err.into_server_error(Default::default())]);
+        return Ok(HttpResponse::Ok().json(response));
+    }
+    let mut request: async_graphql::Request = serde_json::from_value(value)
+        .map_err(|e| AppError::BadRequest(format!("not a GraphQL request: {e}")))?;
+    let actor = match crate::auth::actor_from_request(&req) {
+        Ok(actor) => Some(actor),
+        Err(AppError::Unauthorized(reason)) => {
+            tracing::debug!(%reason, "graphql request without valid token");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if !guard::may_introspect(actor.as_ref(), settings.introspection) {
+        request = request.disable_introspection();
+    }
+    if let Some(actor) = actor {
+        request = request.data(actor);
     }
     request = request
+        .data(settings.introspection)
         .data(loaders::Loaders::new(db.get_ref().clone()))
         .data(db.get_ref().clone());
-    schema.execute(request).await.into()
+    let mut response = schema.execute(request).await;
+    for err in &mut response.errors {
+        if !guard::has_code(err) {
+            let code = if err.path.is_empty() { "graphql_validation_failed" } else { "bad_user_input" };
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+        }
+    }
+    Ok(HttpResponse::Ok().json(response))
 }
 
 /// `GET /graphql`: the GraphiQL IDE.

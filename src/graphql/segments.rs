@@ -70,12 +70,14 @@ impl SegmentQuery {
     /// How many customers a rule matches and 20 of them, without saving.
     /// The rule is the JSON rule language of the REST API; errors name their
     /// path (`rule.all[2].op`) in `extensions.errors`.
+    #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
     async fn segment_preview(&self, c: &Context<'_>, rule: Json<Value>) -> async_graphql::Result<SegmentPreview> {
         let (actor, db) = ctx(c)?;
         gql(segments::preview(db, actor, &rule.0).await)
     }
 
     /// Customers and spend per RFM label and cell.
+    #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
     async fn rfm_distribution(&self, c: &Context<'_>) -> async_graphql::Result<RfmDistribution> {
         let (actor, db) = ctx(c)?;
         gql(rfm::distribution(db, actor).await)
@@ -111,6 +113,7 @@ impl SegmentMutation {
     }
 
     /// Re-evaluates a dynamic segment's rule.
+    #[graphql(complexity = "super::SET_WIDE_WRITE + child_complexity")]
     async fn refresh_segment(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<SegmentRefresh> {
         let (actor, db) = ctx(c)?;
         gql(segments::refresh(db, actor, parse_uuid(&id, "segment")?).await)
@@ -139,6 +142,7 @@ impl SegmentMutation {
     }
 
     /// Recomputes RFM scores, lifetime value and value tiers now.
+    #[graphql(complexity = "super::SET_WIDE_WRITE + child_complexity")]
     async fn recompute_rfm(
         &self,
         c: &Context<'_>,

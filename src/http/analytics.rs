@@ -2,7 +2,7 @@
 
 use actix_web::HttpResponse;
 
-use super::extract::{Json, parse_json};
+use super::extract::{Json, OptionalJson};
 use super::{Db, ErrorResponses};
 use crate::api::segments::{AnalyticsSettings, RfmDistribution, RfmRecompute, RfmRecomputeResult};
 use crate::auth::BearerAuth;
@@ -11,7 +11,7 @@ use crate::service::{rfm, settings};
 
 /// Customers and spend per RFM label and per (R, F, M) cell, as of the last recompute.
 #[utoipa::path(get, path = "/api/v1/analytics/rfm", tag = "analytics",
-    responses((status = 200, body = RfmDistribution), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = RfmDistribution), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(rfm::distribution(&db, &actor).await?))
 }
@@ -19,26 +19,25 @@ pub async fn distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<Ht
 /// Recomputes RFM scores, labels, lifetime value and value tiers for every customer now.
 /// The body is optional.
 #[utoipa::path(post, path = "/api/v1/analytics/rfm/recompute", tag = "analytics", request_body = RfmRecompute,
-    responses((status = 200, body = RfmRecomputeResult), ErrorResponses), security(("bearer" = [])))]
-pub async fn recompute(db: Db, BearerAuth(actor): BearerAuth, body: actix_web::web::Bytes) -> AppResult<HttpResponse> {
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        RfmRecompute::default()
-    } else {
-        parse_json(&body)?
-    };
-    Ok(HttpResponse::Ok().json(rfm::recompute(&db, &actor, input).await?))
+    responses((status = 200, body = RfmRecomputeResult), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
+pub async fn recompute(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    OptionalJson(input): OptionalJson<RfmRecompute>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(rfm::recompute(&db, &actor, input.unwrap_or_default()).await?))
 }
 
 /// The RFM window, tier cut-offs and lifetime-value projection in force.
 #[utoipa::path(get, path = "/api/v1/settings/analytics", tag = "analytics",
-    responses((status = 200, body = AnalyticsSettings), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = AnalyticsSettings), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get_settings(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get_analytics(&db, &actor).await?))
 }
 
 /// Replaces the analytics settings; they apply from the next recompute.
 #[utoipa::path(put, path = "/api/v1/settings/analytics", tag = "analytics", request_body = AnalyticsSettings,
-    responses((status = 200, body = AnalyticsSettings), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = AnalyticsSettings), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn put_settings(
     db: Db,
     BearerAuth(actor): BearerAuth,

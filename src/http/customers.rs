@@ -15,7 +15,7 @@ use crate::service::{contacts, customer_list, customers, interactions, overview}
 /// Creates a customer.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomer,
     responses((status = 201, body = CustomerView), (status = 409, description = "external_id taken", body = super::problem::Problem), ErrorResponses),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewCustomer>) -> AppResult<HttpResponse> {
     let view = customers::create(&db, &actor, input).await?;
     Ok(created(format!("/api/v1/customers/{}", view.id), view))
@@ -23,7 +23,7 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 
 /// Lists customers with filters, sorting and cursor pagination.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery),
-    responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -36,7 +36,7 @@ pub async fn list(
 
 /// Reads a customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     Ok(HttpResponse::Ok().json(customers::get(&db, &actor, id).await?))
@@ -45,7 +45,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 /// Reads a customer by the integration's external id.
 #[utoipa::path(get, path = "/api/v1/customers/by-external-id/{external_id}", tag = "customers",
     params(("external_id" = String, Path)),
-    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get_by_external_id(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -57,7 +57,7 @@ pub async fn get_by_external_id(
 /// Partially updates a customer: absent fields are kept, `null` clears.
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
     request_body = CustomerPatch,
-    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn update(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -70,7 +70,7 @@ pub async fn update(
 
 /// Soft-deletes a customer.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
-    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     customers::delete(&db, &actor, id).await?;
@@ -79,7 +79,7 @@ pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>
 
 /// The customer 360: profile, contacts, recent interactions, order summary.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/overview", tag = "customers", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = CustomerOverview), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = CustomerOverview), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get_overview(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     Ok(HttpResponse::Ok().json(overview::overview(&db, &actor, id).await?))
@@ -88,7 +88,7 @@ pub async fn get_overview(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<S
 /// Orders and interactions, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, body = Page<TimelineEntry>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<TimelineEntry>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn timeline(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -103,7 +103,7 @@ pub async fn timeline(
 /// Adds a contact to a customer.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/contacts", tag = "contacts", params(("id" = uuid::Uuid, Path)),
     request_body = NewContact,
-    responses((status = 201, body = ContactView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 201, body = ContactView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn create_contact(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -117,7 +117,7 @@ pub async fn create_contact(
 
 /// A customer's contacts, primary first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", tag = "contacts", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Page<ContactView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<ContactView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list_contacts(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     let items = contacts::list(&db, &actor, id).await?;
@@ -129,7 +129,7 @@ pub async fn list_contacts(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<
 
 /// Reads a contact.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = ContactView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = ContactView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get_contact(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "contact")?;
     Ok(HttpResponse::Ok().json(contacts::get(&db, &actor, id).await?))
@@ -138,7 +138,7 @@ pub async fn get_contact(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<St
 /// Updates a contact; `active: false` records that the person left.
 #[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = uuid::Uuid, Path)),
     request_body = ContactPatch,
-    responses((status = 200, body = ContactView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = ContactView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn update_contact(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -151,7 +151,7 @@ pub async fn update_contact(
 
 /// Deletes a contact.
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = uuid::Uuid, Path)),
-    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn delete_contact(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "contact")?;
     contacts::delete(&db, &actor, id).await?;
@@ -161,7 +161,7 @@ pub async fn delete_contact(db: Db, BearerAuth(actor): BearerAuth, id: web::Path
 /// Logs an interaction; the customer's `last_contacted_at` follows.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/interactions", tag = "interactions",
     params(("id" = uuid::Uuid, Path)), request_body = NewInteraction,
-    responses((status = 201, body = InteractionView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 201, body = InteractionView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn create_interaction(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -179,7 +179,7 @@ pub async fn create_interaction(
 /// A customer's interactions, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/interactions", tag = "interactions",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, body = Page<InteractionView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<InteractionView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list_interactions(
     db: Db,
     BearerAuth(actor): BearerAuth,

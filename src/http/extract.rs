@@ -3,14 +3,15 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use actix_web::error::PayloadError;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::edge::{BodyLimit, NUL_MESSAGE, find_nul};
 
 use crate::api::people::PageQuery;
 use crate::domain::pagination::PageRequest;
 use crate::error::{AppError, FieldError};
-
-/// Largest JSON body accepted.
-pub const MAX_BODY: usize = 256 * 1024;
 
 /// A JSON body. Unknown fields, wrong types and missing fields are a 422 whose
 /// `errors[].path` is the JSON path; unreadable JSON is a 400.
@@ -43,13 +44,71 @@ fn missing_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-/// Parses JSON bytes, reporting the path of the failing field.
+/// Parses a JSON object body, reporting the path of the failing field: the
+/// top level must be an object, no string or key may hold a NUL character,
+/// and a number with a zero fraction (`6.0`) counts as the integer it is, as
+/// JSON Schema says.
 ///
 /// # Errors
 /// `Validation` or `BadRequest` as described on [`Json`].
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| json_error(e.path().to_string(), e.inner()))
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(String::new(), &e))?;
+    if !value.is_object() {
+        return Err(AppError::field("body", "must be a JSON object"));
+    }
+    if let Some(path) = find_nul(&value) {
+        return Err(AppError::field(path, NUL_MESSAGE));
+    }
+    integral_floats_to_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| json_error(e.path().to_string(), e.inner()))
+}
+
+/// Rewrites `6.0` as `6` throughout a value (within the 64-bit range).
+pub fn integral_floats_to_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
+}
+
+/// Reads a request body up to the configured cap.
+///
+/// # Errors
+/// `PayloadTooLarge` over the cap; `BadRequest` when the body cannot be read.
+pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::Bytes, AppError> {
+    let limit = req
+        .app_data::<web::Data<BodyLimit>>()
+        .map_or(crate::config::DEFAULT_MAX_BODY_BYTES, |l| l.0);
+    let body = web::Bytes::from_request(req, payload).await;
+    match body {
+        Ok(bytes) if bytes.len() > limit => Err(AppError::PayloadTooLarge(limit)),
+        Ok(bytes) => Ok(bytes),
+        Err(e) if matches!(e.as_error::<PayloadError>(), Some(PayloadError::Overflow)) => {
+            Err(AppError::PayloadTooLarge(limit))
+        }
+        Err(e) => Err(AppError::BadRequest(format!("unreadable body: {e}"))),
+    }
+}
+
+/// Whether a request says its body is JSON.
+pub fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            let ct = ct.trim_start().to_ascii_lowercase();
+            ct.starts_with("application/json") || ct.split(';').next().is_some_and(|t| t.trim_end().ends_with("+json"))
+        })
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
@@ -57,23 +116,39 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
-        let body = web::Bytes::from_request(req, payload);
+        let json = is_json(req);
+        let req = req.clone();
+        let mut payload = payload.take();
         Box::pin(async move {
-            if !is_json {
+            if !json {
                 return Err(AppError::BadRequest("Content-Type must be application/json".into()));
             }
-            let bytes = body
-                .await
-                .map_err(|e| AppError::BadRequest(format!("unreadable body: {e}")))?;
-            if bytes.len() > MAX_BODY {
-                return Err(AppError::BadRequest(format!("body larger than {MAX_BODY} bytes")));
-            }
+            let bytes = read_body(&req, &mut payload).await?;
             parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// A JSON body that may be left out (an empty body is `None`).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let bytes = read_body(&req, &mut payload).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Self(None));
+            }
+            if !json {
+                return Err(AppError::BadRequest("Content-Type must be application/json".into()));
+            }
+            parse_json(&bytes).map(|v| Self(Some(v)))
         })
     }
 }

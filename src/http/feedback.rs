@@ -18,7 +18,7 @@ use crate::service::{feedback, feedback_report, settings};
 /// Files feedback for a customer. Without `severity` the classification
 /// rules decide (the item's `severity_rule` says which); both SLA clocks start.
 #[utoipa::path(post, path = "/api/v1/feedback", tag = "feedback", request_body = NewFeedback,
-    responses((status = 201, body = FeedbackView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 201, body = FeedbackView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewFeedback>) -> AppResult<HttpResponse> {
     let view = feedback::create(&db, &actor, input).await?;
     Ok(created(format!("/api/v1/feedback/{}", view.id), view))
@@ -26,7 +26,7 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 
 /// Lists feedback, newest first.
 #[utoipa::path(get, path = "/api/v1/feedback", tag = "feedback", params(FeedbackFilter, PageQuery),
-    responses((status = 200, body = Page<FeedbackView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<FeedbackView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -37,7 +37,7 @@ pub async fn list(
 
 /// Reads a feedback item with its SLA clocks.
 #[utoipa::path(get, path = "/api/v1/feedback/{id}", tag = "feedback", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = FeedbackView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = FeedbackView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "feedback")?;
     Ok(HttpResponse::Ok().json(feedback::get(&db, &actor, id).await?))
@@ -46,7 +46,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 /// Changes severity (the SLA targets follow) or assignment (admin/manager).
 #[utoipa::path(patch, path = "/api/v1/feedback/{id}", tag = "feedback", params(("id" = uuid::Uuid, Path)),
     request_body = FeedbackPatch,
-    responses((status = 200, body = FeedbackView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = FeedbackView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn update(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -66,7 +66,7 @@ pub async fn update(
         (status = 409, description = "Not allowed from the current state; the detail lists the allowed ones",
             body = super::problem::Problem),
         ErrorResponses),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn transition(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -87,7 +87,7 @@ async fn history(db: Db, actor: crate::auth::Actor, id: &str, comments: bool, q:
 /// SLA change and every comment, with actor and time.
 #[utoipa::path(get, path = "/api/v1/feedback/{id}/events", tag = "feedback",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, body = Page<FeedbackEventView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<FeedbackEventView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn events(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -100,7 +100,7 @@ pub async fn events(
 /// The item's comments, oldest first.
 #[utoipa::path(get, path = "/api/v1/feedback/{id}/comments", tag = "feedback",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, body = Page<FeedbackEventView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<FeedbackEventView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn comments(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -113,7 +113,7 @@ pub async fn comments(
 /// Comments on an item.
 #[utoipa::path(post, path = "/api/v1/feedback/{id}/comments", tag = "feedback",
     params(("id" = uuid::Uuid, Path)), request_body = NewComment,
-    responses((status = 201, body = FeedbackEventView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 201, body = FeedbackEventView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn comment(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -127,7 +127,7 @@ pub async fn comment(
 
 /// Files feedback as the signed-in customer.
 #[utoipa::path(post, path = "/api/v1/me/feedback", tag = "me", request_body = NewFeedback,
-    responses((status = 201, body = MyFeedbackView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 201, body = MyFeedbackView), ErrorResponses), security(("bearer" = ["customer"])))]
 pub async fn create_mine(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -139,7 +139,7 @@ pub async fn create_mine(
 
 /// The signed-in customer's feedback, newest first.
 #[utoipa::path(get, path = "/api/v1/me/feedback", tag = "me", params(PageQuery),
-    responses((status = 200, body = Page<MyFeedbackView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<MyFeedbackView>), ErrorResponses), security(("bearer" = ["customer"])))]
 pub async fn list_mine(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<PageQuery>) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(feedback::list_mine(&db, &actor, &page).await?))
@@ -147,7 +147,7 @@ pub async fn list_mine(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<Pa
 
 /// One of the signed-in customer's items.
 #[utoipa::path(get, path = "/api/v1/me/feedback/{id}", tag = "me", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = MyFeedbackView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = MyFeedbackView), ErrorResponses), security(("bearer" = ["customer"])))]
 pub async fn get_mine(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "feedback")?;
     Ok(HttpResponse::Ok().json(feedback::get_mine(&db, &actor, id).await?))
@@ -155,14 +155,14 @@ pub async fn get_mine(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<Strin
 
 /// The SLA policies in force.
 #[utoipa::path(get, path = "/api/v1/settings/sla-policies", tag = "feedback",
-    responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get_policies(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get_sla_policies(&db, &actor).await?))
 }
 
 /// Replaces the SLA policies (admin/manager); new items use them.
 #[utoipa::path(put, path = "/api/v1/settings/sla-policies", tag = "feedback", request_body = SlaPolicies,
-    responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn put_policies(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -173,7 +173,7 @@ pub async fn put_policies(
 
 /// The business calendar in force.
 #[utoipa::path(get, path = "/api/v1/settings/business-calendar", tag = "feedback",
-    responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get_calendar(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get_business_calendar(&db, &actor).await?))
 }
@@ -181,7 +181,7 @@ pub async fn get_calendar(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<Ht
 /// Replaces the business calendar (admin/manager).
 #[utoipa::path(put, path = "/api/v1/settings/business-calendar", tag = "feedback",
     request_body = BusinessCalendarSettings,
-    responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn put_calendar(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -192,7 +192,7 @@ pub async fn put_calendar(
 
 /// The severity classification rules in force.
 #[utoipa::path(get, path = "/api/v1/settings/feedback-classification", tag = "feedback",
-    responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get_classification(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get_classification(&db, &actor).await?))
 }
@@ -200,7 +200,7 @@ pub async fn get_classification(db: Db, BearerAuth(actor): BearerAuth) -> AppRes
 /// Replaces the severity classification rules (admin/manager).
 #[utoipa::path(put, path = "/api/v1/settings/feedback-classification", tag = "feedback",
     request_body = ClassificationSettings,
-    responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn put_classification(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -212,7 +212,7 @@ pub async fn put_classification(
 /// Volumes, response and resolution times (median, p90), SLA attainment,
 /// top keywords and weekly sentiment of the items created in a window.
 #[utoipa::path(get, path = "/api/v1/analytics/feedback", tag = "feedback", params(FeedbackReportQuery),
-    responses((status = 200, body = FeedbackReport), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = FeedbackReport), ErrorResponses), security(("bearer" = ["admin", "manager", "analyst", "partner"])))]
 pub async fn report(
     db: Db,
     BearerAuth(actor): BearerAuth,

@@ -11,14 +11,14 @@ use crate::service::customers;
 
 /// The signed-in customer's profile (customer tokens only).
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
-    responses((status = 200, body = MyProfileView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = MyProfileView), ErrorResponses), security(("bearer" = ["customer"])))]
 pub async fn get(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(MyProfileView::from(customers::get_me(&db, &actor).await?)))
 }
 
 /// Updates the fields a customer may change about itself.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", request_body = MyProfilePatch,
-    responses((status = 200, body = MyProfileView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = MyProfileView), ErrorResponses), security(("bearer" = ["customer"])))]
 pub async fn update(
     db: Db,
     BearerAuth(actor): BearerAuth,

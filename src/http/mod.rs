@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod customers;
 pub mod docs;
+pub mod edge;
 pub mod extract;
 pub mod feedback;
 pub mod me;

@@ -16,7 +16,7 @@ use crate::service::orders::{self, Recorded};
     responses((status = 201, body = OrderView), (status = 200, description = "Already recorded", body = OrderView),
         (status = 409, description = "external_id used by another customer's order", body = super::problem::Problem),
         ErrorResponses),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewOrder>) -> AppResult<HttpResponse> {
     Ok(match orders::record(&db, &actor, input).await? {
         Recorded::Created(view) => created(format!("/api/v1/orders/{}", view.id), view),
@@ -26,7 +26,7 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 
 /// Lists orders, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery),
-    responses((status = 200, body = Page<OrderView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<OrderView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<OrderListQuery>) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(orders::list(&db, &actor, &q, &page).await?))
@@ -34,7 +34,7 @@ pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<OrderLi
 
 /// Reads an order.
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = OrderView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = OrderView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "order")?;
     Ok(HttpResponse::Ok().json(orders::get(&db, &actor, id).await?))
@@ -44,7 +44,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = OrderView), (status = 409, description = "Already refunded", body = super::problem::Problem),
         ErrorResponses),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "manager"])))]
 pub async fn refund(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "order")?;
     Ok(HttpResponse::Ok().json(orders::refund(&db, &actor, id).await?))

@@ -69,6 +69,11 @@ impl ResponseError for AppError {
                 HeaderValue::from_static("Bearer realm=\"rapport\""),
             ));
         }
+        if let Self::MethodNotAllowed(allowed) = self
+            && let Ok(value) = HeaderValue::from_str(&allowed.join(", "))
+        {
+            res.insert_header((header::ALLOW, value));
+        }
         res.json(Problem::from_error(self))
     }
 }

@@ -20,7 +20,7 @@ use crate::service::segments;
 #[utoipa::path(post, path = "/api/v1/segments", tag = "segments", request_body = NewSegment,
     responses((status = 201, body = SegmentView), (status = 409, description = "name taken", body = super::problem::Problem),
         ErrorResponses),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "manager"])))]
 pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewSegment>) -> AppResult<HttpResponse> {
     let view = segments::create(&db, &actor, input).await?;
     Ok(created(format!("/api/v1/segments/{}", view.id), view))
@@ -28,7 +28,7 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 
 /// Lists segments, newest first.
 #[utoipa::path(get, path = "/api/v1/segments", tag = "segments", params(SegmentListQuery),
-    responses((status = 200, body = Page<SegmentView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<SegmentView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<SegmentListQuery>) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(segments::list(&db, &actor, q.kind, &page).await?))
@@ -36,7 +36,7 @@ pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<Segment
 
 /// Counts the customers a rule matches and shows 20 of them, without saving.
 #[utoipa::path(post, path = "/api/v1/segments/preview", tag = "segments", request_body = PreviewRequest,
-    responses((status = 200, body = SegmentPreview), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = SegmentPreview), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn preview(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -47,7 +47,7 @@ pub async fn preview(
 
 /// Reads a segment.
 #[utoipa::path(get, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "segment")?;
     Ok(HttpResponse::Ok().json(segments::get(&db, &actor, id).await?))
@@ -56,7 +56,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 /// Renames, describes or changes the rule of a segment (members follow at the next refresh).
 #[utoipa::path(patch, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
     request_body = SegmentPatch,
-    responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn update(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -69,7 +69,7 @@ pub async fn update(
 
 /// Deletes a segment with its members and history.
 #[utoipa::path(delete, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
-    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "segment")?;
     segments::delete(&db, &actor, id).await?;
@@ -80,7 +80,7 @@ pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>
 #[utoipa::path(post, path = "/api/v1/segments/{id}/refresh", tag = "segments", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = SegmentRefresh),
         (status = 409, description = "A static segment", body = super::problem::Problem), ErrorResponses),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "manager"])))]
 pub async fn refresh(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "segment")?;
     Ok(HttpResponse::Ok().json(segments::refresh(&db, &actor, id).await?))
@@ -89,7 +89,7 @@ pub async fn refresh(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String
 /// The segment's members, paginated like the customers list.
 #[utoipa::path(get, path = "/api/v1/segments/{id}/members", tag = "segments",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn members(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -117,7 +117,7 @@ async fn change(
     request_body = MemberChange,
     responses((status = 200, body = SegmentView),
         (status = 409, description = "A dynamic segment", body = super::problem::Problem), ErrorResponses),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "manager"])))]
 pub async fn add_members(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -132,7 +132,7 @@ pub async fn add_members(
     params(("id" = uuid::Uuid, Path)), request_body = MemberChange,
     responses((status = 200, body = SegmentView),
         (status = 409, description = "A dynamic segment", body = super::problem::Problem), ErrorResponses),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "manager"])))]
 pub async fn remove_members(
     db: Db,
     BearerAuth(actor): BearerAuth,

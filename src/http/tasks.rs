@@ -15,7 +15,7 @@ use crate::service::{staff, tasks};
 /// Creates a task (assigned to the caller unless `assignee_id` says otherwise;
 /// agents only for themselves).
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = NewTask,
-    responses((status = 201, body = TaskView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 201, body = TaskView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewTask>) -> AppResult<HttpResponse> {
     let view = tasks::create(&db, &actor, input).await?;
     Ok(created(format!("/api/v1/tasks/{}", view.id), view))
@@ -23,7 +23,7 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 
 /// Lists tasks, newest first; agents see their own.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskFilter, PageQuery),
-    responses((status = 200, body = Page<TaskView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<TaskView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -34,7 +34,7 @@ pub async fn list(
 
 /// Reads a task.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = TaskView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = TaskView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "task")?;
     Ok(HttpResponse::Ok().json(tasks::get(&db, &actor, id).await?))
@@ -43,7 +43,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 /// Works a task: status, outcome, title, due time; reassignment by admin/manager.
 #[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = uuid::Uuid, Path)),
     request_body = TaskPatch,
-    responses((status = 200, body = TaskView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = TaskView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn update(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -56,7 +56,7 @@ pub async fn update(
 
 /// The staff directory, by id.
 #[utoipa::path(get, path = "/api/v1/staff", tag = "tasks", params(PageQuery),
-    responses((status = 200, body = Page<StaffView>), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = Page<StaffView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list_staff(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<PageQuery>) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(staff::list(&db, &actor, &page).await?))
@@ -64,7 +64,7 @@ pub async fn list_staff(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<P
 
 /// A staff member (by token subject).
 #[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "tasks", params(("id" = String, Path)),
-    responses((status = 200, body = StaffView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = StaffView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn get_staff(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(staff::get(&db, &actor, &id).await?))
 }
@@ -73,7 +73,7 @@ pub async fn get_staff(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<Stri
 /// decides where escalations go.
 #[utoipa::path(put, path = "/api/v1/staff/{id}", tag = "tasks", params(("id" = String, Path)),
     request_body = StaffInput,
-    responses((status = 200, body = StaffView), ErrorResponses), security(("bearer" = [])))]
+    responses((status = 200, body = StaffView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn put_staff(
     db: Db,
     BearerAuth(actor): BearerAuth,
