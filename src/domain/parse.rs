@@ -187,12 +187,18 @@ pub fn staff_id(value: String) -> Result<String, String> {
     external_id(value)
 }
 
-/// A positive amount in minor units.
+/// Largest amount of one order, in minor units (10^12: ten billion in a
+/// two-decimal currency). Sums of amounts saturate instead of overflowing.
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
+
+/// A positive amount in minor units, at most [`MAX_AMOUNT_MINOR`].
 pub fn positive_amount(value: i64) -> Result<i64, String> {
-    if value > 0 {
-        Ok(value)
-    } else {
+    if value <= 0 {
         Err("must be greater than 0".into())
+    } else if value > MAX_AMOUNT_MINOR {
+        Err(format!("must be at most {MAX_AMOUNT_MINOR}"))
+    } else {
+        Ok(value)
     }
 }
 

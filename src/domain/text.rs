@@ -215,8 +215,54 @@ pub fn sentiment(tokens: &[String]) -> f64 {
     sum / (sum * sum + 15.0).sqrt()
 }
 
-/// Keywords and sentiment of a text.
-pub fn analyse(text: &str) -> Analysis {
+static PERSONAL: LazyLock<regex_lite::Regex> = LazyLock::new(|| {
+    // E-mail addresses, URLs, phone numbers (digits with separators) and
+    // runs of five or more digits (account, card, order numbers).
+    regex_lite::Regex::new(
+        r"(?i)[a-z0-9._%+-]+@[a-z0-9.-]+|\b(?:https?://|www\.)\S+|\+?\d[\d ().-]{5,}\d|\d{5,}",
+    )
+    .unwrap_or_else(|_| unreachable!("constant pattern"))
+});
+
+/// The text with personal data blanked out: e-mail addresses, URLs, phone
+/// numbers, long digit runs, and the given name tokens (the customer's own
+/// name; whole words for Latin script, anywhere for Chinese).
+pub fn redact(text: &str, names: &[&str]) -> String {
+    let mut out = PERSONAL.replace_all(text, " ").into_owned();
+    for name in names.iter().flat_map(|n| n.split_whitespace()) {
+        if name.chars().count() < 2 {
+            continue;
+        }
+        let lower = name.to_lowercase();
+        let cjk = name.chars().any(|c| !c.is_ascii());
+        let mut kept = String::with_capacity(out.len());
+        let hay = out.to_lowercase();
+        // Lower-casing can change byte lengths outside ASCII; match on the
+        // lower-cased copy only when the lengths agree.
+        if hay.len() != out.len() {
+            continue;
+        }
+        let mut last = 0;
+        for (at, _) in hay.match_indices(&lower) {
+            let end = at + lower.len();
+            let bounded = cjk
+                || (!hay[..at].chars().next_back().is_some_and(char::is_alphanumeric)
+                    && !hay[end..].chars().next().is_some_and(char::is_alphanumeric));
+            if bounded && at >= last {
+                kept.push_str(&out[last..at]);
+                kept.push(' ');
+                last = end;
+            }
+        }
+        kept.push_str(&out[last..]);
+        out = kept;
+    }
+    out
+}
+
+/// Keywords and sentiment of a text, after [`redact`] with `names`.
+pub fn analyse(text: &str, names: &[&str]) -> Analysis {
+    let text = &redact(text, names);
     let keywords = TFIDF
         .extract_keywords(&JIEBA, text, KEYWORDS * 2, Vec::new())
         .into_iter()
@@ -238,6 +284,20 @@ pub fn analyse(text: &str) -> Analysis {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn personal_data_never_becomes_a_keyword() {
+        let text = "Zacharias Quimby here, call 555-123-4567 or 5551234567, mail zacharias.quimby@example.com, \
+                    see https://example.com/x?id=99 — order 12345678 arrived broken, refund please";
+        let keywords = super::analyse(text, &["Zacharias Quimby"]).keywords;
+        for k in &keywords {
+            assert!(!k.contains("zacharias") && !k.contains("quimby"), "{keywords:?}");
+            assert!(!k.chars().any(|c| c.is_ascii_digit()), "{keywords:?}");
+            assert!(!k.contains("example"), "{keywords:?}");
+        }
+        assert!(keywords.iter().any(|k| k == "refund" || k == "broken"), "{keywords:?}");
+        assert_eq!(super::redact("王小明的订单", &["王小明"]).trim(), "的订单");
+    }
+
     use super::*;
 
     #[test]
@@ -249,7 +309,7 @@ mod tests {
 
     #[test]
     fn sentiment_reads_polarity_negation_and_intensity_in_both_languages() {
-        let s = |text: &str| analyse(text).sentiment;
+        let s = |text: &str| analyse(text, &[]).sentiment;
         assert!(s("The staff were very friendly and helpful, thanks!") > 0.5);
         assert!(s("Terrible service, the parcel was late and broken") < -0.5);
         assert!(s("The app is not good") < 0.0, "negation flips");
@@ -262,10 +322,10 @@ mod tests {
 
     #[test]
     fn keywords_come_from_the_text_without_stop_words() {
-        let a = analyse("The delivery driver left the parcel in the rain and the parcel was soaked");
+        let a = analyse("The delivery driver left the parcel in the rain and the parcel was soaked", &[]);
         assert!(a.keywords.contains(&"parcel".to_owned()), "{:?}", a.keywords);
         assert!(!a.keywords.contains(&"the".to_owned()), "{:?}", a.keywords);
-        let zh = analyse("退款申请提交三次都没有处理，客服电话也打不通");
+        let zh = analyse("退款申请提交三次都没有处理，客服电话也打不通", &[]);
         assert!(
             zh.keywords.iter().any(|k| k == "退款" || k == "客服"),
             "{:?}",

@@ -57,7 +57,8 @@ impl CustomerView {
             .load_one((self.id, limit))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(interactions::to_view).collect())
+        let (actor, _) = ctx(c)?;
+        Ok(rows.into_iter().map(|m| interactions::to_view(m, actor)).collect())
     }
 
     /// The newest orders.
@@ -96,7 +97,8 @@ impl CustomerView {
             .load_one(self.id)
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(feedback::to_view).collect())
+        let (actor, _) = ctx(c)?;
+        Ok(rows.into_iter().map(|m| feedback::to_view(m, actor)).collect())
     }
 
     /// Completed-order count, spend per currency, first and last order.

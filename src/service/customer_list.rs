@@ -59,10 +59,12 @@ fn keyset(sort: CustomerSort, after: &Cursor) -> AppResult<Condition> {
 }
 
 /// Builds the WHERE condition of a customer filter (live customers only).
+/// With `masked` (a role that sees names and e-mails masked), `q` searches
+/// only the fields that role sees in clear, so a guess cannot be confirmed.
 ///
 /// # Errors
 /// `Validation` naming a bad filter value.
-pub fn filter_condition(filter: &CustomerFilter) -> AppResult<Condition> {
+pub fn filter_condition(filter: &CustomerFilter, masked: bool) -> AppResult<Condition> {
     let mut cond = Condition::all().add(customer::Column::DeletedAt.is_null());
     if let Some(t) = filter.value_tier {
         cond = cond.add(customer::Column::ValueTier.eq(t.as_str()));
@@ -91,12 +93,13 @@ pub fn filter_condition(filter: &CustomerFilter) -> AppResult<Condition> {
             let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             let pattern = || LikeExpr::new(format!("%{escaped}%")).escape('\\');
             let lower = |col: customer::Column| Expr::expr(Func::lower(Expr::col(col)));
-            cond = cond.add(
-                Condition::any()
+            let mut any = Condition::any().add(lower(customer::Column::Company).like(pattern()));
+            if !masked {
+                any = any
                     .add(lower(customer::Column::Name).like(pattern()))
-                    .add(lower(customer::Column::Email).like(pattern()))
-                    .add(lower(customer::Column::Company).like(pattern())),
-            );
+                    .add(lower(customer::Column::Email).like(pattern()));
+            }
+            cond = cond.add(any);
         }
     }
     if let Some(segment_id) = filter.segment_id {
@@ -147,7 +150,14 @@ pub async fn list_edges(
 ) -> AppResult<(Vec<(String, CustomerView)>, Option<String>)> {
     policy::read_customers(actor)?;
     let sort = sort.unwrap_or(CustomerSort::CreatedAtDesc);
-    let mut cond = filter_condition(filter)?;
+    let masked = actor.masks_personal_data();
+    if masked && matches!(sort, CustomerSort::NameAsc | CustomerSort::NameDesc) {
+        return Err(AppError::field(
+            "sort",
+            "sorting by name is not available to a role that sees names masked",
+        ));
+    }
+    let mut cond = filter_condition(filter, masked)?;
     if let Some(after) = &page.after {
         cond = cond.add(keyset(sort, after)?);
     }

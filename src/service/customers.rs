@@ -45,7 +45,7 @@ pub fn to_view(m: customer::Model, actor: &Actor) -> CustomerView {
         marketing_consent: m.marketing_consent,
         marketing_consent_at: m.marketing_consent_at,
         custom_attributes: Json(m.custom_attributes),
-        notes: m.notes,
+        notes: m.notes.map(|n| mask::text_for(actor, n)),
         last_contacted_at: m.last_contacted_at,
         created_at: m.created_at,
         updated_at: m.updated_at,

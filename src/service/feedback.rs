@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::interactions::before_cursor;
 use super::settings::{self, FeedbackRules};
-use super::{begin, customers, new_id, now};
+use super::{begin, customers, mask, new_id, now};
 use crate::api::Page;
 use crate::api::customer::ValueTier;
 use crate::api::feedback::{
@@ -106,8 +106,8 @@ fn clock_view(c: ClockState) -> SlaClock {
     }
 }
 
-/// Shapes a stored item.
-pub fn to_view(m: feedback_item::Model) -> FeedbackView {
+/// Shapes a stored item for a caller (free text masked for analysts and partners).
+pub fn to_view(m: feedback_item::Model, actor: &Actor) -> FeedbackView {
     let first_response = clock_view(response_clock(&m));
     let resolution = clock_view(resolution_clock(&m));
     FeedbackView {
@@ -115,8 +115,8 @@ pub fn to_view(m: feedback_item::Model) -> FeedbackView {
         customer_id: m.customer_id,
         channel: FeedbackChannel::from_db(&m.channel),
         kind: FeedbackKind::from_db(&m.kind),
-        subject: m.subject,
-        body: m.body,
+        subject: mask::text_for(actor, m.subject),
+        body: mask::text_for(actor, m.body),
         rating: m.rating,
         severity: Severity::from_db(&m.severity),
         severity_rule: m.severity_rule,
@@ -128,14 +128,14 @@ pub fn to_view(m: feedback_item::Model) -> FeedbackView {
         first_response,
         resolution,
         root_cause: m.root_cause.as_deref().map(RootCause::from_db),
-        review_note: m.review_note,
+        review_note: m.review_note.map(|n| mask::text_for(actor, n)),
         closed_at: m.closed_at,
         created_at: m.created_at,
         updated_at: m.updated_at,
     }
 }
 
-fn event_view(e: feedback_event::Model) -> FeedbackEventView {
+fn event_view(e: feedback_event::Model, actor: &Actor) -> FeedbackEventView {
     FeedbackEventView {
         id: e.id,
         feedback_id: e.feedback_id,
@@ -143,7 +143,7 @@ fn event_view(e: feedback_event::Model) -> FeedbackEventView {
         actor: e.actor,
         from_value: e.from_value,
         to_value: e.to_value,
-        note: e.note,
+        note: e.note.map(|n| mask::text_for(actor, n)),
         created_at: e.created_at,
     }
 }
@@ -208,8 +208,8 @@ pub async fn outbox(
 }
 
 /// Keywords and sentiment, worked out off the request threads.
-async fn analyse(text: String) -> AppResult<text::Analysis> {
-    tokio::task::spawn_blocking(move || text::analyse(&text))
+async fn analyse(text: String, customer_name: String) -> AppResult<text::Analysis> {
+    tokio::task::spawn_blocking(move || text::analyse(&text, &[&customer_name]))
         .await
         .map_err(|e| AppError::Internal(e.into()))
 }
@@ -281,7 +281,7 @@ async fn intake(
     let (Some(customer), Some(subject), Some(body)) = (customer, subject, body) else {
         return Err(AppError::Internal(anyhow::anyhow!("checked input missing")));
     };
-    let analysis = analyse(format!("{subject}\n{body}")).await?;
+    let analysis = analyse(format!("{subject}\n{body}"), customer.name.clone()).await?;
     let rules = settings::feedback_rules(db).await?;
     let key_customer = ValueTier::from_db(&customer.value_tier) == ValueTier::Key;
     let class = classify(
@@ -376,7 +376,7 @@ async fn intake(
     }
     outbox(&txn, "feedback.created", model.id, payload(&model), at).await?;
     txn.commit().await?;
-    Ok(to_view(model))
+    Ok(to_view(model, actor))
 }
 
 /// What webhooks say about an item.
@@ -430,7 +430,7 @@ pub async fn find_for_update(txn: &DatabaseTransaction, id: Uuid) -> AppResult<f
 /// `Forbidden`, `NotFound`.
 pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<FeedbackView> {
     read_policy(actor)?;
-    Ok(to_view(find(db, id).await?))
+    Ok(to_view(find(db, id).await?, actor))
 }
 
 /// Reads one of the signed-in customer's items.
@@ -443,7 +443,7 @@ pub async fn get_mine(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
     if item.customer_id != own {
         return Err(AppError::NotFound("feedback"));
     }
-    Ok(to_view(item).into())
+    Ok(to_view(item, actor).into())
 }
 
 fn filtered(filter: &FeedbackFilter) -> Condition {
@@ -520,7 +520,7 @@ pub async fn list(
     read_policy(actor)?;
     let (rows, next_cursor) = page_of(db, filtered(filter), page).await?;
     Ok(Page {
-        items: rows.into_iter().map(to_view).collect(),
+        items: rows.into_iter().map(|m| to_view(m, actor)).collect(),
         next_cursor,
     })
 }
@@ -534,7 +534,7 @@ pub async fn list_mine(db: &DatabaseConnection, actor: &Actor, page: &PageReques
     let cond = Condition::all().add(feedback_item::Column::CustomerId.eq(own));
     let (rows, next_cursor) = page_of(db, cond, page).await?;
     Ok(Page {
-        items: rows.into_iter().map(|m| to_view(m).into()).collect(),
+        items: rows.into_iter().map(|m| to_view(m, actor).into()).collect(),
         next_cursor,
     })
 }
@@ -562,6 +562,7 @@ pub async fn open_for(
 
 /// Saves a changed item with its events and outbox record.
 async fn save(
+    actor: &Actor,
     txn: DatabaseTransaction,
     mut item: feedback_item::Model,
     events: Vec<Event<'_>>,
@@ -575,7 +576,7 @@ async fn save(
     }
     outbox(&txn, topic, item.id, payload(&item), at).await?;
     txn.commit().await?;
-    Ok(to_view(item))
+    Ok(to_view(item, actor))
 }
 
 /// Changes severity (the SLA targets follow) or assignment (admin/manager).
@@ -617,9 +618,9 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Fee
         });
     }
     if events.is_empty() {
-        return Ok(to_view(item));
+        return Ok(to_view(item, actor));
     }
-    save(txn, item, events, "feedback.updated", at).await
+    save(actor, txn, item, events, "feedback.updated", at).await
 }
 
 fn retarget(item: &mut feedback_item::Model, severity: Severity, rules: &FeedbackRules) {
@@ -721,7 +722,7 @@ pub async fn transition(
             note,
         },
     );
-    save(txn, item, events, "feedback.status_changed", at).await
+    save(actor, txn, item, events, "feedback.status_changed", at).await
 }
 
 /// Adds a comment to an item's history.
@@ -761,7 +762,7 @@ pub async fn comment(
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(event_view(event))
+    Ok(event_view(event, actor))
 }
 
 /// An item's history (or only its comments), oldest first.
@@ -795,7 +796,7 @@ pub async fn events(
         id: e.id,
     });
     Ok(Page {
-        items: rows.into_iter().map(event_view).collect(),
+        items: rows.into_iter().map(|e| event_view(e, actor)).collect(),
         next_cursor,
     })
 }
@@ -806,6 +807,7 @@ pub async fn events(
 /// Database failures; `Validation` on a bad cursor.
 pub async fn events_for_timeline(
     db: &DatabaseConnection,
+    actor: &Actor,
     customer_id: Uuid,
     page: &PageRequest,
 ) -> AppResult<Vec<(FeedbackEventView, String)>> {
@@ -829,13 +831,13 @@ pub async fn events_for_timeline(
         .all(db)
         .await?
         .into_iter()
-        .map(|m| (m.id, m.subject))
+        .map(|m| (m.id, mask::text_for(actor, m.subject)))
         .collect();
     Ok(rows
         .into_iter()
         .map(|e| {
             let subject = subjects.get(&e.feedback_id).cloned().unwrap_or_default();
-            (event_view(e), subject)
+            (event_view(e, actor), subject)
         })
         .collect())
 }

@@ -20,14 +20,14 @@ use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
 /// Shapes a stored interaction.
-pub fn to_view(m: interaction::Model) -> InteractionView {
+pub fn to_view(m: interaction::Model, actor: &Actor) -> InteractionView {
     InteractionView {
         id: m.id,
         customer_id: m.customer_id,
         contact_id: m.contact_id,
         channel: Channel::from_db(&m.channel),
         direction: Direction::from_db(&m.direction),
-        summary: m.summary,
+        summary: super::mask::text_for(actor, m.summary),
         occurred_at: m.occurred_at,
         staff_id: m.staff_id,
         sentiment: m.sentiment.as_deref().map(Sentiment::from_db),
@@ -96,7 +96,7 @@ pub async fn create(
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(to_view(model))
+    Ok(to_view(model, actor))
 }
 
 /// Keyset condition for rows ordered by (time desc, id desc).
@@ -127,7 +127,7 @@ pub async fn list(
         id: m.id,
     });
     Ok(Page {
-        items: rows.into_iter().map(to_view).collect(),
+        items: rows.into_iter().map(|m| to_view(m, actor)).collect(),
         next_cursor,
     })
 }

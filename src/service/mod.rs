@@ -60,6 +60,19 @@ pub(crate) async fn write_lock(txn: &DatabaseTransaction) -> Result<(), sea_orm:
     Ok(())
 }
 
+/// A sum of minor units that cannot overflow: PostgreSQL sums `bigint` into
+/// `numeric` and the result stops at the largest `bigint`; SQLite sums in
+/// floating point (`TOTAL`, exact up to 2^53 ≈ 9.0 × 10^15) and its cast back
+/// stops at the same ceiling. An empty sum is 0.
+pub(crate) fn sum_minor(backend: sea_orm::DbBackend, expr: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => {
+            format!("CAST(LEAST(COALESCE(SUM({expr}), 0), 9223372036854775807) AS BIGINT)")
+        }
+        _ => format!("CAST(TOTAL({expr}) AS INTEGER)"),
+    }
+}
+
 /// Parses a nullable field of a partial update: `None` leaves the field
 /// alone, `Some(None)` clears it, `Some(Some(v))` sets it; a parse failure is
 /// recorded under `path` and leaves the field alone.

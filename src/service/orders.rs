@@ -171,6 +171,7 @@ async fn lock_customer(txn: &DatabaseTransaction, customer_id: Uuid) -> Result<(
 
 /// Recounts one customer's order statistics from its completed orders.
 async fn recount(txn: &DatabaseTransaction, customer_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    let spend = super::sum_minor(txn.get_database_backend(), "o.amount_minor");
     let completed = |agg: &str| {
         Expr::cust(format!(
             "(SELECT {agg} FROM customer_order o WHERE o.customer_id = customer.id AND o.status = 'completed')"
@@ -180,7 +181,7 @@ async fn recount(txn: &DatabaseTransaction, customer_id: Uuid) -> Result<(), sea
         .col_expr(customer::Column::OrderCount, completed("COUNT(*)"))
         .col_expr(
             customer::Column::TotalSpend,
-            completed("COALESCE(SUM(o.amount_minor), 0)"),
+            completed(&spend),
         )
         .col_expr(customer::Column::LastOrderAt, completed("MAX(o.ordered_at)"))
         .filter(customer::Column::Id.eq(customer_id))
@@ -318,12 +319,13 @@ pub fn order_cursor(m: &order::Model) -> Cursor {
 /// Database failures.
 pub async fn summaries(db: &DatabaseConnection, customer_ids: &[Uuid]) -> AppResult<Vec<(Uuid, OrderSummary)>> {
     type Row = (Uuid, String, i64, i64, DateTime<Utc>, DateTime<Utc>);
+    let total = super::sum_minor(db.get_database_backend(), "amount_minor");
     let rows: Vec<Row> = order::Entity::find()
         .select_only()
         .column(order::Column::CustomerId)
         .column(order::Column::Currency)
         .column_as(Expr::cust("COUNT(*)"), "n")
-        .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "total")
+        .column_as(Expr::cust(total), "total")
         .column_as(Expr::cust("MIN(ordered_at)"), "first_at")
         .column_as(Expr::cust("MAX(ordered_at)"), "last_at")
         .filter(order::Column::CustomerId.is_in(customer_ids.iter().copied()))

@@ -44,7 +44,7 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
     Ok(CustomerOverview {
         customer: customers::to_view(customer, actor),
         contacts: contacts.into_iter().map(|c| contacts::to_view(c, actor)).collect(),
-        recent_interactions: recent.into_iter().map(interactions::to_view).collect(),
+        recent_interactions: recent.into_iter().map(|i| interactions::to_view(i, actor)).collect(),
         orders: summary.unwrap_or_else(|| crate::api::orders::OrderSummary {
             order_count: 0,
             total_spend: Vec::new(),
@@ -55,7 +55,7 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
         open_feedback: feedback::open_for(db, &[id], OPEN_FEEDBACK)
             .await?
             .into_iter()
-            .map(feedback::to_view)
+            .map(|m| feedback::to_view(m, actor))
             .collect(),
     })
 }
@@ -84,7 +84,7 @@ pub async fn timeline(
         .all(db)
         .await?;
     let interaction_rows = interactions::page_for(db, id, page).await?;
-    let feedback_rows = feedback::events_for_timeline(db, id, page).await?;
+    let feedback_rows = feedback::events_for_timeline(db, actor, id, page).await?;
     let mut entries: Vec<TimelineEntry> = order_rows
         .into_iter()
         .map(|o| TimelineEntry::Order {
@@ -99,7 +99,7 @@ pub async fn timeline(
             at: i.occurred_at,
             channel: Channel::from_db(&i.channel),
             direction: Direction::from_db(&i.direction),
-            summary: i.summary,
+            summary: super::mask::text_for(actor, i.summary),
         }))
         .chain(feedback_rows.into_iter().map(|(e, subject)| TimelineEntry::Feedback {
             id: e.id,

@@ -82,6 +82,24 @@ fn score_sql(backend: DbBackend) -> String {
         _ => ("temp.rfm_scored", ""),
     };
     let label = label_case_sql("r", "((f + m + 1) / 2)");
+    let sum = |expr: &str| super::sum_minor(backend, expr);
+    let (monetary, historical) = (
+        sum("CASE WHEN o.ordered_at >= $2 THEN o.amount_minor ELSE 0 END"),
+        sum("o.amount_minor"),
+    );
+    // Lifetime value in integers while that cannot overflow (amounts are at
+    // most 10^12 and months at most 1200), else in a wider type, capped.
+    let wide_ltv = match backend {
+        DbBackend::Postgres => {
+            "CAST(TRUNC(LEAST(CAST(historical AS NUMERIC) + CAST(monetary AS NUMERIC) * 365 * $6 / (12 * $7), \
+             9223372036854775807)) AS BIGINT)"
+        }
+        _ => "CAST(CAST(historical AS REAL) + CAST(monetary AS REAL) * 365 * $6 / (12 * $7) AS INTEGER)",
+    };
+    let lifetime_value = format!(
+        "CASE WHEN historical < 4000000000000000000 AND monetary < 10000000000000 \
+         THEN historical + monetary * 365 * $6 / (12 * $7) ELSE {wide_ltv} END"
+    );
     dialect(
         backend,
         &format!(
@@ -90,8 +108,8 @@ fn score_sql(backend: DbBackend) -> String {
                 SELECT o.customer_id,
                        MAX(o.ordered_at) AS last_order_at,
                        CAST(SUM(CASE WHEN o.ordered_at >= $2 THEN 1 ELSE 0 END) AS BIGINT) AS frequency,
-                       CAST(SUM(CASE WHEN o.ordered_at >= $2 THEN o.amount_minor ELSE 0 END) AS BIGINT) AS monetary,
-                       CAST(SUM(o.amount_minor) AS BIGINT) AS historical
+                       {monetary} AS monetary,
+                       {historical} AS historical
                 FROM customer_order o
                 WHERE o.status = 'completed' AND o.ordered_at <= $1
                   AND ($3 IS NULL OR o.currency = $3)
@@ -116,7 +134,7 @@ fn score_sql(backend: DbBackend) -> String {
                    CASE WHEN 100 * richer < $4 * n THEN 'key'
                         WHEN 100 * richer < ($4 + $5) * n THEN 'important'
                         ELSE 'general' END AS computed_tier,
-                   historical + monetary * 365 * $6 / (12 * $7) AS lifetime_value,
+                   {lifetime_value} AS lifetime_value,
                    last_order_at, current_tier, tier_locked
             FROM scored"
         ),
@@ -322,8 +340,11 @@ pub async fn distribution(db: &DatabaseConnection, actor: &Actor) -> AppResult<R
     let labels = db
         .query_all_raw(Statement::from_string(
             backend,
-            "SELECT label, COUNT(*) AS n, CAST(SUM(monetary) AS BIGINT) AS spend, MAX(computed_at) AS at
-             FROM customer_rfm GROUP BY label ORDER BY label",
+            format!(
+                "SELECT label, COUNT(*) AS n, {} AS spend, MAX(computed_at) AS at
+                 FROM customer_rfm GROUP BY label ORDER BY label",
+                super::sum_minor(backend, "monetary")
+            ),
         ))
         .await?;
     let mut out = RfmDistribution {
@@ -346,8 +367,11 @@ pub async fn distribution(db: &DatabaseConnection, actor: &Actor) -> AppResult<R
     let cells = db
         .query_all_raw(Statement::from_string(
             backend,
-            "SELECT r_score, f_score, m_score, COUNT(*) AS n, CAST(SUM(monetary) AS BIGINT) AS spend
-             FROM customer_rfm GROUP BY r_score, f_score, m_score ORDER BY r_score, f_score, m_score",
+            format!(
+                "SELECT r_score, f_score, m_score, COUNT(*) AS n, {} AS spend
+                 FROM customer_rfm GROUP BY r_score, f_score, m_score ORDER BY r_score, f_score, m_score",
+                super::sum_minor(backend, "monetary")
+            ),
         ))
         .await?;
     for row in cells {
