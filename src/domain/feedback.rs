@@ -239,9 +239,14 @@ impl ClockState {
         }
     }
 
-    /// Stops the clock, banking the time this run used.
+    /// Stops the clock, banking the time this run used. Stopped at or after
+    /// its due instant, the clock is breached as of that instant (unless a
+    /// breach is already recorded), whether or not a sweep saw it first.
     pub fn pause(&mut self, at: DateTime<Utc>, calendar: &BusinessCalendar) {
         if let Some(since) = self.since.take() {
+            if self.breached_at.is_none() && self.due_at <= at {
+                self.breached_at = Some(self.due_at);
+            }
             self.used_micros += self
                 .target
                 .clock(calendar)
@@ -292,6 +297,22 @@ impl ClockState {
 mod tests {
     use super::*;
     use crate::api::feedback::FeedbackStatus::*;
+
+    #[test]
+    fn a_clock_stopped_after_its_due_instant_is_breached_at_that_instant() {
+        let cal = BusinessCalendar::default();
+        let t0 = DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z").expect("time").to_utc();
+        let mut late = ClockState::start(Target { minutes: 60, business: false }, t0, &cal);
+        late.meet(t0 + Duration::minutes(61), &cal);
+        assert_eq!(late.breached_at, Some(t0 + Duration::hours(1)));
+        let mut on_time = ClockState::start(Target { minutes: 60, business: false }, t0, &cal);
+        on_time.meet(t0 + Duration::minutes(59), &cal);
+        assert_eq!(on_time.breached_at, None);
+        let mut swept = ClockState::start(Target { minutes: 60, business: false }, t0, &cal);
+        swept.breached_at = Some(t0 + Duration::hours(1));
+        swept.meet(t0 + Duration::hours(5), &cal);
+        assert_eq!(swept.breached_at, Some(t0 + Duration::hours(1)), "recorded once");
+    }
 
     #[test]
     fn every_state_pair_is_either_allowed_or_refused_as_specified() {

@@ -677,6 +677,7 @@ pub async fn transition(
     let mut events = Vec::new();
     let mut response = response_clock(&item);
     let mut resolution = resolution_clock(&item);
+    let before = [response.breached_at, resolution.breached_at];
     match to {
         FeedbackStatus::Acknowledged => response.meet(at, cal),
         FeedbackStatus::WaitingCustomer => resolution.pause(at, cal),
@@ -709,8 +710,18 @@ pub async fn transition(
         }
         FeedbackStatus::New => {}
     }
+    // A clock stopped after its due instant breached then; record that once.
+    let late: Vec<(&str, ClockState)> = [("first_response", response), ("resolution", resolution)]
+        .into_iter()
+        .zip(before)
+        .filter(|((_, clock), was)| was.is_none() && clock.breached_at.is_some())
+        .map(|(named, _)| named)
+        .collect();
     set_response_clock(&mut item, response);
     set_resolution_clock(&mut item, resolution);
+    for (name, clock) in &late {
+        super::sla::record_mark(&txn, &item, super::sla::Mark::Breach, name, clock, false, at).await?;
+    }
     item.status = to.as_str().into();
     events.insert(
         0,

@@ -99,62 +99,95 @@ async fn mark(
     report: &mut SweepReport,
 ) -> AppResult<()> {
     let mut clocks = [response_clock(&item), resolution_clock(&item)];
-    let mut fired: Vec<(&str, &str, ClockState)> = Vec::new();
+    let mut fired: Vec<(Mark, &str, ClockState)> = Vec::new();
     for (name, clock) in CLOCKS.into_iter().zip(clocks.iter_mut()) {
         let (warn, breach) = clock.marks_due(now);
+        // Each mark carries the instant it became due, not the sweep's time.
         if warn {
-            clock.warned_at = Some(now);
-            fired.push(("sla_warning", name, *clock));
+            clock.warned_at = Some(clock.warn_at.min(clock.due_at));
+            fired.push((Mark::Warning, name, *clock));
         }
         if breach {
-            clock.breached_at = Some(now);
-            fired.push(("sla_breach", name, *clock));
+            clock.breached_at = Some(clock.due_at);
+            fired.push((Mark::Breach, name, *clock));
         }
     }
     let [response, resolution] = clocks;
     set_response_clock(&mut item, response);
     set_resolution_clock(&mut item, resolution);
     let item = item.into_active_model().reset_all().update(txn).await?;
-    for (kind, name, clock) in fired {
-        record(
-            txn,
-            &item,
-            Event {
-                kind,
-                actor: SYSTEM,
-                from: None,
-                to: Some(name.into()),
-                note: Some(format!("due {}", clock.due_at.to_rfc3339())),
-            },
-            now,
-        )
-        .await?;
-        let topic = if kind == "sla_warning" {
-            report.warnings += 1;
-            "feedback.sla_warning"
-        } else {
-            report.breaches += 1;
-            escalate(txn, &item, name, now).await?;
-            report.escalations += 1;
-            "feedback.sla_breached"
-        };
-        outbox(
-            txn,
-            topic,
-            item.id,
-            json!({
-                "feedback_id": item.id,
-                "customer_id": item.customer_id,
-                "clock": name,
-                "severity": item.severity,
-                "due_at": clock.due_at,
-                "assignee_id": item.assignee_id,
-            }),
-            now,
-        )
-        .await?;
+    for (mark, name, clock) in fired {
+        match mark {
+            Mark::Warning => report.warnings += 1,
+            Mark::Breach => {
+                report.breaches += 1;
+                report.escalations += 1;
+            }
+        }
+        record_mark(txn, &item, mark, name, &clock, true, now).await?;
     }
     Ok(())
+}
+
+/// An SLA mark on a clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// 80% of the target used.
+    Warning,
+    /// The target passed.
+    Breach,
+}
+
+/// Records a mark once: the history entry at the instant it became due, an
+/// outbox record, and for a breach of a clock still running an escalation
+/// task (a clock already stopped late needs no chasing, only the record).
+///
+/// # Errors
+/// Database failures.
+pub async fn record_mark(
+    txn: &impl ConnectionTrait,
+    item: &feedback_item::Model,
+    mark: Mark,
+    name: &str,
+    clock: &ClockState,
+    escalate_it: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let (kind, topic, at) = match mark {
+        Mark::Warning => ("sla_warning", "feedback.sla_warning", clock.warned_at),
+        Mark::Breach => ("sla_breach", "feedback.sla_breached", clock.breached_at),
+    };
+    record(
+        txn,
+        item,
+        Event {
+            kind,
+            actor: SYSTEM,
+            from: None,
+            to: Some(name.into()),
+            note: Some(format!("due {}", clock.due_at.to_rfc3339())),
+        },
+        at.unwrap_or(now),
+    )
+    .await?;
+    if mark == Mark::Breach && escalate_it {
+        escalate(txn, item, name, now).await?;
+    }
+    outbox(
+        txn,
+        topic,
+        item.id,
+        json!({
+            "feedback_id": item.id,
+            "customer_id": item.customer_id,
+            "clock": name,
+            "severity": item.severity,
+            "due_at": clock.due_at,
+            "assignee_id": item.assignee_id,
+        }),
+        now,
+    )
+    .await
 }
 
 /// Opens an escalation task: for the assignee's manager, else the
