@@ -219,7 +219,10 @@ impl Settings {
 
     fn validate(&self) -> anyhow::Result<()> {
         if self.server.max_body_bytes < 1024 {
-            bail!("server.max_body_bytes must be at least 1024 (got {})", self.server.max_body_bytes);
+            bail!(
+                "server.max_body_bytes must be at least 1024 (got {})",
+                self.server.max_body_bytes
+            );
         }
         if self.auth.leeway_secs > 30 {
             bail!("auth.leeway_secs must be at most 30 (got {})", self.auth.leeway_secs);

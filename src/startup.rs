@@ -162,8 +162,7 @@ fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, settings:
     let graphql = web::Data::new(settings.graphql.clone());
     let openapi = crate::http::docs::openapi();
     let routes = web::Data::new(
-        RouteTable::from_openapi(&serde_json::to_value(&openapi)?)
-            .with_extra("/graphql", &["GET", "POST"]),
+        RouteTable::from_openapi(&serde_json::to_value(&openapi)?).with_extra("/graphql", &["GET", "POST"]),
     );
     let limit = web::Data::new(BodyLimit(settings.server.max_body_bytes));
     let max_body = settings.server.max_body_bytes;

@@ -897,7 +897,10 @@ async fn graphql_segments_follow_the_same_roles(app: &TestApp) {
             json!({}),
         )
         .await;
-    assert!(recomputed["data"]["recomputeRfm"]["customersScored"].is_number(), "{recomputed}");
+    assert!(
+        recomputed["data"]["recomputeRfm"]["customersScored"].is_number(),
+        "{recomputed}"
+    );
     for role in [Role::Partner, Role::Customer] {
         let data = app
             .graphql(

@@ -301,14 +301,37 @@ mod tests {
     #[test]
     fn a_clock_stopped_after_its_due_instant_is_breached_at_that_instant() {
         let cal = BusinessCalendar::default();
-        let t0 = DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z").expect("time").to_utc();
-        let mut late = ClockState::start(Target { minutes: 60, business: false }, t0, &cal);
+        let t0 = DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z")
+            .expect("time")
+            .to_utc();
+        let mut late = ClockState::start(
+            Target {
+                minutes: 60,
+                business: false,
+            },
+            t0,
+            &cal,
+        );
         late.meet(t0 + Duration::minutes(61), &cal);
         assert_eq!(late.breached_at, Some(t0 + Duration::hours(1)));
-        let mut on_time = ClockState::start(Target { minutes: 60, business: false }, t0, &cal);
+        let mut on_time = ClockState::start(
+            Target {
+                minutes: 60,
+                business: false,
+            },
+            t0,
+            &cal,
+        );
         on_time.meet(t0 + Duration::minutes(59), &cal);
         assert_eq!(on_time.breached_at, None);
-        let mut swept = ClockState::start(Target { minutes: 60, business: false }, t0, &cal);
+        let mut swept = ClockState::start(
+            Target {
+                minutes: 60,
+                business: false,
+            },
+            t0,
+            &cal,
+        );
         swept.breached_at = Some(t0 + Duration::hours(1));
         swept.meet(t0 + Duration::hours(5), &cal);
         assert_eq!(swept.breached_at, Some(t0 + Duration::hours(1)), "recorded once");

@@ -218,10 +218,8 @@ pub fn sentiment(tokens: &[String]) -> f64 {
 static PERSONAL: LazyLock<regex_lite::Regex> = LazyLock::new(|| {
     // E-mail addresses, URLs, phone numbers (digits with separators) and
     // runs of five or more digits (account, card, order numbers).
-    regex_lite::Regex::new(
-        r"(?i)[a-z0-9._%+-]+@[a-z0-9.-]+|\b(?:https?://|www\.)\S+|\+?\d[\d ().-]{5,}\d|\d{5,}",
-    )
-    .unwrap_or_else(|_| unreachable!("constant pattern"))
+    regex_lite::Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9.-]+|\b(?:https?://|www\.)\S+|\+?\d[\d ().-]{5,}\d|\d{5,}")
+        .unwrap_or_else(|_| unreachable!("constant pattern"))
 });
 
 /// The text with personal data blanked out: e-mail addresses, URLs, phone
@@ -234,7 +232,7 @@ pub fn redact(text: &str, names: &[&str]) -> String {
             continue;
         }
         let lower = name.to_lowercase();
-        let cjk = name.chars().any(|c| !c.is_ascii());
+        let cjk = !name.is_ascii();
         let mut kept = String::with_capacity(out.len());
         let hay = out.to_lowercase();
         // Lower-casing can change byte lengths outside ASCII; match on the
@@ -322,7 +320,10 @@ mod tests {
 
     #[test]
     fn keywords_come_from_the_text_without_stop_words() {
-        let a = analyse("The delivery driver left the parcel in the rain and the parcel was soaked", &[]);
+        let a = analyse(
+            "The delivery driver left the parcel in the rain and the parcel was soaked",
+            &[],
+        );
         assert!(a.keywords.contains(&"parcel".to_owned()), "{:?}", a.keywords);
         assert!(!a.keywords.contains(&"the".to_owned()), "{:?}", a.keywords);
         let zh = analyse("退款申请提交三次都没有处理，客服电话也打不通", &[]);

@@ -207,10 +207,7 @@ impl Extension for GuardExtension {
             e
         })?;
         if introspects(&doc) {
-            let setting = ctx
-                .data_opt::<Introspection>()
-                .copied()
-                .unwrap_or(Introspection::Staff);
+            let setting = ctx.data_opt::<Introspection>().copied().unwrap_or(Introspection::Staff);
             if !may_introspect(ctx.data_opt::<Actor>(), setting) {
                 return Err(coded("introspection is for staff tokens only", "forbidden"));
             }

@@ -130,8 +130,8 @@ pub async fn graphql(
         let response = async_graphql::Response::from_errors(vec![err.into_server_error(Default::default())]);
         return Ok(HttpResponse::Ok().json(response));
     }
-    let mut request: async_graphql::Request = serde_json::from_value(value)
-        .map_err(|e| AppError::BadRequest(format!("not a GraphQL request: {e}")))?;
+    let mut request: async_graphql::Request =
+        serde_json::from_value(value).map_err(|e| AppError::BadRequest(format!("not a GraphQL request: {e}")))?;
     let actor = match crate::auth::actor_from_request(&req) {
         Ok(actor) => Some(actor),
         Err(AppError::Unauthorized(reason)) => {
@@ -153,10 +153,12 @@ pub async fn graphql(
     let mut response = schema.execute(request).await;
     for err in &mut response.errors {
         if !guard::has_code(err) {
-            let code = if err.path.is_empty() { "graphql_validation_failed" } else { "bad_user_input" };
-            err.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
+            let code = if err.path.is_empty() {
+                "graphql_validation_failed"
+            } else {
+                "bad_user_input"
+            };
+            err.extensions.get_or_insert_with(Default::default).set("code", code);
         }
     }
     Ok(HttpResponse::Ok().json(response))

@@ -1,9 +1,9 @@
 //! Request extractors that answer bad input with problem+json naming the field.
 
 use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use actix_web::error::PayloadError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -24,7 +24,11 @@ pub fn text(value: &str) -> String {
 
 /// Free text as `actor` may see it: masked for roles that see people masked.
 pub fn text_for(actor: &Actor, value: String) -> String {
-    if actor.masks_personal_data() { text(&value) } else { value }
+    if actor.masks_personal_data() {
+        text(&value)
+    } else {
+        value
+    }
 }
 
 /// `Ann Lee` → `A** L**`.

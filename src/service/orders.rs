@@ -179,10 +179,7 @@ async fn recount(txn: &DatabaseTransaction, customer_id: Uuid) -> Result<(), sea
     };
     customer::Entity::update_many()
         .col_expr(customer::Column::OrderCount, completed("COUNT(*)"))
-        .col_expr(
-            customer::Column::TotalSpend,
-            completed(&spend),
-        )
+        .col_expr(customer::Column::TotalSpend, completed(&spend))
         .col_expr(customer::Column::LastOrderAt, completed("MAX(o.ordered_at)"))
         .filter(customer::Column::Id.eq(customer_id))
         .exec(txn)

@@ -132,6 +132,35 @@ fn replace_database(url: &str, name: &str) -> String {
     out
 }
 
+/// Panics raised on the server's threads (not on a test's own thread) in
+/// this test binary. A panic on a request path is a defect even when actix
+/// survives it, so every test's cleanup fails while this list is not empty.
+static SERVER_PANICS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn watch_for_server_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("");
+            // The server's request workers and the runtime's task threads;
+            // a test's own thread is named after the test.
+            if (name.starts_with("actix") || name.starts_with("tokio-runtime-worker"))
+                && let Ok(mut panics) = SERVER_PANICS.lock()
+            {
+                panics.push(format!("{name}: {info}"));
+            }
+            default(info);
+        }));
+    });
+}
+
+/// The server-side panics seen so far.
+pub fn server_panics() -> Vec<String> {
+    SERVER_PANICS.lock().map(|p| p.clone()).unwrap_or_default()
+}
+
 impl TestApp {
     /// Spawns the app on a fresh database of the given kind.
     pub async fn spawn(backend: Backend) -> Self {
@@ -140,6 +169,7 @@ impl TestApp {
 
     /// Spawns the app after adjusting its settings.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
+        watch_for_server_panics();
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("rapport-test-{}.db", Uuid::now_v7()));
@@ -183,8 +213,10 @@ impl TestApp {
         }
     }
 
-    /// Drops the test database.
+    /// Drops the test database, and fails the test if any server thread panicked.
     pub async fn cleanup(self) {
+        let panics = server_panics();
+        assert!(panics.is_empty(), "the server panicked or overflowed: {panics:#?}");
         self.db.clone().close().await.ok();
         match self.cleanup {
             Cleanup::File(path) => {
@@ -240,12 +272,19 @@ impl TestApp {
     }
 
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let bytes = body.map(|b| serde_json::to_vec(&b).expect("json"));
+        self.raw(method, path, token, bytes.map(|b| ("application/json", b)))
+            .await
+    }
+
+    /// Sends a body as it is, with its content type.
+    pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, body: Option<(&str, Vec<u8>)>) -> Reply {
         let mut req = self.client.request(method, format!("{}{}", self.address, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        if let Some(b) = body {
-            req = req.json(&b);
+        if let Some((content_type, bytes)) = body {
+            req = req.header("content-type", content_type).body(bytes);
         }
         let res = req.send().await.expect("request");
         let status = res.status();
