@@ -96,6 +96,10 @@ async fn request_id(
     Ok(res)
 }
 
+async fn serve_openapi(doc: web::Data<serde_json::Value>) -> HttpResponse {
+    HttpResponse::Ok().json(doc.get_ref())
+}
+
 async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound("route"))
 }
@@ -162,8 +166,11 @@ fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, settings:
     let graphql = web::Data::new(settings.graphql.clone());
     let openapi = crate::http::docs::openapi();
     let routes = web::Data::new(
-        RouteTable::from_openapi(&serde_json::to_value(&openapi)?).with_extra("/graphql", &["GET", "POST"]),
+        RouteTable::from_openapi(&openapi)
+            .with_extra("/graphql", &["GET", "POST"])
+            .with_extra("/openapi.json", &["GET"]),
     );
+    let openapi = web::Data::new(openapi);
     let limit = web::Data::new(BodyLimit(settings.server.max_body_bytes));
     let max_body = settings.server.max_body_bytes;
     let mut server = HttpServer::new(move || {
@@ -181,7 +188,9 @@ fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, settings:
             .configure(crate::http::ops::configure)
             .configure(crate::http::configure)
             .configure(crate::graphql::configure)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+            .app_data(openapi.clone())
+            .route("/openapi.json", web::get().to(serve_openapi))
+            .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")))
             .route(
                 "/docs",
                 web::get().to(|| async {

@@ -695,4 +695,35 @@ on_both_databases!(
     graphql_limits_hold_and_every_error_has_a_code,
     unknown_methods_are_405_with_allow,
     an_answer_after_the_due_instant_is_a_breach_recorded_once,
+    graphql_money_is_a_64_bit_string_scalar,
 );
+
+async fn graphql_money_is_a_64_bit_string_scalar(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    app.create_customer(json!({"name": "Big", "external_id": "big-1"}))
+        .await;
+    let reply = app
+        .graphql(
+            Some(&admin),
+            "mutation { recordOrder(input: {customerExternalId: \"big-1\", amountMinor: \"5000000000\", currency: \"EUR\"}) { amountMinor } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply["data"]["recordOrder"]["amountMinor"], "5000000000", "{reply}");
+    let reply = app
+        .graphql(
+            Some(&admin),
+            "query($ext: String!) { customerByExternalId(externalId: $ext) { orderSummary { totalSpend { amountMinor } } } }",
+            json!({"ext": "big-1"}),
+        )
+        .await;
+    assert_eq!(
+        reply["data"]["customerByExternalId"]["orderSummary"]["totalSpend"][0]["amountMinor"], "5000000000",
+        "{reply}"
+    );
+    assert!(
+        app.graphql(Some(&admin), "{ __type(name: \"MinorUnits\") { kind } }", json!({}))
+            .await["data"]["__type"]["kind"]
+            == "SCALAR"
+    );
+}

@@ -15,8 +15,7 @@ fn checked_in_schemas_are_fresh() {
 
 #[test]
 fn every_rest_operation_is_documented_with_auth_and_errors() {
-    let doc: serde_json::Value =
-        serde_json::from_str(&rapport::http::docs::openapi_json().expect("openapi")).expect("json");
+    let doc: serde_json::Value = rapport::http::docs::openapi();
     let paths = doc["paths"].as_object().expect("paths");
     assert!(paths.len() >= 14, "{} paths", paths.len());
     for (path, item) in paths {
@@ -25,6 +24,60 @@ fn every_rest_operation_is_documented_with_auth_and_errors() {
                 assert!(op["security"].is_array(), "{method} {path} lacks security");
                 assert!(op["responses"]["401"].is_object(), "{method} {path} lacks 401");
             }
+        }
+    }
+}
+
+fn collect_refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v.as_str()) {
+                    ("$ref", Some(target)) => out.push(target),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_ref_resolves_and_every_operation_id_is_unique() {
+    let doc = rapport::http::docs::openapi();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for target in refs {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external $ref {target}"));
+        assert!(doc.pointer(pointer).is_some(), "dangling $ref {target}");
+    }
+    let mut seen = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                id.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && !id.contains('_'),
+                "{id} is not lowerCamelCase"
+            );
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                if status.as_str() >= "400" {
+                    assert!(
+                        response["content"].get("application/json").is_none(),
+                        "{method} {path} {status} must be application/problem+json"
+                    );
+                }
+            }
+            assert!(op["security"].is_array(), "{method} {path} lacks security");
         }
     }
 }

@@ -44,6 +44,33 @@ macro_rules! api_enum {
 }
 pub(crate) use api_enum;
 
+/// An amount of money in minor units (cents). REST carries it as a JSON
+/// integer; GraphQL as the `MinorUnits` scalar, a string of decimal digits
+/// (with an optional `-`) in the 64-bit range, because GraphQL's `Int` is
+/// 32-bit. GraphQL inputs also take an integer literal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct MinorUnits(pub i64);
+
+/// A string-encoded 64-bit count of minor units (cents); also accepts an integer literal.
+#[async_graphql::Scalar(name = "MinorUnits")]
+impl async_graphql::ScalarType for MinorUnits {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        let parsed = match &value {
+            async_graphql::Value::String(s) => s.trim().parse::<i64>().ok(),
+            async_graphql::Value::Number(n) => n.as_i64(),
+            _ => None,
+        };
+        parsed.map(MinorUnits).ok_or_else(|| {
+            async_graphql::InputValueError::custom("expected a whole number of minor units, as a string")
+        })
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::String(self.0.to_string())
+    }
+}
+
 /// A page of items and the cursor for the next page (absent on the last page).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {

@@ -27,8 +27,9 @@ pub struct NewOrder {
     pub customer_external_id: Option<String>,
     /// Your id for the order; unique.
     pub external_id: Option<String>,
-    /// Amount in minor units (cents), greater than 0.
-    pub amount_minor: i64,
+    /// Amount in minor units (cents), 1 to 10^12.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub amount_minor: super::MinorUnits,
     /// ISO 4217 code.
     pub currency: String,
     /// When it was placed; defaults to now.
@@ -42,7 +43,8 @@ pub struct OrderView {
     pub id: Uuid,
     pub customer_id: Uuid,
     pub external_id: Option<String>,
-    pub amount_minor: i64,
+    #[schema(value_type = i64)]
+    pub amount_minor: super::MinorUnits,
     pub currency: String,
     pub status: OrderStatus,
     pub ordered_at: DateTime<Utc>,
@@ -55,7 +57,8 @@ pub struct OrderView {
 #[graphql(name = "Spend")]
 pub struct Spend {
     pub currency: String,
-    pub amount_minor: i64,
+    #[schema(value_type = i64)]
+    pub amount_minor: super::MinorUnits,
 }
 
 /// A customer's completed orders at a glance (refunds excluded).

@@ -51,7 +51,8 @@ pub struct RfmView {
     /// Completed orders in the window.
     pub frequency: i64,
     /// Spend in the window, minor units.
-    pub monetary: i64,
+    #[schema(value_type = i64)]
+    pub monetary: super::MinorUnits,
     pub r_score: i16,
     pub f_score: i16,
     pub m_score: i16,
@@ -59,9 +60,11 @@ pub struct RfmView {
     /// need_attention, about_to_sleep, at_risk, cannot_lose, hibernating, lost.
     pub label: String,
     /// Spend over all time, minor units.
-    pub historical_spend: i64,
+    #[schema(value_type = i64)]
+    pub historical_spend: super::MinorUnits,
     /// Historical spend plus the projection, minor units.
-    pub lifetime_value: i64,
+    #[schema(value_type = i64)]
+    pub lifetime_value: super::MinorUnits,
     /// The tier the last recompute gave (a locked tier on the customer wins).
     pub computed_tier: String,
     pub computed_at: DateTime<Utc>,
@@ -91,7 +94,8 @@ pub struct RfmRecomputeResult {
 pub struct RfmLabelCount {
     pub label: String,
     pub customers: i64,
-    pub monetary: i64,
+    #[schema(value_type = i64)]
+    pub monetary: super::MinorUnits,
 }
 
 /// Customers and spend in one (R, F, M) cell.
@@ -101,7 +105,8 @@ pub struct RfmCell {
     pub f: i16,
     pub m: i16,
     pub customers: i64,
-    pub monetary: i64,
+    #[schema(value_type = i64)]
+    pub monetary: super::MinorUnits,
 }
 
 /// The RFM distribution of the last recompute.

@@ -86,6 +86,17 @@ const GRID: [[RfmLabel; 5]; 5] = [
     [Lost, Hibernating, AtRisk, CannotLose, CannotLose],
 ];
 
+/// The label grid as a Markdown table (R rows from 5 down, FM columns 1–5),
+/// for the API documentation.
+pub fn grid_markdown() -> String {
+    let mut out = String::from("| R \\ FM | 1 | 2 | 3 | 4 | 5 |\n|---|---|---|---|---|---|\n");
+    for (i, row) in GRID.iter().enumerate() {
+        let cells: Vec<&str> = row.iter().map(|l| l.as_str()).collect();
+        out.push_str(&format!("| {} | {} |\n", 5 - i, cells.join(" | ")));
+    }
+    out
+}
+
 /// `ceil((f + m) / 2)`.
 pub fn fm(f: u8, m: u8) -> u8 {
     (f + m).div_ceil(2)

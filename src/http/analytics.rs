@@ -12,7 +12,7 @@ use crate::service::{rfm, settings};
 /// Customers and spend per RFM label and per (R, F, M) cell, as of the last recompute.
 #[utoipa::path(get, path = "/api/v1/analytics/rfm", tag = "analytics",
     responses((status = 200, body = RfmDistribution), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+pub async fn get_rfm_distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(rfm::distribution(&db, &actor).await?))
 }
 
@@ -20,7 +20,7 @@ pub async fn distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<Ht
 /// The body is optional.
 #[utoipa::path(post, path = "/api/v1/analytics/rfm/recompute", tag = "analytics", request_body = RfmRecompute,
     responses((status = 200, body = RfmRecomputeResult), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn recompute(
+pub async fn recompute_rfm(
     db: Db,
     BearerAuth(actor): BearerAuth,
     OptionalJson(input): OptionalJson<RfmRecompute>,
@@ -31,14 +31,14 @@ pub async fn recompute(
 /// The RFM window, tier cut-offs and lifetime-value projection in force.
 #[utoipa::path(get, path = "/api/v1/settings/analytics", tag = "analytics",
     responses((status = 200, body = AnalyticsSettings), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_settings(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+pub async fn get_analytics_settings(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get_analytics(&db, &actor).await?))
 }
 
 /// Replaces the analytics settings; they apply from the next recompute.
 #[utoipa::path(put, path = "/api/v1/settings/analytics", tag = "analytics", request_body = AnalyticsSettings,
     responses((status = 200, body = AnalyticsSettings), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn put_settings(
+pub async fn replace_analytics_settings(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Json(input): Json<AnalyticsSettings>,
@@ -48,17 +48,22 @@ pub async fn put_settings(
 
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(distribution, recompute, get_settings, put_settings))]
+#[openapi(paths(
+    get_rfm_distribution,
+    recompute_rfm,
+    get_analytics_settings,
+    replace_analytics_settings
+))]
 pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     use actix_web::web;
-    cfg.service(web::resource("/analytics/rfm").route(web::get().to(distribution)))
-        .service(web::resource("/analytics/rfm/recompute").route(web::post().to(recompute)))
+    cfg.service(web::resource("/analytics/rfm").route(web::get().to(get_rfm_distribution)))
+        .service(web::resource("/analytics/rfm/recompute").route(web::post().to(recompute_rfm)))
         .service(
             web::resource("/settings/analytics")
-                .route(web::get().to(get_settings))
-                .route(web::put().to(put_settings)),
+                .route(web::get().to(get_analytics_settings))
+                .route(web::put().to(replace_analytics_settings)),
         );
 }

@@ -16,7 +16,11 @@ use crate::service::{contacts, customer_list, customers, interactions, overview}
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomer,
     responses((status = 201, body = CustomerView), (status = 409, description = "external_id taken", body = super::problem::Problem), ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent"])))]
-pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewCustomer>) -> AppResult<HttpResponse> {
+pub async fn create_customer(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<NewCustomer>,
+) -> AppResult<HttpResponse> {
     let view = customers::create(&db, &actor, input).await?;
     Ok(created(format!("/api/v1/customers/{}", view.id), view))
 }
@@ -24,7 +28,7 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 /// Lists customers with filters, sorting and cursor pagination.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery),
     responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn list(
+pub async fn list_customers(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Query(q): Query<CustomerListQuery>,
@@ -37,7 +41,7 @@ pub async fn list(
 /// Reads a customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_customer(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     Ok(HttpResponse::Ok().json(customers::get(&db, &actor, id).await?))
 }
@@ -46,7 +50,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 #[utoipa::path(get, path = "/api/v1/customers/by-external-id/{external_id}", tag = "customers",
     params(("external_id" = String, Path)),
     responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_by_external_id(
+pub async fn get_customer_by_external_id(
     db: Db,
     BearerAuth(actor): BearerAuth,
     ext: web::Path<String>,
@@ -58,7 +62,7 @@ pub async fn get_by_external_id(
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
     request_body = CustomerPatch,
     responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
-pub async fn update(
+pub async fn update_customer(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -71,7 +75,7 @@ pub async fn update(
 /// Soft-deletes a customer.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn delete_customer(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     customers::delete(&db, &actor, id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -80,7 +84,11 @@ pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>
 /// The customer 360: profile, contacts, recent interactions, order summary.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/overview", tag = "customers", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = CustomerOverview), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_overview(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_customer_overview(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     Ok(HttpResponse::Ok().json(overview::overview(&db, &actor, id).await?))
 }
@@ -89,7 +97,7 @@ pub async fn get_overview(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<S
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers",
     params(("id" = uuid::Uuid, Path), PageQuery),
     responses((status = 200, body = Page<TimelineEntry>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn timeline(
+pub async fn list_customer_timeline(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -194,14 +202,14 @@ pub async fn list_interactions(
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    create,
-    list,
-    get,
-    get_by_external_id,
-    update,
-    delete,
-    get_overview,
-    timeline,
+    create_customer,
+    list_customers,
+    get_customer,
+    get_customer_by_external_id,
+    update_customer,
+    delete_customer,
+    get_customer_overview,
+    list_customer_timeline,
     create_contact,
     list_contacts,
     get_contact,
@@ -216,18 +224,18 @@ pub struct Doc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/customers")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::post().to(create_customer))
+            .route(web::get().to(list_customers)),
     )
-    .service(web::resource("/customers/by-external-id/{ext}").route(web::get().to(get_by_external_id)))
+    .service(web::resource("/customers/by-external-id/{ext}").route(web::get().to(get_customer_by_external_id)))
     .service(
         web::resource("/customers/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete)),
+            .route(web::get().to(get_customer))
+            .route(web::patch().to(update_customer))
+            .route(web::delete().to(delete_customer)),
     )
-    .service(web::resource("/customers/{id}/overview").route(web::get().to(get_overview)))
-    .service(web::resource("/customers/{id}/timeline").route(web::get().to(timeline)))
+    .service(web::resource("/customers/{id}/overview").route(web::get().to(get_customer_overview)))
+    .service(web::resource("/customers/{id}/timeline").route(web::get().to(list_customer_timeline)))
     .service(
         web::resource("/customers/{id}/contacts")
             .route(web::post().to(create_contact))

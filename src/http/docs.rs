@@ -1,5 +1,6 @@
 //! The OpenAPI document, assembled from each module's paths.
 
+use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -14,6 +15,11 @@ impl Modify for BearerScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT whose `role` claim is one of admin, manager, agent, analyst, partner, \
+                         customer. Each operation's security requirement lists, as scopes, the \
+                         roles that may call it; any other role gets 403 before its body is read.",
+                    ))
                     .build(),
             ),
         );
@@ -28,7 +34,9 @@ impl Modify for BearerScheme {
             surveys, loyalty, health. Errors are application/problem+json with a stable `code`; \
             lists use cursor pagination (`limit` ≤ 200, `next_cursor`).",
     ),
+    servers((url = "http://127.0.0.1:8080", description = "A local server (`cargo run`)")),
     modifiers(&BearerScheme),
+    components(schemas(crate::api::customer::CustomerSort, crate::api::feedback::FeedbackGroupBy)),
     tags(
         (name = "customers", description = "Customer records, 360 overview and timeline"),
         (name = "contacts", description = "People at company customers"),
@@ -44,8 +52,8 @@ impl Modify for BearerScheme {
 )]
 struct Root;
 
-/// The whole OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The document as utoipa assembles it from each module's paths.
+fn assembled() -> utoipa::openapi::OpenApi {
     let mut doc = Root::openapi();
     doc.merge(super::customers::Doc::openapi());
     doc.merge(super::orders::Doc::openapi());
@@ -58,10 +66,109 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The whole OpenAPI document, as served at `/openapi.json`.
+pub fn openapi() -> Value {
+    let mut doc = serde_json::to_value(assembled()).unwrap_or_else(|_| json!({}));
+    finish(&mut doc);
+    doc
+}
+
+fn problem_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    })
+}
+
+/// Conventions applied to every operation in one place, so a new area gets
+/// them by declaring its paths:
+/// - `operationId` is the handler's name in lowerCamelCase (handlers are
+///   named verb_noun, e.g. `list_customers` → `listCustomers`);
+/// - an operation with a body documents 400 (not JSON, malformed JSON) and
+///   413 (over the body cap);
+/// - every error response is `application/problem+json`;
+/// - an operation without a security requirement says so (`security: []`);
+/// - the RFM label grid is part of the analytics tag.
+fn finish(doc: &mut Value) {
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for op in item.values_mut().filter_map(Value::as_object_mut) {
+                if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                    let camel = lower_camel(id);
+                    op.insert("operationId".into(), camel.into());
+                }
+                let has_body = op.contains_key("requestBody");
+                op.entry("security").or_insert_with(|| json!([]));
+                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                if has_body {
+                    responses
+                        .entry("400")
+                        .or_insert_with(|| problem_response("The body is not JSON, or not readable."));
+                    responses
+                        .entry("413")
+                        .or_insert_with(|| problem_response("The body is larger than the configured cap."));
+                }
+                for (status, response) in responses.iter_mut() {
+                    if status.as_str() < "400" {
+                        continue;
+                    }
+                    if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut)
+                        && let Some(json) = content.remove("application/json")
+                    {
+                        content.insert("application/problem+json".into(), json);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(tags) = doc.get_mut("tags").and_then(Value::as_array_mut) {
+        for tag in tags.iter_mut().filter(|t| t["name"] == "analytics") {
+            let grid = crate::domain::rfm::grid_markdown();
+            tag["description"] = format!(
+                "RFM scores, value tiers and lifetime value; their settings.\n\n\
+                 Each of R, F and M is scored 1–5 by cumulative quintile (ties share the higher \
+                 score). The label comes from R and FM = ⌈(F + M) / 2⌉:\n\n{grid}"
+            )
+            .into();
+        }
+    }
+}
+
+/// `list_customers` → `listCustomers`.
+fn lower_camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The OpenAPI document as pretty JSON with a trailing newline, as checked into `schema/`.
 ///
 /// # Errors
 /// Serialization failures.
 pub fn openapi_json() -> anyhow::Result<String> {
-    Ok(openapi().to_pretty_json()? + "\n")
+    Ok(serde_json::to_string_pretty(&openapi())? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn handler_names_become_lower_camel_operation_ids() {
+        assert_eq!(super::lower_camel("list_customers"), "listCustomers");
+        assert_eq!(
+            super::lower_camel("get_customer_by_external_id"),
+            "getCustomerByExternalId"
+        );
+    }
 }

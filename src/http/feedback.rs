@@ -19,7 +19,11 @@ use crate::service::{feedback, feedback_report, settings};
 /// rules decide (the item's `severity_rule` says which); both SLA clocks start.
 #[utoipa::path(post, path = "/api/v1/feedback", tag = "feedback", request_body = NewFeedback,
     responses((status = 201, body = FeedbackView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
-pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewFeedback>) -> AppResult<HttpResponse> {
+pub async fn create_feedback(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<NewFeedback>,
+) -> AppResult<HttpResponse> {
     let view = feedback::create(&db, &actor, input).await?;
     Ok(created(format!("/api/v1/feedback/{}", view.id), view))
 }
@@ -27,7 +31,7 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 /// Lists feedback, newest first.
 #[utoipa::path(get, path = "/api/v1/feedback", tag = "feedback", params(FeedbackFilter, PageQuery),
     responses((status = 200, body = Page<FeedbackView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn list(
+pub async fn list_feedback(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Filtered(filter, page): Filtered<FeedbackFilter>,
@@ -38,7 +42,7 @@ pub async fn list(
 /// Reads a feedback item with its SLA clocks.
 #[utoipa::path(get, path = "/api/v1/feedback/{id}", tag = "feedback", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = FeedbackView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_feedback(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "feedback")?;
     Ok(HttpResponse::Ok().json(feedback::get(&db, &actor, id).await?))
 }
@@ -47,7 +51,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 #[utoipa::path(patch, path = "/api/v1/feedback/{id}", tag = "feedback", params(("id" = uuid::Uuid, Path)),
     request_body = FeedbackPatch,
     responses((status = 200, body = FeedbackView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn update(
+pub async fn update_feedback(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -67,7 +71,7 @@ pub async fn update(
             body = super::problem::Problem),
         ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent"])))]
-pub async fn transition(
+pub async fn transition_feedback(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -88,7 +92,7 @@ async fn history(db: Db, actor: crate::auth::Actor, id: &str, comments: bool, q:
 #[utoipa::path(get, path = "/api/v1/feedback/{id}/events", tag = "feedback",
     params(("id" = uuid::Uuid, Path), PageQuery),
     responses((status = 200, body = Page<FeedbackEventView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn events(
+pub async fn list_feedback_events(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -101,7 +105,7 @@ pub async fn events(
 #[utoipa::path(get, path = "/api/v1/feedback/{id}/comments", tag = "feedback",
     params(("id" = uuid::Uuid, Path), PageQuery),
     responses((status = 200, body = Page<FeedbackEventView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn comments(
+pub async fn list_feedback_comments(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -114,7 +118,7 @@ pub async fn comments(
 #[utoipa::path(post, path = "/api/v1/feedback/{id}/comments", tag = "feedback",
     params(("id" = uuid::Uuid, Path)), request_body = NewComment,
     responses((status = 201, body = FeedbackEventView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
-pub async fn comment(
+pub async fn create_feedback_comment(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -128,7 +132,7 @@ pub async fn comment(
 /// Files feedback as the signed-in customer.
 #[utoipa::path(post, path = "/api/v1/me/feedback", tag = "me", request_body = NewFeedback,
     responses((status = 201, body = MyFeedbackView), ErrorResponses), security(("bearer" = ["customer"])))]
-pub async fn create_mine(
+pub async fn create_my_feedback(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Json(input): Json<NewFeedback>,
@@ -140,7 +144,11 @@ pub async fn create_mine(
 /// The signed-in customer's feedback, newest first.
 #[utoipa::path(get, path = "/api/v1/me/feedback", tag = "me", params(PageQuery),
     responses((status = 200, body = Page<MyFeedbackView>), ErrorResponses), security(("bearer" = ["customer"])))]
-pub async fn list_mine(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<PageQuery>) -> AppResult<HttpResponse> {
+pub async fn list_my_feedback(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Query(q): Query<PageQuery>,
+) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(feedback::list_mine(&db, &actor, &page).await?))
 }
@@ -148,7 +156,7 @@ pub async fn list_mine(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<Pa
 /// One of the signed-in customer's items.
 #[utoipa::path(get, path = "/api/v1/me/feedback/{id}", tag = "me", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = MyFeedbackView), ErrorResponses), security(("bearer" = ["customer"])))]
-pub async fn get_mine(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_my_feedback(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "feedback")?;
     Ok(HttpResponse::Ok().json(feedback::get_mine(&db, &actor, id).await?))
 }
@@ -156,14 +164,14 @@ pub async fn get_mine(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<Strin
 /// The SLA policies in force.
 #[utoipa::path(get, path = "/api/v1/settings/sla-policies", tag = "feedback",
     responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_policies(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+pub async fn get_sla_policies(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get_sla_policies(&db, &actor).await?))
 }
 
 /// Replaces the SLA policies (admin/manager); new items use them.
 #[utoipa::path(put, path = "/api/v1/settings/sla-policies", tag = "feedback", request_body = SlaPolicies,
     responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn put_policies(
+pub async fn replace_sla_policies(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Json(input): Json<SlaPolicies>,
@@ -174,7 +182,7 @@ pub async fn put_policies(
 /// The business calendar in force.
 #[utoipa::path(get, path = "/api/v1/settings/business-calendar", tag = "feedback",
     responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_calendar(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+pub async fn get_business_calendar(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get_business_calendar(&db, &actor).await?))
 }
 
@@ -182,7 +190,7 @@ pub async fn get_calendar(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<Ht
 #[utoipa::path(put, path = "/api/v1/settings/business-calendar", tag = "feedback",
     request_body = BusinessCalendarSettings,
     responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn put_calendar(
+pub async fn replace_business_calendar(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Json(input): Json<BusinessCalendarSettings>,
@@ -193,7 +201,7 @@ pub async fn put_calendar(
 /// The severity classification rules in force.
 #[utoipa::path(get, path = "/api/v1/settings/feedback-classification", tag = "feedback",
     responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_classification(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+pub async fn get_feedback_classification(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(settings::get_classification(&db, &actor).await?))
 }
 
@@ -201,7 +209,7 @@ pub async fn get_classification(db: Db, BearerAuth(actor): BearerAuth) -> AppRes
 #[utoipa::path(put, path = "/api/v1/settings/feedback-classification", tag = "feedback",
     request_body = ClassificationSettings,
     responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn put_classification(
+pub async fn replace_feedback_classification(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Json(input): Json<ClassificationSettings>,
@@ -213,7 +221,7 @@ pub async fn put_classification(
 /// top keywords and weekly sentiment of the items created in a window.
 #[utoipa::path(get, path = "/api/v1/analytics/feedback", tag = "feedback", params(FeedbackReportQuery),
     responses((status = 200, body = FeedbackReport), ErrorResponses), security(("bearer" = ["admin", "manager", "analyst", "partner"])))]
-pub async fn report(
+pub async fn get_feedback_report(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Query(q): Query<FeedbackReportQuery>,
@@ -224,24 +232,24 @@ pub async fn report(
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    create,
-    list,
-    get,
-    update,
-    transition,
-    events,
-    comments,
-    comment,
-    create_mine,
-    list_mine,
-    get_mine,
-    get_policies,
-    put_policies,
-    get_calendar,
-    put_calendar,
-    get_classification,
-    put_classification,
-    report
+    create_feedback,
+    list_feedback,
+    get_feedback,
+    update_feedback,
+    transition_feedback,
+    list_feedback_events,
+    list_feedback_comments,
+    create_feedback_comment,
+    create_my_feedback,
+    list_my_feedback,
+    get_my_feedback,
+    get_sla_policies,
+    replace_sla_policies,
+    get_business_calendar,
+    replace_business_calendar,
+    get_feedback_classification,
+    replace_feedback_classification,
+    get_feedback_report
 ))]
 pub struct Doc;
 
@@ -249,41 +257,41 @@ pub struct Doc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/feedback")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::post().to(create_feedback))
+            .route(web::get().to(list_feedback)),
     )
     .service(
         web::resource("/feedback/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update)),
+            .route(web::get().to(get_feedback))
+            .route(web::patch().to(update_feedback)),
     )
-    .service(web::resource("/feedback/{id}/transitions").route(web::post().to(transition)))
-    .service(web::resource("/feedback/{id}/events").route(web::get().to(events)))
+    .service(web::resource("/feedback/{id}/transitions").route(web::post().to(transition_feedback)))
+    .service(web::resource("/feedback/{id}/events").route(web::get().to(list_feedback_events)))
     .service(
         web::resource("/feedback/{id}/comments")
-            .route(web::get().to(comments))
-            .route(web::post().to(comment)),
+            .route(web::get().to(list_feedback_comments))
+            .route(web::post().to(create_feedback_comment)),
     )
     .service(
         web::resource("/me/feedback")
-            .route(web::post().to(create_mine))
-            .route(web::get().to(list_mine)),
+            .route(web::post().to(create_my_feedback))
+            .route(web::get().to(list_my_feedback)),
     )
-    .service(web::resource("/me/feedback/{id}").route(web::get().to(get_mine)))
+    .service(web::resource("/me/feedback/{id}").route(web::get().to(get_my_feedback)))
     .service(
         web::resource("/settings/sla-policies")
-            .route(web::get().to(get_policies))
-            .route(web::put().to(put_policies)),
+            .route(web::get().to(get_sla_policies))
+            .route(web::put().to(replace_sla_policies)),
     )
     .service(
         web::resource("/settings/business-calendar")
-            .route(web::get().to(get_calendar))
-            .route(web::put().to(put_calendar)),
+            .route(web::get().to(get_business_calendar))
+            .route(web::put().to(replace_business_calendar)),
     )
     .service(
         web::resource("/settings/feedback-classification")
-            .route(web::get().to(get_classification))
-            .route(web::put().to(put_classification)),
+            .route(web::get().to(get_feedback_classification))
+            .route(web::put().to(replace_feedback_classification)),
     )
-    .service(web::resource("/analytics/feedback").route(web::get().to(report)));
+    .service(web::resource("/analytics/feedback").route(web::get().to(get_feedback_report)));
 }

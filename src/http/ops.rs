@@ -15,14 +15,14 @@ pub struct Health {
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
-pub async fn healthz() -> HttpResponse {
+pub async fn check_liveness() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// The database answers.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub async fn readyz(db: Db) -> HttpResponse {
+pub async fn check_readiness(db: Db) -> HttpResponse {
     let backend = db.get_database_backend();
     match db
         .execute_raw(sea_orm::Statement::from_string(backend, "SELECT 1"))
@@ -40,11 +40,11 @@ pub async fn readyz(db: Db) -> HttpResponse {
 
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(healthz, readyz))]
+#[openapi(paths(check_liveness, check_readiness))]
 pub struct Doc;
 
 /// Mounts this module's routes (outside `/api/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+    cfg.route("/healthz", web::get().to(check_liveness))
+        .route("/readyz", web::get().to(check_readiness));
 }

@@ -17,7 +17,11 @@ use crate::service::orders::{self, Recorded};
         (status = 409, description = "external_id used by another customer's order", body = super::problem::Problem),
         ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent"])))]
-pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewOrder>) -> AppResult<HttpResponse> {
+pub async fn record_order(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<NewOrder>,
+) -> AppResult<HttpResponse> {
     Ok(match orders::record(&db, &actor, input).await? {
         Recorded::Created(view) => created(format!("/api/v1/orders/{}", view.id), view),
         Recorded::Existing(view) => HttpResponse::Ok().json(view),
@@ -27,7 +31,11 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 /// Lists orders, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery),
     responses((status = 200, body = Page<OrderView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<OrderListQuery>) -> AppResult<HttpResponse> {
+pub async fn list_orders(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Query(q): Query<OrderListQuery>,
+) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(orders::list(&db, &actor, &q, &page).await?))
 }
@@ -35,7 +43,7 @@ pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<OrderLi
 /// Reads an order.
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = OrderView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_order(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "order")?;
     Ok(HttpResponse::Ok().json(orders::get(&db, &actor, id).await?))
 }
@@ -45,23 +53,23 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
     responses((status = 200, body = OrderView), (status = 409, description = "Already refunded", body = super::problem::Problem),
         ErrorResponses),
     security(("bearer" = ["admin", "manager"])))]
-pub async fn refund(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn refund_order(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "order")?;
     Ok(HttpResponse::Ok().json(orders::refund(&db, &actor, id).await?))
 }
 
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get, refund))]
+#[openapi(paths(record_order, list_orders, get_order, refund_order))]
 pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/orders")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::post().to(record_order))
+            .route(web::get().to(list_orders)),
     )
-    .service(web::resource("/orders/{id}").route(web::get().to(get)))
-    .service(web::resource("/orders/{id}/refund").route(web::post().to(refund)));
+    .service(web::resource("/orders/{id}").route(web::get().to(get_order)))
+    .service(web::resource("/orders/{id}/refund").route(web::post().to(refund_order)));
 }

@@ -21,7 +21,11 @@ use crate::service::segments;
     responses((status = 201, body = SegmentView), (status = 409, description = "name taken", body = super::problem::Problem),
         ErrorResponses),
     security(("bearer" = ["admin", "manager"])))]
-pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewSegment>) -> AppResult<HttpResponse> {
+pub async fn create_segment(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<NewSegment>,
+) -> AppResult<HttpResponse> {
     let view = segments::create(&db, &actor, input).await?;
     Ok(created(format!("/api/v1/segments/{}", view.id), view))
 }
@@ -29,7 +33,11 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 /// Lists segments, newest first.
 #[utoipa::path(get, path = "/api/v1/segments", tag = "segments", params(SegmentListQuery),
     responses((status = 200, body = Page<SegmentView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<SegmentListQuery>) -> AppResult<HttpResponse> {
+pub async fn list_segments(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Query(q): Query<SegmentListQuery>,
+) -> AppResult<HttpResponse> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(segments::list(&db, &actor, q.kind, &page).await?))
 }
@@ -37,7 +45,7 @@ pub async fn list(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<Segment
 /// Counts the customers a rule matches and shows 20 of them, without saving.
 #[utoipa::path(post, path = "/api/v1/segments/preview", tag = "segments", request_body = PreviewRequest,
     responses((status = 200, body = SegmentPreview), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn preview(
+pub async fn preview_segment(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Json(input): Json<PreviewRequest>,
@@ -48,7 +56,7 @@ pub async fn preview(
 /// Reads a segment.
 #[utoipa::path(get, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_segment(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "segment")?;
     Ok(HttpResponse::Ok().json(segments::get(&db, &actor, id).await?))
 }
@@ -57,7 +65,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 #[utoipa::path(patch, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
     request_body = SegmentPatch,
     responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn update(
+pub async fn update_segment(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -70,7 +78,7 @@ pub async fn update(
 /// Deletes a segment with its members and history.
 #[utoipa::path(delete, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn delete_segment(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "segment")?;
     segments::delete(&db, &actor, id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -81,7 +89,7 @@ pub async fn delete(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>
     responses((status = 200, body = SegmentRefresh),
         (status = 409, description = "A static segment", body = super::problem::Problem), ErrorResponses),
     security(("bearer" = ["admin", "manager"])))]
-pub async fn refresh(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn refresh_segment(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "segment")?;
     Ok(HttpResponse::Ok().json(segments::refresh(&db, &actor, id).await?))
 }
@@ -90,7 +98,7 @@ pub async fn refresh(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String
 #[utoipa::path(get, path = "/api/v1/segments/{id}/members", tag = "segments",
     params(("id" = uuid::Uuid, Path), PageQuery),
     responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn members(
+pub async fn list_segment_members(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -118,7 +126,7 @@ async fn change(
     responses((status = 200, body = SegmentView),
         (status = 409, description = "A dynamic segment", body = super::problem::Problem), ErrorResponses),
     security(("bearer" = ["admin", "manager"])))]
-pub async fn add_members(
+pub async fn add_segment_members(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -133,7 +141,7 @@ pub async fn add_members(
     responses((status = 200, body = SegmentView),
         (status = 409, description = "A dynamic segment", body = super::problem::Problem), ErrorResponses),
     security(("bearer" = ["admin", "manager"])))]
-pub async fn remove_members(
+pub async fn remove_segment_members(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -145,16 +153,16 @@ pub async fn remove_members(
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    create,
-    list,
-    preview,
-    get,
-    update,
-    delete,
-    refresh,
-    members,
-    add_members,
-    remove_members
+    create_segment,
+    list_segments,
+    preview_segment,
+    get_segment,
+    update_segment,
+    delete_segment,
+    refresh_segment,
+    list_segment_members,
+    add_segment_members,
+    remove_segment_members
 ))]
 pub struct Doc;
 
@@ -162,21 +170,21 @@ pub struct Doc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/segments")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::post().to(create_segment))
+            .route(web::get().to(list_segments)),
     )
-    .service(web::resource("/segments/preview").route(web::post().to(preview)))
+    .service(web::resource("/segments/preview").route(web::post().to(preview_segment)))
     .service(
         web::resource("/segments/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete)),
+            .route(web::get().to(get_segment))
+            .route(web::patch().to(update_segment))
+            .route(web::delete().to(delete_segment)),
     )
-    .service(web::resource("/segments/{id}/refresh").route(web::post().to(refresh)))
+    .service(web::resource("/segments/{id}/refresh").route(web::post().to(refresh_segment)))
     .service(
         web::resource("/segments/{id}/members")
-            .route(web::get().to(members))
-            .route(web::post().to(add_members)),
+            .route(web::get().to(list_segment_members))
+            .route(web::post().to(add_segment_members)),
     )
-    .service(web::resource("/segments/{id}/members/remove").route(web::post().to(remove_members)));
+    .service(web::resource("/segments/{id}/members/remove").route(web::post().to(remove_segment_members)));
 }

@@ -16,7 +16,7 @@ use crate::service::{staff, tasks};
 /// agents only for themselves).
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = NewTask,
     responses((status = 201, body = TaskView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
-pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewTask>) -> AppResult<HttpResponse> {
+pub async fn create_task(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<NewTask>) -> AppResult<HttpResponse> {
     let view = tasks::create(&db, &actor, input).await?;
     Ok(created(format!("/api/v1/tasks/{}", view.id), view))
 }
@@ -24,7 +24,7 @@ pub async fn create(db: Db, BearerAuth(actor): BearerAuth, Json(input): Json<New
 /// Lists tasks, newest first; agents see their own.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(TaskFilter, PageQuery),
     responses((status = 200, body = Page<TaskView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn list(
+pub async fn list_tasks(
     db: Db,
     BearerAuth(actor): BearerAuth,
     Filtered(filter, page): Filtered<TaskFilter>,
@@ -35,7 +35,7 @@ pub async fn list(
 /// Reads a task.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TaskView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_task(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "task")?;
     Ok(HttpResponse::Ok().json(tasks::get(&db, &actor, id).await?))
 }
@@ -44,7 +44,7 @@ pub async fn get(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -
 #[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = uuid::Uuid, Path)),
     request_body = TaskPatch,
     responses((status = 200, body = TaskView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
-pub async fn update(
+pub async fn update_task(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -65,7 +65,7 @@ pub async fn list_staff(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<P
 /// A staff member (by token subject).
 #[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "tasks", params(("id" = String, Path)),
     responses((status = 200, body = StaffView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_staff(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_staff_member(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(staff::get(&db, &actor, &id).await?))
 }
 
@@ -74,7 +74,7 @@ pub async fn get_staff(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<Stri
 #[utoipa::path(put, path = "/api/v1/staff/{id}", tag = "tasks", params(("id" = String, Path)),
     request_body = StaffInput,
     responses((status = 200, body = StaffView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn put_staff(
+pub async fn replace_staff_member(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
@@ -85,25 +85,33 @@ pub async fn put_staff(
 
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get, update, list_staff, get_staff, put_staff))]
+#[openapi(paths(
+    create_task,
+    list_tasks,
+    get_task,
+    update_task,
+    list_staff,
+    get_staff_member,
+    replace_staff_member
+))]
 pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/tasks")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
+            .route(web::post().to(create_task))
+            .route(web::get().to(list_tasks)),
     )
     .service(
         web::resource("/tasks/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update)),
+            .route(web::get().to(get_task))
+            .route(web::patch().to(update_task)),
     )
     .service(web::resource("/staff").route(web::get().to(list_staff)))
     .service(
         web::resource("/staff/{id}")
-            .route(web::get().to(get_staff))
-            .route(web::put().to(put_staff)),
+            .route(web::get().to(get_staff_member))
+            .route(web::put().to(replace_staff_member)),
     );
 }

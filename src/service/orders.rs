@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::interactions::before_cursor;
 use super::{begin, customers, new_id, now};
-use crate::api::Page;
 use crate::api::orders::{NewOrder, OrderListQuery, OrderStatus, OrderSummary, OrderView, Spend};
+use crate::api::{MinorUnits, Page};
 use crate::auth::{Actor, policy};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
@@ -24,7 +24,7 @@ pub fn to_view(m: order::Model) -> OrderView {
         id: m.id,
         customer_id: m.customer_id,
         external_id: m.external_id,
-        amount_minor: m.amount_minor,
+        amount_minor: MinorUnits(m.amount_minor),
         currency: m.currency,
         status: OrderStatus::from_db(&m.status),
         ordered_at: m.ordered_at,
@@ -98,7 +98,7 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
     } else {
         policy::log_interaction(actor)?;
     }
-    let amount = c.check("amount_minor", parse::positive_amount(input.amount_minor));
+    let amount = c.check("amount_minor", parse::positive_amount(input.amount_minor.0));
     let currency = c.check("currency", parse::currency(input.currency));
     let external_id = c.opt("external_id", input.external_id, parse::external_id);
     let at = now();
@@ -346,7 +346,7 @@ pub async fn summaries(db: &DatabaseConnection, customer_ids: &[Uuid]) -> AppRes
                 s.order_count += n;
                 s.total_spend.push(Spend {
                     currency: currency.clone(),
-                    amount_minor: *total,
+                    amount_minor: MinorUnits(*total),
                 });
                 s.first_order_at = Some(s.first_order_at.map_or(*first, |f| Ord::min(f, *first)));
                 s.last_order_at = Some(s.last_order_at.map_or(*last, |l| Ord::max(l, *last)));

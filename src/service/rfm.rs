@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, State
 use uuid::Uuid;
 
 use super::{now, settings};
+use crate::api::MinorUnits;
 use crate::api::segments::{
     AnalyticsSettings, RfmCell, RfmDistribution, RfmLabelCount, RfmRecompute, RfmRecomputeResult, RfmView,
 };
@@ -306,13 +307,13 @@ pub fn to_view(m: customer_rfm::Model) -> RfmView {
     RfmView {
         recency_days: m.recency_days,
         frequency: m.frequency,
-        monetary: m.monetary,
+        monetary: MinorUnits(m.monetary),
         r_score: m.r_score,
         f_score: m.f_score,
         m_score: m.m_score,
         label: m.label,
-        historical_spend: m.historical_spend,
-        lifetime_value: m.lifetime_value,
+        historical_spend: MinorUnits(m.historical_spend),
+        lifetime_value: MinorUnits(m.lifetime_value),
         computed_tier: m.computed_tier,
         computed_at: m.computed_at,
     }
@@ -361,7 +362,7 @@ pub async fn distribution(db: &DatabaseConnection, actor: &Actor) -> AppResult<R
         out.labels.push(RfmLabelCount {
             label: row.try_get("", "label")?,
             customers,
-            monetary: row.try_get("", "spend")?,
+            monetary: MinorUnits(row.try_get("", "spend")?),
         });
     }
     let cells = db
@@ -380,7 +381,7 @@ pub async fn distribution(db: &DatabaseConnection, actor: &Actor) -> AppResult<R
             f: row.try_get("", "f_score")?,
             m: row.try_get("", "m_score")?,
             customers: row.try_get("", "n")?,
-            monetary: row.try_get("", "spend")?,
+            monetary: MinorUnits(row.try_get("", "spend")?),
         });
     }
     Ok(out)

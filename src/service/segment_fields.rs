@@ -327,87 +327,103 @@ fn tags(leaf: &Leaf) -> Condition {
     }
 }
 
-impl utoipa::PartialSchema for crate::api::segments::SegmentRuleDoc {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
-        use utoipa::openapi::{Ref, RefOr};
-        let rule = || Ref::from_schema_name("SegmentRule");
-        let group = |key: &str, description: &str| {
-            ObjectBuilder::new()
-                .title(Some(key))
-                .description(Some(description))
-                .property(key, ArrayBuilder::new().items(rule()).min_items(Some(1)))
-                .required(key)
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+/// The named parts of the rule grammar, as OpenAPI components: the three
+/// groups and the condition, so generators see a plain union of named types.
+fn rule_parts() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)> {
+    use utoipa::openapi::Ref;
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type};
+    let rule = || Ref::from_schema_name("SegmentRule");
+    let group = |key: &str, description: &str| {
+        ObjectBuilder::new()
+            .title(Some(key))
+            .description(Some(description))
+            .property(key, ArrayBuilder::new().items(rule()).min_items(Some(1)))
+            .required(key)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+    };
+    let mut ops: Vec<&str> = Vec::new();
+    let mut lines = Vec::new();
+    for f in FIELDS {
+        let allowed = Op::allowed(f.field_type);
+        ops.extend(allowed.iter().filter(|o| !ops.contains(o)).collect::<Vec<_>>());
+        let kind = match f.field_type {
+            FieldType::Enum(values) => format!("one of {}", values.join(", ")),
+            FieldType::Text => "text".into(),
+            FieldType::Number => "whole number".into(),
+            FieldType::DateTime => "RFC 3339 date-time".into(),
+            FieldType::Tags => "tags".into(),
+            FieldType::Custom => "JSON scalar".into(),
         };
-        let mut ops: Vec<&str> = Vec::new();
-        let mut lines = Vec::new();
-        for f in FIELDS {
-            let allowed = Op::allowed(f.field_type);
-            ops.extend(allowed.iter().filter(|o| !ops.contains(o)).collect::<Vec<_>>());
-            let kind = match f.field_type {
-                FieldType::Enum(values) => format!("one of {}", values.join(", ")),
-                FieldType::Text => "text".into(),
-                FieldType::Number => "whole number".into(),
-                FieldType::DateTime => "RFC 3339 date-time".into(),
-                FieldType::Tags => "tags".into(),
-                FieldType::Custom => "JSON scalar".into(),
-            };
-            lines.push(format!("- `{}` ({kind}): {}", f.name, allowed.join(", ")));
-        }
-        lines.push(format!(
-            "- `{CUSTOM_PREFIX}<key>` (string, number or boolean): {}",
-            Op::allowed(FieldType::Custom).join(", ")
-        ));
-        let description = format!(
-            "A condition on one field. `in`, `not_in`, `has_any` and `has_all` take a list; \
+        lines.push(format!("- `{}` ({kind}): {}", f.name, allowed.join(", ")));
+    }
+    lines.push(format!(
+        "- `{CUSTOM_PREFIX}<key>` (string, number or boolean): {}",
+        Op::allowed(FieldType::Custom).join(", ")
+    ));
+    let description = format!(
+        "A condition on one field. `in`, `not_in`, `has_any` and `has_all` take a list; \
              `between` takes `[low, high]`; `is_null` takes true or false; `ne` and `not_in` \
              also match customers without a value.\n\n{}",
-            lines.join("\n")
-        );
-        let field = OneOfBuilder::new()
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(FIELDS.iter().map(|f| f.name))),
-            )
-            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!(
-                "^{}[A-Za-z0-9_-]{{1,64}}$",
-                CUSTOM_PREFIX.replace('.', "\\.")
-            ))));
-        let condition = ObjectBuilder::new()
-            .title(Some("condition"))
-            .description(Some(description))
-            .property("field", field)
-            .property(
-                "op",
-                ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ops)),
-            )
-            .property(
-                "value",
-                ObjectBuilder::new().description(Some("Depends on the field and op.")),
-            )
-            .required("field")
-            .required("op")
-            .required("value")
-            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-        let not = ObjectBuilder::new()
-            .title(Some("not"))
-            .description(Some("The rule does not hold (a missing value counts as not holding)."))
-            .property("not", rule())
-            .required("not")
-            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        lines.join("\n")
+    );
+    let field = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(FIELDS.iter().map(|f| f.name))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!(
+            "^{}[A-Za-z0-9_-]{{1,64}}$",
+            CUSTOM_PREFIX.replace('.', "\\.")
+        ))));
+    let condition = ObjectBuilder::new()
+        .title(Some("condition"))
+        .description(Some(description))
+        .property("field", field)
+        .property(
+            "op",
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ops)),
+        )
+        .property(
+            "value",
+            ObjectBuilder::new().schema_type(SchemaType::AnyValue).description(Some(
+                "Depends on the field and op: a string, number or boolean, a list of them, \
+                         `[low, high]` for `between`, or true/false for `is_null`.",
+            )),
+        )
+        .required("field")
+        .required("op")
+        .required("value")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let not = ObjectBuilder::new()
+        .title(Some("not"))
+        .description(Some("The rule does not hold (a missing value counts as not holding)."))
+        .property("not", rule())
+        .required("not")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    vec![
+        ("SegmentRuleAll".into(), group("all", "Every rule holds.").into()),
+        ("SegmentRuleAny".into(), group("any", "At least one rule holds.").into()),
+        ("SegmentRuleNot".into(), not.into()),
+        ("SegmentCondition".into(), condition.into()),
+    ]
+}
+
+impl utoipa::PartialSchema for crate::api::segments::SegmentRuleDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::OneOfBuilder;
+        use utoipa::openapi::{Ref, RefOr};
         RefOr::T(
-            OneOfBuilder::new()
-                .description(Some(format!(
-                    "A segment rule: a group or a condition, nested at most {} levels, at most {} conditions.",
-                    crate::domain::segment_rule::MAX_DEPTH,
-                    crate::domain::segment_rule::MAX_LEAVES
-                )))
-                .item(group("all", "Every rule holds."))
-                .item(group("any", "At least one rule holds."))
-                .item(not)
-                .item(condition)
+            rule_parts()
+                .into_iter()
+                .fold(
+                    OneOfBuilder::new().description(Some(format!(
+                        "A segment rule: a group or a condition, nested at most {} levels, at most {} conditions.",
+                        crate::domain::segment_rule::MAX_DEPTH,
+                        crate::domain::segment_rule::MAX_LEAVES
+                    ))),
+                    |one_of, (name, _)| one_of.item(Ref::from_schema_name(name)),
+                )
                 .into(),
         )
     }
@@ -416,6 +432,10 @@ impl utoipa::PartialSchema for crate::api::segments::SegmentRuleDoc {
 impl utoipa::ToSchema for crate::api::segments::SegmentRuleDoc {
     fn name() -> std::borrow::Cow<'static, str> {
         std::borrow::Cow::Borrowed("SegmentRule")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.extend(rule_parts());
     }
 }
 
