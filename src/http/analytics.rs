@@ -18,7 +18,7 @@ pub async fn get_rfm_distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppR
 
 /// Recomputes RFM scores, labels, lifetime value and value tiers for every customer now.
 /// The body is optional.
-#[utoipa::path(post, path = "/api/v1/analytics/rfm/recompute", tag = "analytics", request_body = RfmRecompute,
+#[utoipa::path(post, path = "/api/v1/analytics/rfm/recompute", tag = "analytics", request_body(content = Option<RfmRecompute>, description = "Optional: an empty body uses the configured window"),
     responses((status = 200, body = RfmRecomputeResult), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn recompute_rfm(
     db: Db,

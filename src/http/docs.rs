@@ -88,8 +88,10 @@ fn problem_response(description: &str) -> Value {
 ///   413 (over the body cap);
 /// - every error response is `application/problem+json`;
 /// - an operation without a security requirement says so (`security: []`);
+/// - every free string says it holds no NUL character, and `limit` says 1–200;
 /// - the RFM label grid is part of the analytics tag.
 fn finish(doc: &mut Value) {
+    no_nul_in_strings(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in item.values_mut().filter_map(Value::as_object_mut) {
@@ -98,6 +100,16 @@ fn finish(doc: &mut Value) {
                     op.insert("operationId".into(), camel.into());
                 }
                 let has_body = op.contains_key("requestBody");
+                for param in op
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["name"] == "limit" && p["in"] == "query")
+                {
+                    param["schema"]["minimum"] = json!(1);
+                    param["schema"]["maximum"] = json!(crate::domain::pagination::MAX_LIMIT);
+                }
                 op.entry("security").or_insert_with(|| json!([]));
                 let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                     continue;
@@ -123,6 +135,7 @@ fn finish(doc: &mut Value) {
             }
         }
     }
+    link_created_resources(doc);
     if let Some(tags) = doc.get_mut("tags").and_then(Value::as_array_mut) {
         for tag in tags.iter_mut().filter(|t| t["name"] == "analytics") {
             let grid = crate::domain::rfm::grid_markdown();
@@ -133,6 +146,73 @@ fn finish(doc: &mut Value) {
             )
             .into();
         }
+    }
+}
+
+/// Links each `201` of a create operation to the operations on the created
+/// resource (`/api/v1/<collection>/{id}…`, the collection being the create
+/// path's last segment), so clients and stateful testers can follow them.
+fn link_created_resources(doc: &mut Value) {
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return;
+    };
+    let mut links: Vec<(String, Value)> = Vec::new();
+    for (path, item) in paths {
+        if item.get("post").is_none_or(|op| op["responses"].get("201").is_none()) {
+            continue;
+        }
+        let Some(collection) = path.rsplit('/').find(|s| !s.is_empty() && !s.starts_with('{')) else {
+            continue;
+        };
+        let mut found = serde_json::Map::new();
+        for (target, target_item) in paths {
+            let by_external_id = *target == format!("/api/v1/{collection}/by-external-id/{{external_id}}");
+            let on_item = target
+                .strip_prefix(&format!("/api/v1/{collection}/{{id}}"))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+            if !on_item && !by_external_id {
+                continue;
+            }
+            for op in target_item.as_object().into_iter().flat_map(|o| o.values()) {
+                let Some(id) = op["operationId"].as_str() else { continue };
+                let parameters = if by_external_id {
+                    json!({"external_id": "$response.body#/external_id"})
+                } else {
+                    json!({"id": "$response.body#/id"})
+                };
+                found.insert(id.to_owned(), json!({"operationId": id, "parameters": parameters}));
+            }
+        }
+        if !found.is_empty() {
+            links.push((path.clone(), Value::Object(found)));
+        }
+    }
+    for (path, found) in links {
+        doc["paths"][&path]["post"]["responses"]["201"]["links"] = found;
+    }
+}
+
+/// Adds `pattern: ^[^\u0000]*$` to every string schema without a format,
+/// pattern or enum: the server refuses NUL characters everywhere.
+fn no_nul_in_strings(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_string
+                && !["format", "pattern", "enum", "const"]
+                    .iter()
+                    .any(|k| map.contains_key(*k))
+            {
+                map.insert("pattern".into(), Value::from("^[^\\u0000]*$"));
+            }
+            map.values_mut().for_each(no_nul_in_strings);
+        }
+        Value::Array(items) => items.iter_mut().for_each(no_nul_in_strings),
+        _ => {}
     }
 }
 
