@@ -335,7 +335,7 @@ fn rule_parts() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::
     let rule = || Ref::from_schema_name("SegmentRule");
     let group = |key: &str, description: &str| {
         ObjectBuilder::new()
-            .title(Some(key))
+            .title(Some(format!("SegmentRule{}{}", key[..1].to_uppercase(), &key[1..])))
             .description(Some(description))
             .property(key, ArrayBuilder::new().items(rule()).min_items(Some(1)))
             .required(key)
@@ -377,7 +377,7 @@ fn rule_parts() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::
             CUSTOM_PREFIX.replace('.', "\\.")
         ))));
     let condition = ObjectBuilder::new()
-        .title(Some("condition"))
+        .title(Some("SegmentCondition"))
         .description(Some(description))
         .property("field", field)
         .property(
@@ -396,7 +396,7 @@ fn rule_parts() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::
         .required("value")
         .additional_properties(Some(AdditionalProperties::FreeForm(false)));
     let not = ObjectBuilder::new()
-        .title(Some("not"))
+        .title(Some("SegmentRuleNot"))
         .description(Some("The rule does not hold (a missing value counts as not holding)."))
         .property("not", rule())
         .required("not")
