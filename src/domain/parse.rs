@@ -29,14 +29,24 @@ static LANGUAGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$").unwrap_or_else(|_| unreachable!("constant pattern"))
 });
 
+/// The JSON Schema pattern [`name`] enforces: after trimming, one line, no
+/// control characters but tab, not blank (the API document states it).
+pub const NAME_PATTERN: &str =
+    r"^\s*[^\x00-\x08\x0a-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0a-\x1f\x7f-\x9f]*\s*$";
+/// The JSON Schema pattern [`text`] enforces: after trimming, no control
+/// characters but tab and line breaks, not blank.
+pub const TEXT_PATTERN: &str =
+    r"^\s*[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\s*$";
+
 /// Trimmed, non-empty text of at most `max` characters without control characters.
 pub fn text(value: String, max: usize) -> Result<String, String> {
+    // The limit counts what was sent, as the documented `maxLength` does.
+    if value.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err("must not be empty".into());
-    }
-    if trimmed.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
     }
     if trimmed
         .chars()
@@ -205,6 +215,31 @@ pub fn positive_amount(value: i64) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_patterns_agree_with_the_parsers() {
+        let name_re = regex_lite::Regex::new(NAME_PATTERN).expect("pattern");
+        let text_re = regex_lite::Regex::new(TEXT_PATTERN).expect("pattern");
+        for sample in [
+            "Ann",
+            " Ann Lee\n",
+            "a\tb",
+            "two\nlines",
+            "",
+            "   ",
+            "x\u{0}",
+            "\u{7f}y",
+            "王小明",
+            "a\u{85}b",
+        ] {
+            assert_eq!(name_re.is_match(sample), name(sample.into()).is_ok(), "name {sample:?}");
+            assert_eq!(
+                text_re.is_match(sample),
+                text(sample.into(), MAX_TEXT).is_ok(),
+                "text {sample:?}"
+            );
+        }
+    }
 
     #[test]
     fn phone_numbers_are_normalised_to_digits() {

@@ -89,9 +89,11 @@ fn problem_response(description: &str) -> Value {
 /// - every error response is `application/problem+json`;
 /// - an operation without a security requirement says so (`security: []`);
 /// - every free string says it holds no NUL character, and `limit` says 1–200;
+/// - names and texts in request bodies carry the parsers' own patterns and lengths;
 /// - the RFM label grid is part of the analytics tag.
 fn finish(doc: &mut Value) {
     no_nul_in_strings(doc);
+    constrain_text_inputs(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in item.values_mut().filter_map(Value::as_object_mut) {
@@ -145,6 +147,44 @@ fn finish(doc: &mut Value) {
                  score). The label comes from R and FM = ⌈(F + M) / 2⌉:\n\n{grid}"
             )
             .into();
+        }
+    }
+}
+
+/// Request-body properties the parsers read as a name (`name`, `subject`,
+/// `title`: one line) or a text (`body`, `summary`), with the lengths and
+/// patterns of [`crate::domain::parse`], so schema-valid means accepted.
+fn constrain_text_inputs(doc: &mut Value) {
+    use crate::domain::parse::{MAX_NAME, MAX_TEXT, NAME_PATTERN, TEXT_PATTERN};
+    let mut inputs: Vec<String> = Vec::new();
+    for item in doc["paths"].as_object().into_iter().flat_map(|p| p.values()) {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            for media in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flat_map(|c| c.values())
+            {
+                if let Some(name) = media["schema"]["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+                    inputs.push(name.to_owned());
+                }
+            }
+        }
+    }
+    for name in inputs {
+        let Some(props) = doc["components"]["schemas"][&name]["properties"].as_object_mut() else {
+            continue;
+        };
+        for (key, schema) in props.iter_mut() {
+            let (max, pattern) = match key.as_str() {
+                "name" | "subject" | "title" => (MAX_NAME, NAME_PATTERN),
+                "body" | "summary" => (MAX_TEXT, TEXT_PATTERN),
+                _ => continue,
+            };
+            if let Some(obj) = schema.as_object_mut() {
+                obj.insert("minLength".into(), json!(1));
+                obj.insert("maxLength".into(), json!(max));
+                obj.insert("pattern".into(), json!(pattern));
+            }
         }
     }
 }
