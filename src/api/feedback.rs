@@ -115,6 +115,7 @@ pub struct NewFeedback {
     /// At most 10,000 characters.
     pub body: String,
     /// The customer's own rating, 1–5.
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: Option<i32>,
     /// Given by staff; left out, the classification rules decide.
     pub severity: Option<Severity>,
@@ -183,6 +184,7 @@ pub struct FeedbackView {
     pub kind: FeedbackKind,
     pub subject: String,
     pub body: String,
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: Option<i32>,
     pub severity: Severity,
     /// Which rule set the severity: `explicit`, `keyword:<word>`,
@@ -214,6 +216,7 @@ pub struct MyFeedbackView {
     pub kind: FeedbackKind,
     pub subject: String,
     pub body: String,
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: Option<i32>,
     pub status: FeedbackStatus,
     pub created_at: DateTime<Utc>,
@@ -281,6 +284,7 @@ pub struct FeedbackFilter {
 #[graphql(input_name = "SlaTargetInput")]
 pub struct SlaTarget {
     /// 1–100,000.
+    #[schema(minimum = 1, maximum = 100_000)]
     pub amount: u32,
     pub unit: TargetUnit,
 }

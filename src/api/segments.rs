@@ -18,12 +18,17 @@ use super::api_enum;
 #[graphql(input_name = "AnalyticsSettingsInput")]
 pub struct AnalyticsSettings {
     /// Days of orders counted for frequency and monetary (default 365).
+    #[schema(minimum = 7, maximum = 3650)]
     pub rfm_window_days: u32,
     /// Share of customers with orders, by spend in the window, that are `key` (default 20).
+    #[schema(minimum = 1, maximum = 100)]
     pub key_tier_percent: u8,
-    /// Share after the key tier that is `important` (default 30).
+    /// Share after the key tier that is `important` (default 30); key and
+    /// important together at most 100.
+    #[schema(maximum = 99)]
     pub important_tier_percent: u8,
     /// Expected remaining relationship, for the lifetime-value projection (default 36).
+    #[schema(minimum = 1, maximum = 600)]
     pub expected_lifetime_months: u32,
     /// Only orders in this currency count for RFM and value; null counts all
     /// orders' minor units together (fine for single-currency businesses).
@@ -75,7 +80,8 @@ pub struct RfmView {
 #[serde(deny_unknown_fields)]
 #[graphql(name = "RfmRecomputeInput")]
 pub struct RfmRecompute {
-    /// Overrides the configured window for this run.
+    /// Overrides the configured window for this run (7–3650 days).
+    #[schema(minimum = 7, maximum = 3650)]
     pub window_days: Option<u32>,
 }
 
