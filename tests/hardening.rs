@@ -696,6 +696,7 @@ on_both_databases!(
     unknown_methods_are_405_with_allow,
     an_answer_after_the_due_instant_is_a_breach_recorded_once,
     graphql_money_is_a_64_bit_string_scalar,
+    personal_data_stays_out_of_reports_and_masked_fields_cannot_be_probed,
 );
 
 async fn graphql_money_is_a_64_bit_string_scalar(app: &TestApp) {
@@ -726,4 +727,102 @@ async fn graphql_money_is_a_64_bit_string_scalar(app: &TestApp) {
             .await["data"]["__type"]["kind"]
             == "SCALAR"
     );
+}
+
+async fn personal_data_stays_out_of_reports_and_masked_fields_cannot_be_probed(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let id = app
+        .create_customer(json!({"name": "Zacharias Quimby", "email": "zacharias.quimby@example.com"}))
+        .await;
+    let item = app
+        .post(
+            "/api/v1/feedback",
+            &admin,
+            json!({"customer_id": id, "channel": "email", "kind": "complaint",
+                   "subject": "Refund for order 88812345",
+                   "body": "Zacharias Quimby here: the parcel arrived broken. Call 555-123-4567 or \
+                            5551234567, or mail zacharias.quimby@example.com, see https://example.com/x"}),
+        )
+        .await;
+    assert_eq!(item.status, 201, "{}", item.body);
+    let fid = item.id();
+    app.post(
+        &format!("/api/v1/feedback/{fid}/comments"),
+        &admin,
+        json!({"body": "Called back on +49 30 1234567, wrote to zacharias.quimby@example.com"}),
+    )
+    .await;
+    for role in [Role::Partner, Role::Analyst, Role::Admin] {
+        let report = app.get("/api/v1/analytics/feedback", &app.token(role)).await;
+        assert_eq!(report.status, 200, "{}", report.body);
+        for k in report.body["top_keywords"].as_array().expect("keywords") {
+            let k = k["keyword"].as_str().unwrap_or_default();
+            assert!(
+                !k.contains("zacharias") && !k.contains("quimby") && !k.chars().any(|c| c.is_ascii_digit()),
+                "{role}: personal data as a keyword: {k}"
+            );
+        }
+        let reply = app
+            .graphql(
+                Some(&app.token(role)),
+                "{ feedbackReport { topKeywords { keyword } } }",
+                json!({}),
+            )
+            .await;
+        let text = reply.to_string();
+        assert!(
+            !text.contains("zacharias") && !text.contains("5551234567"),
+            "{role}: {text}"
+        );
+    }
+    let analyst = app.token(Role::Analyst);
+    let seen = app
+        .get(&format!("/api/v1/feedback/{fid}"), &analyst)
+        .await
+        .body
+        .to_string();
+    assert!(
+        !seen.contains("zacharias.quimby@") && !seen.contains("4567"),
+        "analyst sees: {seen}"
+    );
+    assert!(seen.contains("z***@example.com"), "{seen}");
+    let events = app
+        .get(&format!("/api/v1/feedback/{fid}/events"), &analyst)
+        .await
+        .body
+        .to_string();
+    assert!(
+        !events.contains("1234567") && !events.contains("zacharias.quimby@"),
+        "{events}"
+    );
+    let timeline = app
+        .get(&format!("/api/v1/customers/{id}/timeline"), &analyst)
+        .await
+        .body
+        .to_string();
+    assert!(
+        !timeline.contains("1234567") && !timeline.contains("zacharias.quimby@"),
+        "{timeline}"
+    );
+
+    // Masked fields can be neither searched nor sorted by.
+    let found = app.get("/api/v1/customers?q=zacharias", &admin).await;
+    assert_eq!(found.body["items"].as_array().map(Vec::len), Some(1), "{}", found.body);
+    let probed = app.get("/api/v1/customers?q=zacharias", &analyst).await;
+    assert_eq!(probed.body["items"], json!([]), "a masked name cannot be confirmed");
+    let probed = app.get("/api/v1/customers?q=quimby%40example", &analyst).await;
+    assert_eq!(probed.body["items"], json!([]), "a masked e-mail cannot be confirmed");
+    for sort in ["name_asc", "name_desc"] {
+        app.get(&format!("/api/v1/customers?sort={sort}"), &analyst)
+            .await
+            .assert_problem(422, Some("sort"));
+    }
+    let reply = app
+        .graphql(
+            Some(&analyst),
+            "{ customers(sort: NAME_ASC) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply["errors"][0]["extensions"]["code"], "validation_failed", "{reply}");
 }
