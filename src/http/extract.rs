@@ -111,20 +111,42 @@ pub fn is_json(req: &HttpRequest) -> bool {
         })
 }
 
+/// Reads and parses a JSON body under the body cap; with `optional`, a blank
+/// body is `None` (whatever its content type).
+fn read_json<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    optional: bool,
+) -> LocalBoxFuture<'static, Result<Option<T>, AppError>> {
+    let json = is_json(req);
+    let req = req.clone();
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let wrong_type = || AppError::BadRequest("Content-Type must be application/json".into());
+        if !json && !optional {
+            return Err(wrong_type());
+        }
+        let bytes = read_body(&req, &mut payload).await?;
+        if optional && bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        if !json {
+            return Err(wrong_type());
+        }
+        parse_json(&bytes).map(Some)
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
-        let req = req.clone();
-        let mut payload = payload.take();
+        let body = read_json(req, payload, false);
         Box::pin(async move {
-            if !json {
-                return Err(AppError::BadRequest("Content-Type must be application/json".into()));
-            }
-            let bytes = read_body(&req, &mut payload).await?;
-            parse_json(&bytes).map(Json)
+            body.await?
+                .map(Json)
+                .ok_or_else(|| AppError::BadRequest("a JSON body is required".into()))
         })
     }
 }
@@ -137,19 +159,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let bytes = read_body(&req, &mut payload).await?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Self(None));
-            }
-            if !json {
-                return Err(AppError::BadRequest("Content-Type must be application/json".into()));
-            }
-            parse_json(&bytes).map(|v| Self(Some(v)))
-        })
+        let body = read_json(req, payload, true);
+        Box::pin(async move { body.await.map(OptionalJson) })
     }
 }
 
