@@ -697,6 +697,7 @@ on_both_databases!(
     an_answer_after_the_due_instant_is_a_breach_recorded_once,
     graphql_money_is_a_64_bit_string_scalar,
     personal_data_stays_out_of_reports_and_masked_fields_cannot_be_probed,
+    what_the_document_admits_is_accepted_and_what_it_refuses_is_refused,
 );
 
 async fn graphql_money_is_a_64_bit_string_scalar(app: &TestApp) {
@@ -825,4 +826,67 @@ async fn personal_data_stays_out_of_reports_and_masked_fields_cannot_be_probed(a
         )
         .await;
     assert_eq!(reply["errors"][0]["extensions"]["code"], "validation_failed", "{reply}");
+}
+
+/// The edges where the document and the parsers once disagreed: lengths are
+/// counted as sent, an optional body may be `null`, a number outside 64 bits
+/// is not an integer, keywords obey the tag rules, a static segment's rule is
+/// a conflict with its kind.
+async fn what_the_document_admits_is_accepted_and_what_it_refuses_is_refused(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let reply = app
+        .raw(
+            Method::POST,
+            "/api/v1/analytics/rfm/recompute",
+            Some(&admin),
+            Some(("application/json", b"null".to_vec())),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    // 64 characters that lower-case into 128 are still a 64-character tag;
+    // 60 characters and 10 blanks are 70 as sent.
+    let long = "\u{130}".repeat(64);
+    let created = app
+        .post("/api/v1/customers", &admin, json!({"name": "T", "tags": [long]}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let padded = format!("{}{}", "t".repeat(60), " ".repeat(10));
+    app.post("/api/v1/customers", &admin, json!({"name": "T", "tags": [padded]}))
+        .await
+        .assert_problem(422, Some("tags[0]"));
+
+    let classification = app.get("/api/v1/settings/feedback-classification", &admin).await.body;
+    let mut bad = classification.clone();
+    bad["urgent_keywords"] = json!(["two\nwords"]);
+    app.put("/api/v1/settings/feedback-classification", &admin, bad)
+        .await
+        .assert_problem(422, Some("urgent_keywords[0]"));
+    let mut upper = classification;
+    upper["urgent_keywords"] = json!([" Outage "]);
+    let saved = app.put("/api/v1/settings/feedback-classification", &admin, upper).await;
+    assert_eq!(saved.body["urgent_keywords"], json!(["outage"]), "{}", saved.body);
+
+    let rule = r#"{"rule": {"field": "order_count", "op": "in", "value": [-9223372036854775809]}}"#;
+    let reply = app
+        .raw(
+            Method::POST,
+            "/api/v1/segments/preview",
+            Some(&admin),
+            Some(("application/json", rule.as_bytes().to_vec())),
+        )
+        .await;
+    reply.assert_problem(422, Some("rule.value[0]"));
+
+    let segment = app
+        .post("/api/v1/segments", &admin, json!({"name": "By hand", "kind": "static"}))
+        .await
+        .id();
+    app.patch(
+        &format!("/api/v1/segments/{segment}"),
+        &admin,
+        json!({"rule": {"field": "tier", "op": "eq", "value": "key"}}),
+    )
+    .await
+    .assert_problem(409, Some("rule"));
 }

@@ -822,7 +822,7 @@ async fn static_segments_take_members_by_id_or_external_id(app: &TestApp) {
         json!({"rule": {"field": "tier", "op": "eq", "value": "key"}}),
     )
     .await
-    .assert_problem(422, Some("rule"));
+    .assert_problem(409, Some("rule"));
     app.post(
         "/api/v1/segments",
         &manager,

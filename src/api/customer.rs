@@ -93,10 +93,10 @@ pub struct CustomerPatch {
     #[schema(value_type = Option<String>)]
     pub external_id: MaybeUndefined<String>,
     #[serde(default)]
-    #[schema(value_type = Option<CustomerKind>)]
+    #[schema(value_type = CustomerKind)]
     pub kind: MaybeUndefined<CustomerKind>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub name: MaybeUndefined<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -126,13 +126,13 @@ pub struct CustomerPatch {
     #[schema(value_type = Option<String>)]
     pub owner_id: MaybeUndefined<String>,
     #[serde(default)]
-    #[schema(value_type = Option<ValueTier>)]
+    #[schema(value_type = ValueTier)]
     pub value_tier: MaybeUndefined<ValueTier>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub tier_locked: MaybeUndefined<bool>,
     #[serde(default)]
-    #[schema(value_type = Option<LifecycleStage>)]
+    #[schema(value_type = LifecycleStage)]
     pub lifecycle_stage: MaybeUndefined<LifecycleStage>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
@@ -150,7 +150,7 @@ pub struct CustomerPatch {
     #[schema(value_type = Option<NaiveDate>)]
     pub relationship_start: MaybeUndefined<NaiveDate>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub marketing_consent: MaybeUndefined<bool>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -166,7 +166,7 @@ pub struct CustomerPatch {
 #[graphql(name = "MyProfilePatchInput")]
 pub struct MyProfilePatch {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub name: MaybeUndefined<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -184,7 +184,7 @@ pub struct MyProfilePatch {
     #[schema(value_type = Option<NaiveDate>)]
     pub birthday: MaybeUndefined<NaiveDate>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub marketing_consent: MaybeUndefined<bool>,
 }
 
@@ -313,7 +313,8 @@ pub struct CustomerListQuery {
     /// Customers carrying this tag.
     pub tag: Option<String>,
     pub owner_id: Option<String>,
-    /// Case-insensitive text search on name, email and company.
+    /// Case-insensitive text search on name, email and company (analysts: company only).
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Created at or after this instant (RFC 3339).
     pub created_from: Option<DateTime<Utc>>,

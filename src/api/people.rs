@@ -47,7 +47,7 @@ pub struct NewContact {
 #[graphql(name = "ContactPatchInput")]
 pub struct ContactPatch {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub name: MaybeUndefined<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -62,10 +62,10 @@ pub struct ContactPatch {
     #[schema(value_type = Option<ContactRole>)]
     pub role: MaybeUndefined<ContactRole>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub is_primary: MaybeUndefined<bool>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub active: MaybeUndefined<bool>,
 }
 

@@ -154,13 +154,13 @@ pub struct NewSegment {
 #[graphql(name = "SegmentPatchInput")]
 pub struct SegmentPatch {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub name: MaybeUndefined<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: MaybeUndefined<String>,
     #[serde(default)]
-    #[schema(value_type = Option<SegmentRuleDoc>)]
+    #[schema(value_type = SegmentRuleDoc)]
     pub rule: MaybeUndefined<Json<Value>>,
 }
 

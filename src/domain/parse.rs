@@ -11,6 +11,8 @@ use serde_json::Value;
 pub const MAX_NAME: usize = 200;
 /// Longest free text (notes, summaries), in characters.
 pub const MAX_TEXT: usize = 10_000;
+/// Longest description (of a segment), in characters.
+pub const MAX_DESCRIPTION: usize = 2_000;
 /// Most tags on one customer.
 pub const MAX_TAGS: usize = 50;
 /// Longest tag, in characters.
@@ -20,23 +22,61 @@ pub const MAX_CUSTOM_ATTRIBUTES_BYTES: usize = 8 * 1024;
 /// Longest external id.
 pub const MAX_EXTERNAL_ID: usize = 128;
 
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    // Pragmatic shape check: local@domain.tld, no spaces; deliverability is not our call.
-    Regex::new(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-        .unwrap_or_else(|_| unreachable!("constant pattern"))
-});
-static LANGUAGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$").unwrap_or_else(|_| unreachable!("constant pattern"))
-});
+// Pragmatic shape check: local@domain.tld, no spaces; deliverability is not our call.
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(EMAIL_PATTERN).unwrap_or_else(|_| unreachable!("constant pattern")));
+static LANGUAGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(LANGUAGE_PATTERN).unwrap_or_else(|_| unreachable!("constant pattern")));
+
+// The JSON Schema patterns below state what each parser accepts, for the API
+// document; a string they match is accepted. They spell character classes
+// out instead of using `\s`, which regex engines read differently (Python
+// counts U+001C–U+001F, ECMAScript U+FEFF, Rust's `trim` neither), and they
+// ask for no blanks around ids, which the parsers would trim.
+
+/// A character that is neither blank (Unicode White_Space) nor a control character.
+macro_rules! visible {
+    () => {
+        r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    };
+}
 
 /// The JSON Schema pattern [`name`] enforces: after trimming, one line, no
-/// control characters but tab, not blank (the API document states it).
-pub const NAME_PATTERN: &str =
-    r"^\s*[^\x00-\x08\x0a-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0a-\x1f\x7f-\x9f]*\s*$";
+/// control characters but tab, not blank.
+pub const NAME_PATTERN: &str = concat!(
+    r"^[ \t\r\n]*[^\x00-\x08\x0a-\x1f\x7f-\x9f]*",
+    visible!(),
+    r"[^\x00-\x08\x0a-\x1f\x7f-\x9f]*[ \t\r\n]*$"
+);
 /// The JSON Schema pattern [`text`] enforces: after trimming, no control
 /// characters but tab and line breaks, not blank.
-pub const TEXT_PATTERN: &str =
-    r"^\s*[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\s*$";
+pub const TEXT_PATTERN: &str = concat!(
+    r"^[ \t\r\n]*[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*",
+    visible!(),
+    r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[ \t\r\n]*$"
+);
+/// The JSON Schema pattern [`tags`] (and keyword lists) enforce for one entry.
+pub const TAG_PATTERN: &str = concat!(
+    r"^[ \t\r\n]*[^\x00-\x1f\x7f-\x9f]*",
+    visible!(),
+    r"[^\x00-\x1f\x7f-\x9f]*[ \t\r\n]*$"
+);
+/// The JSON Schema pattern [`external_id`] and [`staff_id`] enforce.
+pub const ID_PATTERN: &str = concat!("^", visible!(), "+$");
+/// The JSON Schema pattern [`email`] enforces.
+pub const EMAIL_PATTERN: &str = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$";
+/// Longest e-mail address.
+pub const MAX_EMAIL: usize = 254;
+/// The JSON Schema pattern [`phone`] enforces.
+pub const PHONE_PATTERN: &str = r"^\+?[ .()-]*(?:[0-9][ .()-]*){7,15}$";
+/// The JSON Schema pattern [`country`] enforces.
+pub const COUNTRY_PATTERN: &str = "^[A-Za-z]{2}$";
+/// The JSON Schema pattern [`currency`] enforces.
+pub const CURRENCY_PATTERN: &str = "^[A-Za-z]{3}$";
+/// The JSON Schema pattern [`language`] enforces.
+pub const LANGUAGE_PATTERN: &str = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$";
+/// Longest language tag.
+pub const MAX_LANGUAGE: usize = 35;
 
 /// Trimmed, non-empty text of at most `max` characters without control characters.
 pub fn text(value: String, max: usize) -> Result<String, String> {
@@ -69,7 +109,7 @@ pub fn name(value: String) -> Result<String, String> {
 /// An e-mail address, lower-cased.
 pub fn email(value: String) -> Result<String, String> {
     let v = value.trim().to_lowercase();
-    if v.len() > 254 || !EMAIL.is_match(&v) {
+    if v.len() > MAX_EMAIL || !EMAIL.is_match(&v) {
         return Err("must be a valid e-mail address".into());
     }
     Ok(v)
@@ -97,24 +137,33 @@ pub fn phone(value: String) -> Result<String, String> {
     Ok(format!("{plus}{digits}"))
 }
 
-/// Tags: trimmed, lower case, de-duplicated, at most [`MAX_TAGS`] of at most
-/// [`MAX_TAG_LEN`] characters. Errors carry the index of the bad tag.
+/// One tag or keyword: trimmed, lower case, at most [`MAX_TAG_LEN`]
+/// characters as sent, no control characters.
+pub fn tag(raw: String) -> Result<String, String> {
+    // Counted as sent, as the documented `maxLength` counts (lower-casing may
+    // also lengthen a string).
+    if raw.chars().count() > MAX_TAG_LEN {
+        return Err(format!("must be at most {MAX_TAG_LEN} characters"));
+    }
+    let tag = raw.trim().to_lowercase();
+    if tag.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if tag.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(tag)
+}
+
+/// Tags: each read by [`tag`], de-duplicated, at most [`MAX_TAGS`]. Errors
+/// carry the index of the bad tag.
 pub fn tags(values: Vec<String>) -> Result<Vec<String>, (Option<usize>, String)> {
     if values.len() > MAX_TAGS {
         return Err((None, format!("at most {MAX_TAGS} tags")));
     }
     let mut out: Vec<String> = Vec::with_capacity(values.len());
     for (i, raw) in values.into_iter().enumerate() {
-        let tag = raw.trim().to_lowercase();
-        if tag.is_empty() {
-            return Err((Some(i), "must not be empty".into()));
-        }
-        if tag.chars().count() > MAX_TAG_LEN {
-            return Err((Some(i), format!("must be at most {MAX_TAG_LEN} characters")));
-        }
-        if tag.chars().any(char::is_control) {
-            return Err((Some(i), "must not contain control characters".into()));
-        }
+        let tag = tag(raw).map_err(|e| (Some(i), e))?;
         if !out.contains(&tag) {
             out.push(tag);
         }
@@ -173,7 +222,7 @@ pub fn currency(value: String) -> Result<String, String> {
 /// A BCP 47 language tag such as `en` or `zh-Hans`.
 pub fn language(value: String) -> Result<String, String> {
     let v = value.trim().to_owned();
-    if v.len() <= 35 && LANGUAGE.is_match(&v) {
+    if v.len() <= MAX_LANGUAGE && LANGUAGE.is_match(&v) {
         Ok(v)
     } else {
         Err("must be a language tag such as \"en\" or \"zh-CN\"".into())
@@ -183,7 +232,7 @@ pub fn language(value: String) -> Result<String, String> {
 /// An external id: 1–128 printable characters without spaces.
 pub fn external_id(value: String) -> Result<String, String> {
     let v = value.trim().to_owned();
-    if v.is_empty() || v.len() > MAX_EXTERNAL_ID {
+    if v.is_empty() || value.chars().count() > MAX_EXTERNAL_ID {
         return Err(format!("must be 1 to {MAX_EXTERNAL_ID} characters"));
     }
     if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -216,28 +265,72 @@ pub fn positive_amount(value: i64) -> Result<i64, String> {
 mod tests {
     use super::*;
 
+    /// Every documented pattern admits only what its parser accepts, and
+    /// admits the ordinary values.
     #[test]
     fn the_documented_patterns_agree_with_the_parsers() {
-        let name_re = regex_lite::Regex::new(NAME_PATTERN).expect("pattern");
-        let text_re = regex_lite::Regex::new(TEXT_PATTERN).expect("pattern");
-        for sample in [
-            "Ann",
-            " Ann Lee\n",
-            "a\tb",
-            "two\nlines",
+        type Parser = fn(String) -> Result<String, String>;
+        let cases: [(&str, &str, Parser, &[&str]); 9] = [
+            (
+                "name",
+                NAME_PATTERN,
+                name,
+                &["Ann", " Ann Lee\n", "a\tb", "王小明", "Ann\u{3000}"],
+            ),
+            (
+                "text",
+                TEXT_PATTERN,
+                |v| text(v, MAX_TEXT),
+                &["two\nlines", "x\r\ny", "Ärger"],
+            ),
+            ("tag", TAG_PATTERN, tag as Parser, &["vip", " VIP ", "b2b-2026"]),
+            ("id", ID_PATTERN, external_id, &["crm-42", "agent@example.com", "Ä1"]),
+            (
+                "email",
+                EMAIL_PATTERN,
+                email,
+                &["ann@example.com", "A.B+c@x-y.example.org"],
+            ),
+            ("phone", PHONE_PATTERN, phone, &["+49 (30) 123-4567", "0301234567"]),
+            ("country", COUNTRY_PATTERN, country, &["DE", "cn"]),
+            ("currency", CURRENCY_PATTERN, currency, &["EUR", "cny"]),
+            ("language", LANGUAGE_PATTERN, language, &["en", "zh-CN", "zh-Hans-CN"]),
+        ];
+        let odd = [
             "",
             "   ",
             "x\u{0}",
             "\u{7f}y",
-            "王小明",
             "a\u{85}b",
-        ] {
-            assert_eq!(name_re.is_match(sample), name(sample.into()).is_ok(), "name {sample:?}");
-            assert_eq!(
-                text_re.is_match(sample),
-                text(sample.into(), MAX_TEXT).is_ok(),
-                "text {sample:?}"
-            );
+            "\u{1c}Ann",
+            "Ann\u{1f}",
+            "\u{3000}",
+            "\u{feff}",
+            "a b",
+            "two\nlines",
+            "\u{2028}x",
+            "İİ",
+            "ann@",
+            "+1",
+            "D",
+            "EURO",
+            "e",
+            "12345678",
+        ];
+        for (what, pattern, parse, ordinary) in cases {
+            let re = regex_lite::Regex::new(pattern).expect("pattern");
+            for sample in ordinary {
+                assert!(re.is_match(sample), "{what} pattern refuses {sample:?}");
+                assert!(parse((*sample).into()).is_ok(), "{what} parser refuses {sample:?}");
+            }
+            for sample in ordinary.iter().chain(odd.iter()) {
+                if re.is_match(sample) {
+                    assert!(
+                        parse((*sample).into()).is_ok(),
+                        "{what}: {sample:?} matches but is refused"
+                    );
+                }
+            }
         }
     }
 

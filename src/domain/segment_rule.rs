@@ -327,9 +327,9 @@ impl Parser<'_> {
                 Some(s) if s.chars().count() <= 200 => Ok(Scalar::Text(s.to_owned())),
                 _ => Err("must be a string of at most 200 characters".into()),
             },
-            FieldType::Tags => match value.as_str().map(|s| s.trim().to_lowercase()) {
-                Some(s) if !s.is_empty() && s.chars().count() <= 64 => Ok(Scalar::Text(s)),
-                _ => Err("must be a tag (1 to 64 characters)".into()),
+            FieldType::Tags => match value.as_str().map(|s| super::parse::tag(s.to_owned())) {
+                Some(Ok(tag)) => Ok(Scalar::Text(tag)),
+                _ => Err("must be a tag (1 to 64 characters, no control characters)".into()),
             },
             FieldType::Number => match value.as_i64() {
                 Some(n) => Ok(Scalar::Number(n)),

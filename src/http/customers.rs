@@ -61,7 +61,7 @@ pub async fn get_customer_by_external_id(
 /// Partially updates a customer: absent fields are kept, `null` clears.
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
     request_body = CustomerPatch,
-    responses((status = 200, body = CustomerView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
+    responses((status = 200, body = CustomerView), (status = 409, description = "The external id is taken", body = super::problem::Problem), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn update_customer(
     db: Db,
     BearerAuth(actor): BearerAuth,

@@ -89,11 +89,11 @@ fn problem_response(description: &str) -> Value {
 /// - every error response is `application/problem+json`;
 /// - an operation without a security requirement says so (`security: []`);
 /// - every free string says it holds no NUL character, and `limit` says 1–200;
-/// - names and texts in request bodies carry the parsers' own patterns and lengths;
+/// - request-body strings carry their parsers' own patterns and lengths;
 /// - the RFM label grid is part of the analytics tag.
 fn finish(doc: &mut Value) {
     no_nul_in_strings(doc);
-    constrain_text_inputs(doc);
+    constrain_inputs(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in item.values_mut().filter_map(Value::as_object_mut) {
@@ -111,6 +111,26 @@ fn finish(doc: &mut Value) {
                 {
                     param["schema"]["minimum"] = json!(1);
                     param["schema"]["maximum"] = json!(crate::domain::pagination::MAX_LIMIT);
+                }
+                for param in op
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| {
+                        p["in"] == "path" && p["schema"]["type"] == "string" && p["schema"].get("format").is_none()
+                    })
+                {
+                    // A string path id (a staff member's, an external id) is read as an id.
+                    let name = if param["name"] == "id" {
+                        "external_id"
+                    } else {
+                        param["name"].as_str().unwrap_or("")
+                    };
+                    if let (Some(format), Some(schema)) = (input_format(name), param["schema"].as_object_mut()) {
+                        schema.remove("pattern");
+                        schema.extend(format.as_object().cloned().unwrap_or_default());
+                    }
                 }
                 op.entry("security").or_insert_with(|| json!([]));
                 let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
@@ -151,41 +171,109 @@ fn finish(doc: &mut Value) {
     }
 }
 
-/// Request-body properties the parsers read as a name (`name`, `subject`,
-/// `title`: one line) or a text (`body`, `summary`), with the lengths and
-/// patterns of [`crate::domain::parse`], so schema-valid means accepted.
-fn constrain_text_inputs(doc: &mut Value) {
-    use crate::domain::parse::{MAX_NAME, MAX_TEXT, NAME_PATTERN, TEXT_PATTERN};
-    let mut inputs: Vec<String> = Vec::new();
+/// The constraints a request-body property's parser enforces, by the
+/// property's name (a name means one thing across the API), so that
+/// schema-valid means accepted. `None` for properties without a string format.
+fn input_format(key: &str) -> Option<Value> {
+    use crate::domain::parse as p;
+    let pattern =
+        |pattern: &str, min: usize, max: usize| json!({"minLength": min, "maxLength": max, "pattern": pattern});
+    Some(match key {
+        "name" | "subject" | "title" | "company" | "industry" | "size_band" | "city" | "source" => {
+            pattern(p::NAME_PATTERN, 1, p::MAX_NAME)
+        }
+        "body" | "summary" | "notes" | "note" | "review_note" | "outcome" => pattern(p::TEXT_PATTERN, 1, p::MAX_TEXT),
+        "description" => pattern(p::TEXT_PATTERN, 1, p::MAX_DESCRIPTION),
+        "external_id"
+        | "customer_external_id"
+        | "owner_id"
+        | "assignee_id"
+        | "staff_id"
+        | "manager_id"
+        | "external_ids" => pattern(p::ID_PATTERN, 1, p::MAX_EXTERNAL_ID),
+        "tags" | "urgent_keywords" | "important_keywords" => pattern(p::TAG_PATTERN, 1, p::MAX_TAG_LEN),
+        "email" => json!({"maxLength": p::MAX_EMAIL, "pattern": p::EMAIL_PATTERN}),
+        "phone" => json!({"pattern": p::PHONE_PATTERN}),
+        "country" => json!({"pattern": p::COUNTRY_PATTERN}),
+        "currency" => json!({"pattern": p::CURRENCY_PATTERN}),
+        "preferred_language" => json!({"maxLength": p::MAX_LANGUAGE, "pattern": p::LANGUAGE_PATTERN}),
+        "start" => json!({"pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
+        "end" => json!({"pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"}),
+        // The shape of an IANA name; the ~600 names themselves would make an
+        // enum that client generators choke on (`GMT+0` and `GMT-0`).
+        "time_zone" => json!({"maxLength": 64, "pattern": "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$"}),
+        _ => return None,
+    })
+}
+
+/// Applies [`input_format`] to every string property (or array of strings)
+/// of every schema a request body reaches, following `$ref`s.
+fn constrain_inputs(doc: &mut Value) {
+    let mut pending: Vec<String> = Vec::new();
     for item in doc["paths"].as_object().into_iter().flat_map(|p| p.values()) {
         for op in item.as_object().into_iter().flat_map(|o| o.values()) {
-            for media in op["requestBody"]["content"]
-                .as_object()
-                .into_iter()
-                .flat_map(|c| c.values())
+            collect_refs(&op["requestBody"], &mut pending);
+        }
+    }
+    let mut done: Vec<String> = Vec::new();
+    while let Some(name) = pending.pop() {
+        if done.contains(&name) {
+            continue;
+        }
+        let schema = &mut doc["components"]["schemas"][&name];
+        collect_refs(schema, &mut pending);
+        constrain_properties(schema);
+        done.push(name);
+    }
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.rsplit('/').next())
             {
-                if let Some(name) = media["schema"]["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
-                    inputs.push(name.to_owned());
-                }
+                out.push(name.to_owned());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+fn constrain_properties(schema: &mut Value) {
+    let Some(map) = schema.as_object_mut() else { return };
+    if let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) {
+        for (key, prop) in props.iter_mut() {
+            let Some(format) = input_format(key) else { continue };
+            let is = |s: &Value, t: &str| match &s["type"] {
+                Value::String(x) => x == t,
+                Value::Array(types) => types.iter().any(|x| x == t),
+                _ => false,
+            };
+            let target = if is(prop, "array") { &mut prop["items"] } else { prop };
+            if is(target, "string")
+                && target.get("enum").is_none()
+                && let (Some(obj), Some(extra)) = (target.as_object_mut(), format.as_object())
+            {
+                obj.remove("format");
+                obj.remove("pattern");
+                obj.extend(extra.clone());
             }
         }
     }
-    for name in inputs {
-        let Some(props) = doc["components"]["schemas"][&name]["properties"].as_object_mut() else {
-            continue;
-        };
-        for (key, schema) in props.iter_mut() {
-            let (max, pattern) = match key.as_str() {
-                "name" | "subject" | "title" => (MAX_NAME, NAME_PATTERN),
-                "body" | "summary" => (MAX_TEXT, TEXT_PATTERN),
-                _ => continue,
-            };
-            if let Some(obj) = schema.as_object_mut() {
-                obj.insert("minLength".into(), json!(1));
-                obj.insert("maxLength".into(), json!(max));
-                obj.insert("pattern".into(), json!(pattern));
-            }
+    for key in ["items", "oneOf", "anyOf", "allOf"] {
+        match map.get_mut(key) {
+            Some(Value::Array(items)) => items.iter_mut().for_each(constrain_properties),
+            Some(one) => constrain_properties(one),
+            None => {}
         }
+    }
+    if let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) {
+        props.values_mut().for_each(constrain_properties);
     }
 }
 

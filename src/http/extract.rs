@@ -69,7 +69,7 @@ pub fn integral_floats_to_integers(value: &mut Value) {
         Value::Number(n) if !n.is_i64() && !n.is_u64() => {
             if let Some(f) = n.as_f64()
                 && f.fract() == 0.0
-                && f >= i64::MIN as f64
+                && f > i64::MIN as f64
                 && f < i64::MAX as f64
             {
                 *value = Value::from(f as i64);
@@ -112,7 +112,8 @@ pub fn is_json(req: &HttpRequest) -> bool {
 }
 
 /// Reads and parses a JSON body under the body cap; with `optional`, a blank
-/// body is `None` (whatever its content type).
+/// body is `None` (whatever its content type), and so is a JSON `null` (the
+/// document lets an optional body be `null`).
 fn read_json<T: DeserializeOwned + 'static>(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -132,6 +133,9 @@ fn read_json<T: DeserializeOwned + 'static>(
         }
         if !json {
             return Err(wrong_type());
+        }
+        if optional && bytes.trim_ascii() == b"null" {
+            return Ok(None);
         }
         parse_json(&bytes).map(Some)
     })

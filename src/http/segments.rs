@@ -64,7 +64,9 @@ pub async fn get_segment(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<St
 /// Renames, describes or changes the rule of a segment (members follow at the next refresh).
 #[utoipa::path(patch, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = uuid::Uuid, Path)),
     request_body = SegmentPatch,
-    responses((status = 200, body = SegmentView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
+    responses((status = 200, body = SegmentView),
+        (status = 409, description = "The name is taken, or a rule was given to a static segment", body = super::problem::Problem),
+        ErrorResponses), security(("bearer" = ["admin", "manager"])))]
 pub async fn update_segment(
     db: Db,
     BearerAuth(actor): BearerAuth,

@@ -13,7 +13,8 @@ use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::error::{AppError, AppResult};
 
 /// Longest text search accepted, in characters.
-const MAX_QUERY: usize = 200;
+/// Longest search text (`q`), in characters; the OpenAPI document states it.
+pub const MAX_QUERY: usize = 200;
 
 /// The column a sort order uses and its direction (ties broken by id, same direction).
 fn sort_spec(sort: CustomerSort) -> (customer::Column, Order) {
@@ -84,10 +85,11 @@ pub fn filter_condition(filter: &CustomerFilter, masked: bool) -> AppResult<Cond
         cond = cond.add(customer::Column::Id.in_subquery(tags));
     }
     if let Some(q) = &filter.q {
-        let q = q.trim().to_lowercase();
+        // Counted as sent, as the documented `maxLength` counts.
         if q.chars().count() > MAX_QUERY {
             return Err(AppError::field("q", format!("must be at most {MAX_QUERY} characters")));
         }
+        let q = q.trim().to_lowercase();
         if !q.is_empty() {
             // Wildcards typed by the user are matched literally.
             let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

@@ -136,7 +136,9 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewSegment) -
     policy::manage_customers(actor)?;
     let mut c = Checker::default();
     let name = c.check("name", parse::name(input.name));
-    let description = c.opt("description", input.description, |d| parse::text(d, 2000));
+    let description = c.opt("description", input.description, |d| {
+        parse::text(d, parse::MAX_DESCRIPTION)
+    });
     let rule = match (input.kind, input.rule) {
         (SegmentKind::Dynamic, Some(Json(rule))) => {
             if let Err(AppError::Validation(errors)) = parse_rule(&rule) {
@@ -236,11 +238,19 @@ pub async fn list(
 /// Renames, describes or changes the rule of a segment.
 ///
 /// # Errors
-/// `Forbidden`, `NotFound`, `Validation`, `Conflict` on a taken name.
+/// `Forbidden`, `NotFound`, `Validation`, `Conflict` on a taken name or a
+/// rule for a static segment.
 pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: SegmentPatch) -> AppResult<SegmentView> {
     policy::manage_customers(actor)?;
     let current = find(db, id).await?;
     let dynamic = SegmentKind::from_db(&current.kind) == SegmentKind::Dynamic;
+    if !dynamic && matches!(patch.rule, MaybeUndefined::Value(_)) {
+        // The segment's kind, not the body, is what refuses the rule.
+        return Err(AppError::conflict_on(
+            "rule",
+            "a static segment has no rule; its members are set by hand",
+        ));
+    }
     let mut am = current.into_active_model();
     let mut c = Checker::default();
     match patch.name {
@@ -252,11 +262,13 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Seg
         MaybeUndefined::Null => c.fail("name", "must not be null"),
         MaybeUndefined::Undefined => {}
     }
-    if let Some(d) = super::patch_field(&mut c, "description", patch.description, |d| parse::text(d, 2000)) {
+    if let Some(d) = super::patch_field(&mut c, "description", patch.description, |d| {
+        parse::text(d, parse::MAX_DESCRIPTION)
+    }) {
         am.description = Set(d);
     }
     match patch.rule {
-        MaybeUndefined::Value(Json(rule)) if dynamic => {
+        MaybeUndefined::Value(Json(rule)) => {
             if let Err(AppError::Validation(errors)) = parse_rule(&rule) {
                 for e in errors {
                     c.fail(&e.path, e.message);
@@ -264,7 +276,6 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Seg
             }
             am.rule = Set(Some(rule));
         }
-        MaybeUndefined::Value(_) => c.fail("rule", "a static segment has no rule"),
         MaybeUndefined::Null => c.fail("rule", "must not be null"),
         MaybeUndefined::Undefined => {}
     }

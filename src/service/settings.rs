@@ -313,9 +313,8 @@ pub async fn put_classification(
             c.fail(name, format!("must list at most {MAX_KEYWORDS} keywords"));
         }
         for (i, k) in list.iter_mut().enumerate() {
-            *k = k.trim().to_lowercase();
-            if k.is_empty() || k.chars().count() > 64 {
-                c.fail(&format!("{name}[{i}]"), "must be 1 to 64 characters");
+            if let Some(keyword) = c.check(&format!("{name}[{i}]"), parse::tag(std::mem::take(k))) {
+                *k = keyword;
             }
         }
     }

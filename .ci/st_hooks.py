@@ -1,0 +1,167 @@
+"""schemathesis hooks: teach the generator the rules JSON Schema cannot state.
+
+The OpenAPI document carries every constraint it can express (lengths,
+ranges, patterns, enums, the shape of each segment condition). What remains
+are rules across fields or against stored data, each stated in the document's
+descriptions: an opaque cursor must be one the server issued, `from` comes
+before `to`, a referenced customer must exist, a static segment has no rule,
+every severity needs a general SLA policy, and so on. A schema-valid request
+that breaks one of them is rightly a 422, so before a *positive* case is sent
+these hooks bring it within the rules (schemathesis re-validates the edited
+case against the schema). Negative cases are sent as generated.
+
+The fixture customer's id comes from RAPPORT_ST_CUSTOMER_ID, the caller's role
+from RAPPORT_ST_ROLE.
+"""
+
+import os
+from datetime import date, datetime, timezone
+
+import schemathesis
+
+CUSTOMER_ID = os.environ.get("RAPPORT_ST_CUSTOMER_ID", "")
+ROLE = os.environ.get("RAPPORT_ST_ROLE", "admin")
+SEVERITIES = ("urgent", "important", "general")
+ZONES = ("UTC", "Europe/Paris", "Asia/Shanghai", "America/New_York", "America/Argentina/Buenos_Aires")
+RANGES = (("from", "to"), ("created_from", "created_to"), ("ordered_from", "ordered_to"))
+
+
+def _positive(case):
+    meta = case.meta
+    return meta is not None and meta.generation.mode.is_positive
+
+
+def _instant(value):
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _before(low, high):
+    low = _instant(low)
+    high = _instant(high) if high is not None else datetime.now(timezone.utc)
+    return low is None or high is None or low < high
+
+
+def _query(case):
+    query = case.query
+    if not isinstance(query, dict):
+        return
+    # A cursor is opaque: only one the server issued is valid.
+    query.pop("cursor", None)
+    for low, high in RANGES:
+        if low in query and not _before(query[low], query.get(high)):
+            # `to` defaults to now.
+            query.pop(low)
+    if ROLE in ("analyst", "partner") and str(query.get("sort", "")).startswith("name"):
+        # Roles that see names masked may not sort by them.
+        query.pop("sort")
+
+
+def _rule(rule):
+    """Orders `[low, high]` pairs inside a segment rule."""
+    if isinstance(rule, dict):
+        if rule.get("op") == "between" and isinstance(rule.get("value"), list) and len(rule["value"]) == 2:
+            low, high = rule["value"]
+            try:
+                if low > high:
+                    rule["value"] = [high, low]
+            except TypeError:
+                pass
+        for value in rule.values():
+            _rule(value)
+    elif isinstance(rule, list):
+        for item in rule:
+            _rule(item)
+
+
+def _calendar(body):
+    # An IANA name of the right shape may still be unknown.
+    if body.get("time_zone") not in ZONES:
+        body["time_zone"] = "Europe/Paris"
+    days = []
+    for day in body.get("week", []):
+        if not isinstance(day, dict) or any(d.get("day") == day.get("day") for d in days):
+            continue
+        blocks = sorted(day.get("hours") or [], key=lambda b: b.get("start", ""))
+        kept = []
+        for block in blocks:
+            end = block.get("end", "")
+            if block.get("start", "") < end and (not kept or kept[-1]["end"] <= block.get("start", "")):
+                kept.append(block)
+        day["hours"] = kept or [{"start": "09:00", "end": "17:00"}]
+        days.append(day)
+    body["week"] = days or [{"day": "mon", "hours": [{"start": "09:00", "end": "17:00"}]}]
+
+
+def _body(case):
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    path = case.path
+    if path.startswith("/api/v1/me/") or path in ("/api/v1/feedback", "/api/v1/orders", "/api/v1/tasks"):
+        # A referenced customer must exist (and be the caller, for a customer).
+        body["customer_id"] = CUSTOMER_ID
+        body.pop("customer_external_id", None)
+    # Dates of the past: birthdays and relationships from 1900 on, orders not ahead.
+    for key in ("birthday", "relationship_start"):
+        try:
+            day = date.fromisoformat(str(body.get(key)))
+        except ValueError:
+            continue
+        if day.year < 1900 or day > date.today():
+            body.pop(key)
+    if "ordered_at" in body and not _before(body["ordered_at"], None):
+        body.pop("ordered_at")
+    # Optional references to rows the generator cannot know.
+    body.pop("feedback_id", None)
+    body.pop("contact_id", None)
+    if path.startswith("/api/v1/me/"):
+        # Set by staff.
+        body.pop("assignee_id", None)
+        body.pop("severity", None)
+    if path.endswith("/members") or path.endswith("/members/remove"):
+        body["customer_ids"] = [CUSTOMER_ID]
+        body["external_ids"] = []
+    if path == "/api/v1/segments" and case.method.upper() == "POST":
+        if body.get("kind") == "static":
+            body.pop("rule", None)
+        elif not body.get("rule"):
+            body["rule"] = {"field": "tier", "op": "eq", "value": "key"}
+    if "rule" in body:
+        _rule(body["rule"])
+    if path == "/api/v1/settings/sla-policies" and isinstance(body.get("policies"), list):
+        seen, policies = set(), []
+        for policy in body["policies"]:
+            key = (policy.get("severity"), policy.get("kind"))
+            if key not in seen:
+                seen.add(key)
+                policies.append(policy)
+        for severity in SEVERITIES:
+            if (severity, None) not in seen:
+                target = {"amount": 1, "unit": "hours"}
+                policies.append({"severity": severity, "first_response": target, "resolution": target})
+        body["policies"] = policies
+    if path == "/api/v1/settings/analytics":
+        key, important = body.get("key_tier_percent"), body.get("important_tier_percent")
+        if isinstance(key, (int, float)) and isinstance(important, (int, float)) and key + important > 100:
+            body["important_tier_percent"] = 100 - int(key)
+    if path == "/api/v1/staff/{id}" and body.get("manager_id") == case.path_parameters.get("id"):
+        # Nobody manages themselves.
+        body.pop("manager_id")
+    if path == "/api/v1/settings/business-calendar":
+        _calendar(body)
+    if path == "/api/v1/settings/feedback-classification" and isinstance(body.get("kind_floors"), list):
+        floors = {}
+        for floor in body["kind_floors"]:
+            floors.setdefault(floor.get("kind"), floor)
+        body["kind_floors"] = list(floors.values())
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    if not _positive(case):
+        return
+    _query(case)
+    _body(case)
