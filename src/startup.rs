@@ -4,13 +4,16 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use actix_http::error::DispatchError;
+use actix_http::{HttpService, KeepAlive, Protocol};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::{AppConfig, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpResponse, web};
 use anyhow::Context;
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
@@ -22,6 +25,7 @@ use crate::config::Settings;
 use crate::error::AppError;
 use crate::http::edge::{BodyLimit, RouteTable};
 use crate::http::problem::REQUEST_ID;
+use crate::http::wire::ProblemStream;
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -173,7 +177,7 @@ fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, settings:
     let openapi = web::Data::new(openapi);
     let limit = web::Data::new(BodyLimit(settings.server.max_body_bytes));
     let max_body = settings.server.max_body_bytes;
-    let mut server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(crate::http::edge::guard))
             .wrap(actix_web::middleware::from_fn(request_id))
@@ -200,11 +204,31 @@ fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, settings:
                 }),
             )
             .default_service(web::to(not_found))
-    })
-    .shutdown_timeout(30)
-    .listen(listener)?;
+    };
+    // What `HttpServer` assembles, with each accepted stream wrapped so that
+    // the answers the HTTP layer writes itself carry a problem+json body
+    // (`http::wire`); the timeouts are `HttpServer`'s defaults.
+    let mut builder = Server::build().shutdown_timeout(30);
     if settings.server.workers > 0 {
-        server = server.workers(settings.server.workers);
+        builder = builder.workers(settings.server.workers);
     }
-    Ok(server.run())
+    let server = builder
+        .listen("rapport", listener, move || {
+            let app = app()
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            let http = HttpService::build()
+                .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .finish(map_config(app, |()| AppConfig::default()));
+            fn_service(|io: actix_web::rt::net::TcpStream| async move {
+                let _ = io.set_nodelay(true);
+                let peer = io.peer_addr().ok();
+                Ok::<_, DispatchError>((ProblemStream::new(io), Protocol::Http1, peer))
+            })
+            .and_then(http)
+        })?
+        .run();
+    Ok(server)
 }

@@ -434,6 +434,47 @@ async fn unknown_methods_are_405_with_allow(app: &TestApp) {
     reply.assert_problem(404, None);
 }
 
+/// Sends raw bytes on a fresh connection and reads the whole answer.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> (u16, String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = serde_json::from_str(body).unwrap_or(Value::Null);
+    (status, head.to_ascii_lowercase(), body)
+}
+
+/// The answers the HTTP layer gives before any handler runs carry a
+/// problem+json body like every other error.
+async fn oversized_and_malformed_requests_get_problem_bodies(app: &TestApp) {
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nhost: x\r\nx-padding: {}\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    let many: String = (0..120).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nhost: x\r\n{many}\r\n");
+    for (request, status, code) in [
+        (huge.as_bytes(), 431, "headers_too_large"),
+        (many.as_bytes(), 431, "headers_too_large"),
+        (&b"NOT HTTP AT ALL\r\n\r\n"[..], 400, "malformed_request"),
+    ] {
+        let (got, head, body) = raw_exchange(app, request).await;
+        assert_eq!(got, status, "{head}");
+        assert!(head.contains("content-type: application/problem+json"), "{head}");
+        assert_eq!(body["status"], status, "{body}");
+        assert_eq!(body["code"], code, "{body}");
+    }
+    // An ordinary exchange on the same kind of connection is untouched.
+    let (got, _, body) = raw_exchange(app, b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert_eq!(got, 200, "{body}");
+}
+
 async fn an_answer_after_the_due_instant_is_a_breach_recorded_once(app: &TestApp) {
     use sea_orm::{ConnectionTrait, Statement};
     let admin = app.token(Role::Admin);
@@ -698,6 +739,7 @@ on_both_databases!(
     graphql_money_is_a_64_bit_string_scalar,
     personal_data_stays_out_of_reports_and_masked_fields_cannot_be_probed,
     what_the_document_admits_is_accepted_and_what_it_refuses_is_refused,
+    oversized_and_malformed_requests_get_problem_bodies,
 );
 
 async fn graphql_money_is_a_64_bit_string_scalar(app: &TestApp) {

@@ -13,6 +13,7 @@ pub mod orders;
 pub mod problem;
 pub mod segments;
 pub mod tasks;
+pub mod wire;
 
 use actix_web::{HttpResponse, http::header, web};
 use sea_orm::DatabaseConnection;
