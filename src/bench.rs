@@ -12,8 +12,8 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::json;
 
-use crate::api::segments::{NewSegment, SegmentKind};
 use crate::auth::{Actor, Role};
+use crate::contract::segments::{NewSegment, SegmentKind};
 use crate::service::{rfm, segments, settings};
 
 /// The floor statement, with psql variables for its parameters.

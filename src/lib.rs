@@ -3,10 +3,10 @@
 //! Layers: `http` and `graphql` are thin doors onto `service`, which alone
 //! talks to the database and relies on `domain` for rules and parsing.
 
-pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod config;
+pub mod contract;
 pub mod domain;
 pub mod error;
 pub mod graphql;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::calendar::{BusinessCalendar, Clock};
-use crate::api::feedback::{
+use crate::contract::feedback::{
     ClassificationSettings, FeedbackKind, FeedbackStatus, Severity, SlaPolicies, SlaTarget, TargetUnit,
 };
 
@@ -296,7 +296,7 @@ impl ClockState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::feedback::FeedbackStatus::*;
+    use crate::contract::feedback::FeedbackStatus::*;
 
     #[test]
     fn a_clock_stopped_after_its_due_instant_is_breached_at_that_instant() {
@@ -445,7 +445,7 @@ mod tests {
                 }
             )
         );
-        policies.policies.push(crate::api::feedback::SlaPolicy {
+        policies.policies.push(crate::contract::feedback::SlaPolicy {
             severity: Severity::General,
             kind: Some(FeedbackKind::Question),
             first_response: SlaTarget {

@@ -6,13 +6,13 @@ use uuid::Uuid;
 
 use super::loaders::Loaders;
 use super::{ctx, gql};
-use crate::api::customer::{
+use crate::contract::customer::{
     CustomerFilter, CustomerPatch, CustomerSort, CustomerView, MyProfilePatch, MyProfileView, NewCustomer,
 };
-use crate::api::feedback::FeedbackView;
-use crate::api::orders::{OrderSummary, OrderView};
-use crate::api::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction};
-use crate::api::segments::RfmView;
+use crate::contract::feedback::FeedbackView;
+use crate::contract::orders::{OrderSummary, OrderView};
+use crate::contract::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction};
+use crate::contract::segments::RfmView;
 use crate::domain::pagination::PageRequest;
 use crate::service::{contacts, customer_list, customers, feedback, interactions, orders, rfm};
 

@@ -5,8 +5,8 @@ use async_graphql::{ComplexObject, Context, ID, Object};
 
 use super::customers::parse_uuid;
 use super::{ctx, gql};
-use crate::api::Page;
-use crate::api::feedback::{
+use crate::contract::Page;
+use crate::contract::feedback::{
     BusinessCalendarSettings, ClassificationSettings, FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport,
     FeedbackReportQuery, FeedbackView, MyFeedbackView, NewComment, NewFeedback, NewTask, SlaPolicies, StaffInput,
     StaffView, TaskFilter, TaskPatch, TaskView, Transition,

@@ -9,7 +9,7 @@ use entity::{contact, customer_rfm, feedback_item, interaction, order};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::api::orders::OrderSummary;
+use crate::contract::orders::OrderSummary;
 use crate::service::overview::OPEN_FEEDBACK;
 use crate::service::{contacts, feedback, latest_per_customer, orders, rfm};
 

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
 use super::{ctx, gql};
-use crate::api::orders::{NewOrder, OrderView};
+use crate::contract::orders::{NewOrder, OrderView};
 use crate::error::AppError;
 use crate::service::orders::{self, Recorded};
 

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::customers::{customer_connection, parse_uuid};
 use super::{ctx, gql};
-use crate::api::customer::{CustomerFilter, CustomerView};
-use crate::api::segments::{
+use crate::contract::customer::{CustomerFilter, CustomerView};
+use crate::contract::segments::{
     AnalyticsSettings, MemberChange, NewSegment, RfmDistribution, RfmRecompute, RfmRecomputeResult, SegmentKind,
     SegmentPatch, SegmentPreview, SegmentRefresh, SegmentView,
 };

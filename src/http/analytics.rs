@@ -4,8 +4,8 @@ use actix_web::HttpResponse;
 
 use super::extract::{Json, OptionalJson};
 use super::{Db, ErrorResponses};
-use crate::api::segments::{AnalyticsSettings, RfmDistribution, RfmRecompute, RfmRecomputeResult};
 use crate::auth::BearerAuth;
+use crate::contract::segments::{AnalyticsSettings, RfmDistribution, RfmRecompute, RfmRecomputeResult};
 use crate::error::AppResult;
 use crate::service::{rfm, settings};
 

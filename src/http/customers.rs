@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, web};
 
 use super::extract::{Json, Query, parse_id};
 use super::{Db, ErrorResponses, created};
-use crate::api::customer::{CustomerListQuery, CustomerOverview, CustomerPatch, CustomerView, NewCustomer};
-use crate::api::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction, PageQuery};
-use crate::api::{Page, orders::TimelineEntry};
 use crate::auth::BearerAuth;
+use crate::contract::customer::{CustomerListQuery, CustomerOverview, CustomerPatch, CustomerView, NewCustomer};
+use crate::contract::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction, PageQuery};
+use crate::contract::{Page, orders::TimelineEntry};
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::{contacts, customer_list, customers, interactions, overview};

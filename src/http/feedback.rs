@@ -4,13 +4,13 @@ use actix_web::{HttpResponse, web};
 
 use super::extract::{Filtered, Json, Query, parse_id};
 use super::{Db, ErrorResponses, created};
-use crate::api::Page;
-use crate::api::feedback::{
+use crate::auth::BearerAuth;
+use crate::contract::Page;
+use crate::contract::feedback::{
     BusinessCalendarSettings, ClassificationSettings, FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport,
     FeedbackReportQuery, FeedbackView, MyFeedbackView, NewComment, NewFeedback, SlaPolicies, Transition,
 };
-use crate::api::people::PageQuery;
-use crate::auth::BearerAuth;
+use crate::contract::people::PageQuery;
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::{feedback, feedback_report, settings};

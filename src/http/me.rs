@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, web};
 
 use super::extract::Json;
 use super::{Db, ErrorResponses};
-use crate::api::customer::{MyProfilePatch, MyProfileView};
 use crate::auth::BearerAuth;
+use crate::contract::customer::{MyProfilePatch, MyProfileView};
 use crate::error::AppResult;
 use crate::service::customers;
 

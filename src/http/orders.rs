@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 
 use super::extract::{Json, Query, parse_id};
 use super::{Db, ErrorResponses, created};
-use crate::api::Page;
-use crate::api::orders::{NewOrder, OrderListQuery, OrderView};
 use crate::auth::BearerAuth;
+use crate::contract::Page;
+use crate::contract::orders::{NewOrder, OrderListQuery, OrderView};
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::orders::{self, Recorded};

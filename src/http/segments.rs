@@ -4,14 +4,14 @@ use actix_web::{HttpResponse, web};
 
 use super::extract::{Json, Query, parse_id};
 use super::{Db, ErrorResponses, created};
-use crate::api::Page;
-use crate::api::customer::CustomerView;
-use crate::api::people::PageQuery;
-use crate::api::segments::{
+use crate::auth::BearerAuth;
+use crate::contract::Page;
+use crate::contract::customer::CustomerView;
+use crate::contract::people::PageQuery;
+use crate::contract::segments::{
     MemberChange, NewSegment, PreviewRequest, SegmentListQuery, SegmentPatch, SegmentPreview, SegmentRefresh,
     SegmentView,
 };
-use crate::auth::BearerAuth;
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::segments;

@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, web};
 
 use super::extract::{Filtered, Json, Query, parse_id};
 use super::{Db, ErrorResponses, created};
-use crate::api::Page;
-use crate::api::feedback::{NewTask, StaffInput, StaffView, TaskFilter, TaskPatch, TaskView};
-use crate::api::people::PageQuery;
 use crate::auth::BearerAuth;
+use crate::contract::Page;
+use crate::contract::feedback::{NewTask, StaffInput, StaffView, TaskFilter, TaskPatch, TaskView};
+use crate::contract::people::PageQuery;
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::{staff, tasks};

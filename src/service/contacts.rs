@@ -10,8 +10,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{begin, customers, mask, new_id, now, patch_field};
-use crate::api::people::{ContactPatch, ContactRole, ContactView, NewContact};
 use crate::auth::{Actor, policy};
+use crate::contract::people::{ContactPatch, ContactRole, ContactView, NewContact};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 

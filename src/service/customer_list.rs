@@ -6,9 +6,9 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
 
 use super::customers::to_view;
-use crate::api::Page;
-use crate::api::customer::{CustomerFilter, CustomerSort, CustomerView};
 use crate::auth::{Actor, policy};
+use crate::contract::Page;
+use crate::contract::customer::{CustomerFilter, CustomerSort, CustomerView};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::error::{AppError, AppResult};
 

@@ -10,10 +10,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{begin, mask, new_id, now, patch_field};
-use crate::api::customer::{
+use crate::auth::{Actor, Role, policy};
+use crate::contract::customer::{
     Channel, CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier,
 };
-use crate::auth::{Actor, Role, policy};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 

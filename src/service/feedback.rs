@@ -18,13 +18,13 @@ use uuid::Uuid;
 use super::interactions::before_cursor;
 use super::settings::{self, FeedbackRules};
 use super::{begin, customers, mask, new_id, now};
-use crate::api::Page;
-use crate::api::customer::ValueTier;
-use crate::api::feedback::{
+use crate::auth::{Actor, Role, policy};
+use crate::contract::Page;
+use crate::contract::customer::ValueTier;
+use crate::contract::feedback::{
     FeedbackChannel, FeedbackEventView, FeedbackFilter, FeedbackKind, FeedbackPatch, FeedbackStatus, FeedbackView,
     MyFeedbackView, NewComment, NewFeedback, RootCause, Severity, SlaClock, Transition,
 };
-use crate::auth::{Actor, Role, policy};
 use crate::domain::feedback::{ClockState, Target, allowed_moves, classify, targets};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse, text};

@@ -6,10 +6,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
 
 use super::now;
-use crate::api::feedback::{
+use crate::auth::{Actor, policy};
+use crate::contract::feedback::{
     FeedbackGroupBy, FeedbackReport, FeedbackReportQuery, KeywordCount, SentimentWeek, Timing, TimingGroup, VolumeCount,
 };
-use crate::auth::{Actor, policy};
 use crate::error::{AppError, AppResult};
 
 /// Default report window.

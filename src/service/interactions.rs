@@ -11,10 +11,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{begin, customers, new_id, now};
-use crate::api::Page;
-use crate::api::customer::Channel;
-use crate::api::people::{Direction, InteractionView, NewInteraction, Sentiment};
 use crate::auth::{Actor, policy};
+use crate::contract::Page;
+use crate::contract::customer::Channel;
+use crate::contract::people::{Direction, InteractionView, NewInteraction, Sentiment};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};

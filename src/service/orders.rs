@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::interactions::before_cursor;
 use super::{begin, customers, new_id, now};
-use crate::api::orders::{NewOrder, OrderListQuery, OrderStatus, OrderSummary, OrderView, Spend};
-use crate::api::{MinorUnits, Page};
 use crate::auth::{Actor, policy};
+use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderSummary, OrderView, Spend};
+use crate::contract::{MinorUnits, Page};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};

@@ -6,11 +6,11 @@ use uuid::Uuid;
 
 use super::interactions::before_cursor;
 use super::{contacts, customers, feedback, interactions, latest_per_customer, orders};
-use crate::api::Page;
-use crate::api::customer::{Channel, CustomerOverview};
-use crate::api::orders::{OrderStatus, TimelineEntry};
-use crate::api::people::Direction;
 use crate::auth::{Actor, policy};
+use crate::contract::Page;
+use crate::contract::customer::{Channel, CustomerOverview};
+use crate::contract::orders::{OrderStatus, TimelineEntry};
+use crate::contract::people::Direction;
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::error::AppResult;
 
@@ -45,7 +45,7 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
         customer: customers::to_view(customer, actor),
         contacts: contacts.into_iter().map(|c| contacts::to_view(c, actor)).collect(),
         recent_interactions: recent.into_iter().map(|i| interactions::to_view(i, actor)).collect(),
-        orders: summary.unwrap_or_else(|| crate::api::orders::OrderSummary {
+        orders: summary.unwrap_or_else(|| crate::contract::orders::OrderSummary {
             order_count: 0,
             total_spend: Vec::new(),
             first_order_at: None,

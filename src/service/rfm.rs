@@ -10,11 +10,11 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, State
 use uuid::Uuid;
 
 use super::{now, settings};
-use crate::api::MinorUnits;
-use crate::api::segments::{
+use crate::auth::{Actor, policy};
+use crate::contract::MinorUnits;
+use crate::contract::segments::{
     AnalyticsSettings, RfmCell, RfmDistribution, RfmLabelCount, RfmRecompute, RfmRecomputeResult, RfmView,
 };
-use crate::auth::{Actor, policy};
 use crate::domain::rfm::label_case_sql;
 use crate::error::{AppError, AppResult};
 

@@ -489,7 +489,7 @@ fn pascal(snake: &str) -> String {
         .collect()
 }
 
-impl utoipa::PartialSchema for crate::api::segments::SegmentRuleDoc {
+impl utoipa::PartialSchema for crate::contract::segments::SegmentRuleDoc {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::OneOfBuilder;
         use utoipa::openapi::{Ref, RefOr};
@@ -511,7 +511,7 @@ impl utoipa::PartialSchema for crate::api::segments::SegmentRuleDoc {
     }
 }
 
-impl utoipa::ToSchema for crate::api::segments::SegmentRuleDoc {
+impl utoipa::ToSchema for crate::contract::segments::SegmentRuleDoc {
     fn name() -> std::borrow::Cow<'static, str> {
         std::borrow::Cow::Borrowed("SegmentRule")
     }

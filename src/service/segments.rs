@@ -16,11 +16,11 @@ use uuid::Uuid;
 
 use super::segment_fields::{Compiler, lookup};
 use super::{begin, customers, new_id, now};
-use crate::api::Page;
-use crate::api::segments::{
+use crate::auth::{Actor, policy};
+use crate::contract::Page;
+use crate::contract::segments::{
     MemberChange, NewSegment, SegmentKind, SegmentPatch, SegmentPreview, SegmentRefresh, SegmentView,
 };
-use crate::auth::{Actor, policy};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::segment_rule::{self, Rule};
 use crate::domain::{Checker, parse};
@@ -621,10 +621,10 @@ pub async fn members(
     actor: &Actor,
     id: Uuid,
     page: &PageRequest,
-) -> AppResult<Page<crate::api::customer::CustomerView>> {
+) -> AppResult<Page<crate::contract::customer::CustomerView>> {
     policy::read_customers(actor)?;
     find(db, id).await?;
-    let filter = crate::api::customer::CustomerFilter {
+    let filter = crate::contract::customer::CustomerFilter {
         segment_id: Some(id),
         ..Default::default()
     };

@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::now;
-use crate::api::feedback::{BusinessCalendarSettings, ClassificationSettings, Severity, SlaPolicies, Weekday};
-use crate::api::segments::AnalyticsSettings;
 use crate::auth::{Actor, policy};
+use crate::contract::feedback::{BusinessCalendarSettings, ClassificationSettings, Severity, SlaPolicies, Weekday};
+use crate::contract::segments::AnalyticsSettings;
 use crate::domain::calendar::{Block, BusinessCalendar};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult, FieldError};

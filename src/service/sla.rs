@@ -24,7 +24,7 @@ use super::feedback::{
 };
 use super::tasks::{self, TaskDraft};
 use super::{begin, staff};
-use crate::api::feedback::{SweepReport, TaskKind};
+use crate::contract::feedback::{SweepReport, TaskKind};
 use crate::domain::feedback::ClockState;
 use crate::error::AppResult;
 

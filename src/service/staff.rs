@@ -6,9 +6,9 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect};
 
 use super::now;
-use crate::api::Page;
-use crate::api::feedback::{StaffInput, StaffView};
 use crate::auth::{Actor, policy};
+use crate::contract::Page;
+use crate::contract::feedback::{StaffInput, StaffView};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};

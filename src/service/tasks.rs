@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::interactions::before_cursor;
 use super::{customers, new_id, now};
-use crate::api::Page;
-use crate::api::feedback::{NewTask, TaskFilter, TaskKind, TaskPatch, TaskStatus, TaskView};
 use crate::auth::{Actor, Role, policy};
+use crate::contract::Page;
+use crate::contract::feedback::{NewTask, TaskFilter, TaskKind, TaskPatch, TaskStatus, TaskView};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};

@@ -7,15 +7,15 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::api_enum;
 use super::orders::OrderSummary;
 use super::people::{ContactView, InteractionView};
+use super::value_enum;
 
-api_enum!(
+value_enum!(
     /// Whether a customer is a person or a company.
     CustomerKind { Person => "person", Company => "company" }
 );
-api_enum!(
+value_enum!(
     /// Where a customer is in its relationship with us.
     LifecycleStage {
         Prospect => "prospect",
@@ -26,11 +26,11 @@ api_enum!(
         WonBack => "won_back",
     }
 );
-api_enum!(
+value_enum!(
     /// Value tier: key (top 20%), important (next 30%), general (the rest).
     ValueTier { Key => "key", Important => "important", General => "general" }
 );
-api_enum!(
+value_enum!(
     /// A contact channel.
     Channel {
         Phone => "phone",
@@ -272,7 +272,7 @@ impl From<CustomerView> for MyProfileView {
     }
 }
 
-api_enum!(
+value_enum!(
     /// Sort order of the customer list; `_desc` variants are newest/last first.
     CustomerSort {
         CreatedAtDesc => "created_at_desc",

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::api_enum;
+use super::value_enum;
 
-api_enum!(
+value_enum!(
     /// Where feedback came in.
     FeedbackChannel {
         App => "app",
@@ -21,7 +21,7 @@ api_enum!(
         Survey => "survey",
     }
 );
-api_enum!(
+value_enum!(
     /// What the customer is telling us.
     FeedbackKind {
         Complaint => "complaint",
@@ -31,11 +31,11 @@ api_enum!(
         Incident => "incident",
     }
 );
-api_enum!(
+value_enum!(
     /// How fast it must be handled; decides the SLA policy.
     Severity { Urgent => "urgent", Important => "important", General => "general" }
 );
-api_enum!(
+value_enum!(
     /// Where an item is in its loop. `waiting_customer` pauses the resolution clock.
     FeedbackStatus {
         New => "new",
@@ -46,7 +46,7 @@ api_enum!(
         Closed => "closed",
     }
 );
-api_enum!(
+value_enum!(
     /// Why it happened, recorded on close.
     RootCause {
         Product => "product",
@@ -60,7 +60,7 @@ api_enum!(
         Other => "other",
     }
 );
-api_enum!(
+value_enum!(
     /// How an SLA target counts time.
     TargetUnit {
         Minutes => "minutes",
@@ -70,7 +70,7 @@ api_enum!(
         BusinessDays => "business_days",
     }
 );
-api_enum!(
+value_enum!(
     /// A day of the week.
     Weekday {
         Mon => "mon",
@@ -82,7 +82,7 @@ api_enum!(
         Sun => "sun",
     }
 );
-api_enum!(
+value_enum!(
     /// What a task is for.
     TaskKind {
         FollowUp => "follow_up",
@@ -92,11 +92,11 @@ api_enum!(
         Other => "other",
     }
 );
-api_enum!(
+value_enum!(
     /// Whether a task still needs doing.
     TaskStatus { Open => "open", Done => "done", Cancelled => "cancelled" }
 );
-api_enum!(
+value_enum!(
     /// A dimension of the feedback report.
     FeedbackGroupBy { Kind => "kind", Severity => "severity", Channel => "channel" }
 );

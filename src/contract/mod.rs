@@ -1,6 +1,8 @@
-//! The API contract: input and view types shared by REST (serde + utoipa) and
-//! GraphQL (async-graphql derives). Entities never leave the service layer;
-//! these types do.
+//! The outer contract: the wire types (inputs, views, value enums) both doors
+//! share — REST through serde and utoipa, GraphQL through async-graphql
+//! derives. Entities never leave the service layer; these types do. Routes
+//! live in `http/` and `graphql/`; rules in `domain/`, which may use the value
+//! enums here but not the structs.
 
 pub mod customer;
 pub mod feedback;
@@ -12,7 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Declares a closed set of string values with its wire name per variant.
-macro_rules! api_enum {
+macro_rules! value_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(
@@ -42,7 +44,7 @@ macro_rules! api_enum {
         }
     };
 }
-pub(crate) use api_enum;
+pub(crate) use value_enum;
 
 /// An amount of money in minor units (cents). REST carries it as a JSON
 /// integer; GraphQL as the `MinorUnits` scalar, a string of decimal digits

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::api_enum;
 use super::customer::Channel;
+use super::value_enum;
 
-api_enum!(
+value_enum!(
     /// A contact's role in the decision chain.
     ContactRole {
         DecisionMaker => "decision_maker",
@@ -18,11 +18,11 @@ api_enum!(
         Gatekeeper => "gatekeeper",
     }
 );
-api_enum!(
+value_enum!(
     /// Who started an interaction.
     Direction { Inbound => "inbound", Outbound => "outbound" }
 );
-api_enum!(
+value_enum!(
     /// How an interaction felt.
     Sentiment { Positive => "positive", Neutral => "neutral", Negative => "negative" }
 );

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::api_enum;
 use super::customer::Channel;
 use super::people::Direction;
+use super::value_enum;
 
-api_enum!(
+value_enum!(
     /// Whether an order still counts.
     OrderStatus { Completed => "completed", Refunded => "refunded" }
 );

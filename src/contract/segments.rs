@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::api_enum;
+use super::value_enum;
 
 /// Analytics settings (admin/manager). Lifetime value =
 /// historical spend + average order value × orders per year × expected
@@ -124,7 +124,7 @@ pub struct RfmDistribution {
     pub cells: Vec<RfmCell>,
 }
 
-api_enum!(
+value_enum!(
     /// Dynamic segments follow a rule; static ones hold hand-picked members.
     SegmentKind { Dynamic => "dynamic", Static => "static" }
 );
