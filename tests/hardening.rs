@@ -380,6 +380,27 @@ async fn graphql_limits_hold_and_every_error_has_a_code(app: &TestApp) {
     assert_eq!(reply["errors"][0]["extensions"]["code"], "query_too_complex", "{reply}");
     assert!(reply["data"].is_null(), "nothing ran: {reply}");
 
+    // List sizes weigh as held to their bounds: a negative size neither wraps
+    // to a huge weight nor slips under the limit, a huge one does not overflow.
+    let reply = app
+        .graphql(
+            Some(&admin),
+            "{ customers(first: 2147483647) { edges { node { orders(limit: 2147483647) { id } \
+             interactions(limit: -2147483648) { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply["errors"][0]["extensions"]["code"], "query_too_complex", "{reply}");
+    let reply = app
+        .graphql(
+            Some(&admin),
+            "{ customers(first: -1) { edges { node { orders(limit: -5) { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(reply["errors"][0]["extensions"]["code"].is_string(), "{reply}");
+    assert_ne!(reply["errors"][0]["extensions"]["code"], "internal", "{reply}");
+
     // Introspection: staff only; the standard query works for them.
     let introspection = "{ __schema { queryType { name } types { name fields { name type { ...T } } } } }
         fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name

@@ -44,7 +44,7 @@ impl CustomerView {
     }
 
     /// The newest interactions.
-    #[graphql(complexity = "limit as usize * child_complexity")]
+    #[graphql(complexity = "super::list_weight(Some(limit), 0, MAX_NESTED, child_complexity)")]
     async fn interactions(
         &self,
         c: &Context<'_>,
@@ -62,7 +62,7 @@ impl CustomerView {
     }
 
     /// The newest orders.
-    #[graphql(complexity = "limit as usize * child_complexity")]
+    #[graphql(complexity = "super::list_weight(Some(limit), 0, MAX_NESTED, child_complexity)")]
     async fn orders(
         &self,
         c: &Context<'_>,
@@ -155,7 +155,7 @@ impl CustomerQuery {
     }
 
     /// Customers, Relay-style: `first` (1–200, default 50) after a cursor.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
     async fn customers(
         &self,
         c: &Context<'_>,

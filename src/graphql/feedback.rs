@@ -12,6 +12,7 @@ use crate::contract::feedback::{
     StaffView, TaskFilter, TaskPatch, TaskView, Transition,
 };
 use crate::domain::pagination::PageRequest;
+use crate::service::feedback::History;
 use crate::service::{feedback, feedback_report, settings, staff, tasks};
 
 fn page(first: Option<i32>, after: Option<&str>) -> async_graphql::Result<PageRequest> {
@@ -42,7 +43,7 @@ fn time_cursor(at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
 #[ComplexObject]
 impl FeedbackView {
     /// The item's history, oldest first (`onlyComments` for the comments).
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
     async fn events(
         &self,
         c: &Context<'_>,
@@ -52,7 +53,14 @@ impl FeedbackView {
     ) -> async_graphql::Result<Connection<String, FeedbackEventView>> {
         let (actor, db) = ctx(c)?;
         let request = page(first, after.as_deref())?;
-        let result = gql(feedback::events(db, actor, self.id, only_comments, &request).await)?;
+        let result = gql(feedback::events(
+            db,
+            actor,
+            self.id,
+            if only_comments { History::Comments } else { History::All },
+            &request,
+        )
+        .await)?;
         Ok(connection(&request, result, |e| {
             crate::domain::pagination::Cursor {
                 key: String::new(),
@@ -75,7 +83,7 @@ impl FeedbackQuery {
     }
 
     /// Feedback items, newest first.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
     async fn feedbacks(
         &self,
         c: &Context<'_>,
@@ -90,7 +98,7 @@ impl FeedbackQuery {
     }
 
     /// The signed-in customer's feedback, newest first.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
     async fn my_feedback(
         &self,
         c: &Context<'_>,
@@ -135,7 +143,7 @@ impl FeedbackQuery {
     }
 
     /// Tasks, newest first (an agent's own).
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
     async fn tasks(
         &self,
         c: &Context<'_>,
@@ -150,7 +158,7 @@ impl FeedbackQuery {
     }
 
     /// The staff directory, by id.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
     async fn staff(
         &self,
         c: &Context<'_>,

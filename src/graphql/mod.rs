@@ -28,6 +28,22 @@ pub const SET_WIDE_READ: usize = 2_000;
 /// refresh): two of them exceed [`MAX_COMPLEXITY`], so one per request.
 pub const SET_WIDE_WRITE: usize = MAX_COMPLEXITY / 2 + 1;
 
+/// The complexity of a list field: its children's times the items it may
+/// return — the requested count (or `default`) held to `0..=max`, so a
+/// negative or huge argument neither wraps nor overflows the sum.
+pub(crate) fn list_weight(requested: Option<i32>, default: u64, max: u64, child_complexity: usize) -> usize {
+    let count = requested.map_or(default, |n| u64::try_from(n).unwrap_or(0).min(max));
+    usize::try_from(count)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(child_complexity)
+}
+
+/// [`list_weight`] for a connection's `first` (default 50, at most 200).
+pub(crate) fn page_weight(first: Option<i32>, child_complexity: usize) -> usize {
+    use crate::domain::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+    list_weight(first, DEFAULT_LIMIT, MAX_LIMIT, child_complexity)
+}
+
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     customers::CustomerQuery,

@@ -12,12 +12,13 @@ use crate::contract::segments::{
     SegmentPatch, SegmentPreview, SegmentRefresh, SegmentView,
 };
 use crate::domain::pagination::PageRequest;
+use crate::service::segments::Membership;
 use crate::service::{rfm, segments, settings};
 
 #[ComplexObject]
 impl SegmentView {
     /// Members as of the last refresh, in the customers list's order.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
     async fn members(
         &self,
         c: &Context<'_>,
@@ -45,7 +46,7 @@ impl SegmentQuery {
     }
 
     /// Segments, newest first: `first` (1–200, default 50) after a cursor.
-    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
     async fn segments(
         &self,
         c: &Context<'_>,
@@ -127,7 +128,7 @@ impl SegmentMutation {
         input: MemberChange,
     ) -> async_graphql::Result<SegmentView> {
         let (actor, db) = ctx(c)?;
-        gql(segments::change_members(db, actor, parse_uuid(&id, "segment")?, input, true).await)
+        gql(segments::change_members(db, actor, parse_uuid(&id, "segment")?, input, Membership::Add).await)
     }
 
     /// Removes customers from a static segment.
@@ -138,7 +139,7 @@ impl SegmentMutation {
         input: MemberChange,
     ) -> async_graphql::Result<SegmentView> {
         let (actor, db) = ctx(c)?;
-        gql(segments::change_members(db, actor, parse_uuid(&id, "segment")?, input, false).await)
+        gql(segments::change_members(db, actor, parse_uuid(&id, "segment")?, input, Membership::Remove).await)
     }
 
     /// Recomputes RFM scores, lifetime value and value tiers now.

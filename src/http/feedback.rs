@@ -13,6 +13,7 @@ use crate::contract::feedback::{
 use crate::contract::people::PageQuery;
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
+use crate::service::feedback::History;
 use crate::service::{feedback, feedback_report, settings};
 
 /// Files feedback for a customer. Without `severity` the classification
@@ -81,10 +82,10 @@ pub async fn transition_feedback(
     Ok(HttpResponse::Ok().json(feedback::transition(&db, &actor, id, input).await?))
 }
 
-async fn history(db: Db, actor: crate::auth::Actor, id: &str, comments: bool, q: PageQuery) -> AppResult<HttpResponse> {
+async fn history(db: Db, actor: crate::auth::Actor, id: &str, which: History, q: PageQuery) -> AppResult<HttpResponse> {
     let id = parse_id(id, "feedback")?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    Ok(HttpResponse::Ok().json(feedback::events(&db, &actor, id, comments, &page).await?))
+    Ok(HttpResponse::Ok().json(feedback::events(&db, &actor, id, which, &page).await?))
 }
 
 /// The item's history, oldest first: every state, assignment, severity and
@@ -98,7 +99,7 @@ pub async fn list_feedback_events(
     id: web::Path<String>,
     Query(q): Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    history(db, actor, &id, false, q).await
+    history(db, actor, &id, History::All, q).await
 }
 
 /// The item's comments, oldest first.
@@ -111,7 +112,7 @@ pub async fn list_feedback_comments(
     id: web::Path<String>,
     Query(q): Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    history(db, actor, &id, true, q).await
+    history(db, actor, &id, History::Comments, q).await
 }
 
 /// Comments on an item.

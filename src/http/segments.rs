@@ -15,6 +15,7 @@ use crate::contract::segments::{
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::segments;
+use crate::service::segments::Membership;
 
 /// Creates a segment. A dynamic segment is empty until its first refresh.
 #[utoipa::path(post, path = "/api/v1/segments", tag = "segments", request_body = NewSegment,
@@ -116,10 +117,10 @@ async fn change(
     actor: crate::auth::Actor,
     id: &str,
     input: MemberChange,
-    add: bool,
+    membership: Membership,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(id, "segment")?;
-    Ok(HttpResponse::Ok().json(segments::change_members(&db, &actor, id, input, add).await?))
+    Ok(HttpResponse::Ok().json(segments::change_members(&db, &actor, id, input, membership).await?))
 }
 
 /// Adds customers, by id or external id, to a static segment.
@@ -134,7 +135,7 @@ pub async fn add_segment_members(
     id: web::Path<String>,
     Json(input): Json<MemberChange>,
 ) -> AppResult<HttpResponse> {
-    change(db, actor, &id, input, true).await
+    change(db, actor, &id, input, Membership::Add).await
 }
 
 /// Removes customers, by id or external id, from a static segment.
@@ -149,7 +150,7 @@ pub async fn remove_segment_members(
     id: web::Path<String>,
     Json(input): Json<MemberChange>,
 ) -> AppResult<HttpResponse> {
-    change(db, actor, &id, input, false).await
+    change(db, actor, &id, input, Membership::Remove).await
 }
 
 /// The paths of this module, for the OpenAPI document.

@@ -776,6 +776,15 @@ pub async fn comment(
     Ok(event_view(event, actor))
 }
 
+/// Which part of an item's history to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum History {
+    /// Every event: states, assignments, severity, SLA marks, comments.
+    All,
+    /// Comments only.
+    Comments,
+}
+
 /// An item's history (or only its comments), oldest first.
 ///
 /// # Errors
@@ -784,13 +793,13 @@ pub async fn events(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    only_comments: bool,
+    which: History,
     page: &PageRequest,
 ) -> AppResult<Page<FeedbackEventView>> {
     read_policy(actor)?;
     find(db, id).await?;
     let mut q = feedback_event::Entity::find().filter(feedback_event::Column::FeedbackId.eq(id));
-    if only_comments {
+    if which == History::Comments {
         q = q.filter(feedback_event::Column::Kind.eq("comment"));
     }
     if let Some(after) = &page.after {

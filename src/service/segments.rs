@@ -543,18 +543,25 @@ async fn resolve(txn: &DatabaseTransaction, change: &MemberChange) -> AppResult<
     Ok(ids)
 }
 
-/// Adds (`add = true`) or removes customers of a static segment, recording each change.
+/// Whether a member change adds or removes customers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    Add,
+    Remove,
+}
+
+/// Adds or removes customers of a static segment, recording each change.
 ///
 /// # Errors
 /// `Forbidden` unless admin or manager; `NotFound`; `Conflict` for a dynamic
 /// segment; `Validation` naming unknown customers.
-#[tracing::instrument(skip_all, fields(segment_id = %id, actor = %actor.sub, add))]
+#[tracing::instrument(skip_all, fields(segment_id = %id, actor = %actor.sub, ?membership))]
 pub async fn change_members(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
     change: MemberChange,
-    add: bool,
+    membership: Membership,
 ) -> AppResult<SegmentView> {
     policy::manage_customers(actor)?;
     let txn = begin(db).await?;
@@ -575,13 +582,12 @@ pub async fn change_members(
         .all(&txn)
         .await?;
     let at = now();
-    let (changed, kind): (Vec<Uuid>, &str) = if add {
-        (ids.into_iter().filter(|c| !present.contains(c)).collect(), "entered")
-    } else {
-        (present, "exited")
+    let (changed, kind): (Vec<Uuid>, &str) = match membership {
+        Membership::Add => (ids.into_iter().filter(|c| !present.contains(c)).collect(), "entered"),
+        Membership::Remove => (present, "exited"),
     };
     if !changed.is_empty() {
-        if add {
+        if membership == Membership::Add {
             segment_member::Entity::insert_many(changed.iter().map(|c| segment_member::ActiveModel {
                 segment_id: Set(id),
                 customer_id: Set(*c),
