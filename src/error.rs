@@ -149,10 +149,7 @@ impl From<sea_orm::DbErr> for AppError {
         // Unique violations reach here only when a service did not map them
         // to a field first; they are still conflicts, not server faults.
         if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
-            return Self::Conflict {
-                detail: unique_detail(&msg),
-                field: unique_field(&msg),
-            };
+            return unique_conflict(&msg);
         }
         Self::Internal(anyhow::Error::new(err))
     }
@@ -167,24 +164,90 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
     }
 }
 
-/// Picks the column out of a unique-violation message from either database:
-/// SQLite says `UNIQUE constraint failed: customer.external_id`, PostgreSQL
-/// names the constraint, e.g. `customer_external_id_key`.
-fn unique_field(msg: &str) -> Option<String> {
-    for known in ["external_id", "email", "tag"] {
-        if msg.contains(known) {
-            return Some(known.to_owned());
-        }
-    }
-    None
+/// A unique key of the schema, and the request field a violation of it names.
+#[derive(Clone, Copy, Debug)]
+pub struct UniqueKey {
+    pub table: &'static str,
+    pub column: &'static str,
+    /// The detail a violation answers with.
+    pub detail: &'static str,
 }
 
-fn unique_detail(msg: &str) -> String {
-    match unique_field(msg) {
-        Some(field) => format!("{field} is already taken"),
-        None => "a record with these values already exists".into(),
+pub const CUSTOMER_EXTERNAL_ID: UniqueKey = UniqueKey {
+    table: "customer",
+    column: "external_id",
+    detail: "a customer with this external_id already exists",
+};
+pub const ORDER_EXTERNAL_ID: UniqueKey = UniqueKey {
+    table: "customer_order",
+    column: "external_id",
+    detail: "an order with this external_id already exists",
+};
+pub const SEGMENT_NAME: UniqueKey = UniqueKey {
+    table: "segment",
+    column: "name",
+    detail: "a segment with this name already exists",
+};
+/// Every single-column unique key a request can collide with.
+const UNIQUE_KEYS: [UniqueKey; 3] = [CUSTOMER_EXTERNAL_ID, ORDER_EXTERNAL_ID, SEGMENT_NAME];
+
+impl UniqueKey {
+    /// Whether a unique-violation message is about this key. PostgreSQL names
+    /// the constraint (`"customer_external_id_key"`, the name a column's
+    /// `UNIQUE` gets); SQLite names the columns (`customer.external_id`).
+    pub fn is_violated_by(&self, msg: &str) -> bool {
+        let constraint = format!("\"{}_{}_key\"", self.table, self.column);
+        let columns = format!("UNIQUE constraint failed: {}.{}", self.table, self.column);
+        msg.contains(&constraint) || msg.trim_end().ends_with(&columns)
+    }
+
+    /// The key a unique-violation message is about, if it is a known one.
+    fn of(msg: &str) -> Option<Self> {
+        UNIQUE_KEYS.into_iter().find(|k| k.is_violated_by(msg))
+    }
+
+    /// Maps a violation of this key to a 409 naming its field; any other
+    /// error converts as usual.
+    pub fn map(self) -> impl Fn(sea_orm::DbErr) -> AppError {
+        move |err| match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) if self.is_violated_by(&msg) => {
+                AppError::conflict_on(self.column, self.detail)
+            }
+            _ => err.into(),
+        }
+    }
+}
+
+fn unique_conflict(msg: &str) -> AppError {
+    match UniqueKey::of(msg) {
+        Some(key) => AppError::conflict_on(key.column, key.detail),
+        None => AppError::Conflict {
+            detail: "a record with these values already exists".into(),
+            field: None,
+        },
     }
 }
 
 /// Result alias used across services.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::{CUSTOMER_EXTERNAL_ID, SEGMENT_NAME, UniqueKey};
+
+    #[test]
+    fn unique_violations_are_told_apart_by_key_not_by_substring() {
+        let pg =
+            "error returned from database: duplicate key value violates unique constraint \"customer_external_id_key\"";
+        let sqlite = "error returned from database: (code: 2067) UNIQUE constraint failed: customer.external_id";
+        for msg in [pg, sqlite] {
+            assert!(CUSTOMER_EXTERNAL_ID.is_violated_by(msg), "{msg}");
+            assert!(!SEGMENT_NAME.is_violated_by(msg), "{msg}");
+        }
+        let order = "UNIQUE constraint failed: customer_order.external_id";
+        assert!(!CUSTOMER_EXTERNAL_ID.is_violated_by(order));
+        assert_eq!(UniqueKey::of(order).map(|k| k.table), Some("customer_order"));
+        // A tag's composite key is none of these, whatever its message mentions.
+        assert!(UniqueKey::of("UNIQUE constraint failed: customer_tag.customer_id, customer_tag.tag").is_none());
+    }
+}

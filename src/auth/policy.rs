@@ -83,3 +83,35 @@ pub fn read_reports(actor: &Actor) -> AppResult<()> {
         Role::Agent | Role::Customer => Err(AppError::Forbidden),
     }
 }
+
+/// Working an assigned item (a feedback item, a task): admins and managers
+/// any; agents the ones assigned to them.
+pub fn may_work_assigned(actor: &Actor, assignee_id: Option<&str>) -> bool {
+    match actor.role {
+        Role::Admin | Role::Manager => true,
+        Role::Agent => assignee_id == Some(actor.sub.as_str()),
+        _ => false,
+    }
+}
+
+/// [`may_work_assigned`] as a check.
+///
+/// # Errors
+/// `Forbidden` when the actor may not work the item.
+pub fn work_assigned(actor: &Actor, assignee_id: Option<&str>) -> AppResult<()> {
+    if may_work_assigned(actor, assignee_id) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Seeing an assigned task: who may work it, and analysts (reading all).
+pub fn may_see_assigned(actor: &Actor, assignee_id: Option<&str>) -> bool {
+    actor.role == Role::Analyst || may_work_assigned(actor, assignee_id)
+}
+
+/// Naming who is assigned: admins and managers anyone, agents only themselves.
+pub fn may_assign(actor: &Actor, assignee: &str) -> bool {
+    actor.role != Role::Agent || assignee == actor.sub
+}

@@ -15,7 +15,7 @@ use crate::contract::customer::{
     Channel, CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier,
 };
 use crate::domain::{Checker, parse};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, CUSTOMER_EXTERNAL_ID};
 
 /// Shapes a stored customer for a caller, masking personal data where the role requires it.
 pub fn to_view(m: customer::Model, actor: &Actor) -> CustomerView {
@@ -217,15 +217,6 @@ async fn sync_tags(conn: &impl ConnectionTrait, id: Uuid, tags: &serde_json::Val
     Ok(())
 }
 
-fn map_unique(err: sea_orm::DbErr) -> AppError {
-    match err.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::conflict_on("external_id", "a customer with this external_id already exists")
-        }
-        _ => err.into(),
-    }
-}
-
 /// Creates a customer. Agents become the owner and may not name another one.
 ///
 /// # Errors
@@ -280,7 +271,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewCustomer) 
     apply_patch(&mut c, &mut am, patch, at);
     c.finish()?;
     let txn = begin(db).await?;
-    let model = am.insert(&txn).await.map_err(map_unique)?;
+    let model = am.insert(&txn).await.map_err(CUSTOMER_EXTERNAL_ID.map())?;
     sync_tags(&txn, model.id, &model.tags).await?;
     txn.commit().await?;
     tracing::info!(customer_id = %model.id, "customer created");
@@ -352,7 +343,7 @@ async fn save_patch(
     c.finish()?;
     am.updated_at = Set(at);
     let txn = begin(db).await?;
-    let model = am.update(&txn).await.map_err(map_unique)?;
+    let model = am.update(&txn).await.map_err(CUSTOMER_EXTERNAL_ID.map())?;
     if tags_changed {
         sync_tags(&txn, model.id, &model.tags).await?;
     }

@@ -7,7 +7,7 @@
 //! interleave.
 
 use chrono::{DateTime, Utc};
-use entity::{customer, feedback_event, feedback_item, feedback_keyword, outbox_event};
+use entity::{customer, feedback_event, feedback_item, feedback_keyword};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -15,10 +15,11 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::interactions::before_cursor;
+use super::outbox::{self, EventType};
+use super::paging::before_cursor;
 use super::settings::{self, FeedbackRules};
 use super::{begin, customers, mask, new_id, now};
-use crate::auth::{Actor, Role, policy};
+use crate::auth::{Actor, policy};
 use crate::contract::Page;
 use crate::contract::customer::ValueTier;
 use crate::contract::feedback::{
@@ -183,30 +184,6 @@ pub async fn record(
     Ok(())
 }
 
-/// Leaves an event for webhook delivery, in the caller's transaction.
-///
-/// # Errors
-/// Database failures.
-pub async fn outbox(
-    conn: &impl ConnectionTrait,
-    topic: &str,
-    aggregate_id: Uuid,
-    payload: serde_json::Value,
-    at: DateTime<Utc>,
-) -> AppResult<()> {
-    outbox_event::ActiveModel {
-        id: Set(new_id()),
-        topic: Set(topic.into()),
-        aggregate_id: Set(aggregate_id),
-        payload: Set(payload),
-        created_at: Set(at),
-        delivered_at: Set(None),
-    }
-    .insert(conn)
-    .await?;
-    Ok(())
-}
-
 /// Keywords and sentiment, worked out off the request threads.
 async fn analyse(text: String, customer_name: String) -> AppResult<text::Analysis> {
     tokio::task::spawn_blocking(move || text::analyse(&text, &[&customer_name]))
@@ -238,7 +215,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewFeedback) 
         },
     };
     let assignee = c.opt("assignee_id", input.assignee_id.clone(), parse::staff_id);
-    if actor.role == Role::Agent && assignee.as_deref().is_some_and(|a| a != actor.sub) {
+    if assignee.as_deref().is_some_and(|a| !policy::may_assign(actor, a)) {
         c.fail("assignee_id", "an agent may assign only itself");
     }
     intake(db, actor, input, customer, assignee, c).await
@@ -374,7 +351,7 @@ async fn intake(
         )
         .await?;
     }
-    outbox(&txn, "feedback.created", model.id, payload(&model), at).await?;
+    outbox::write(&txn, EventType::FeedbackCreated, model.id, payload(&model), at).await?;
     txn.commit().await?;
     Ok(to_view(model, actor))
 }
@@ -398,11 +375,7 @@ fn read_policy(actor: &Actor) -> AppResult<()> {
 
 /// Admins and managers work every item; agents the ones assigned to them.
 fn work_policy(actor: &Actor, item: &feedback_item::Model) -> AppResult<()> {
-    match actor.role {
-        Role::Admin | Role::Manager => Ok(()),
-        Role::Agent if item.assignee_id.as_deref() == Some(actor.sub.as_str()) => Ok(()),
-        _ => Err(AppError::Forbidden),
-    }
+    policy::work_assigned(actor, item.assignee_id.as_deref())
 }
 
 async fn find(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<feedback_item::Model> {
@@ -566,7 +539,7 @@ async fn save(
     txn: DatabaseTransaction,
     mut item: feedback_item::Model,
     events: Vec<Event<'_>>,
-    topic: &str,
+    kind: EventType,
     at: DateTime<Utc>,
 ) -> AppResult<FeedbackView> {
     item.updated_at = at;
@@ -574,7 +547,7 @@ async fn save(
     for e in events {
         record(&txn, &item, e, at).await?;
     }
-    outbox(&txn, topic, item.id, payload(&item), at).await?;
+    outbox::write(&txn, kind, item.id, payload(&item), at).await?;
     txn.commit().await?;
     Ok(to_view(item, actor))
 }
@@ -620,7 +593,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Fee
     if events.is_empty() {
         return Ok(to_view(item, actor));
     }
-    save(actor, txn, item, events, "feedback.updated", at).await
+    save(actor, txn, item, events, EventType::FeedbackUpdated, at).await
 }
 
 fn retarget(item: &mut feedback_item::Model, severity: Severity, rules: &FeedbackRules) {
@@ -733,7 +706,7 @@ pub async fn transition(
             note,
         },
     );
-    save(actor, txn, item, events, "feedback.status_changed", at).await
+    save(actor, txn, item, events, EventType::FeedbackStatusChanged, at).await
 }
 
 /// Adds a comment to an item's history.

@@ -1,7 +1,6 @@
 //! Interactions: touchpoints with a customer. Logging one moves the
 //! customer's `last_contacted_at` forward.
 
-use chrono::{DateTime, Utc};
 use entity::{contact, customer, interaction};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -17,7 +16,7 @@ use crate::contract::customer::Channel;
 use crate::contract::people::{Direction, InteractionView, NewInteraction, Sentiment};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// Shapes a stored interaction.
 pub fn to_view(m: interaction::Model, actor: &Actor) -> InteractionView {
@@ -99,16 +98,6 @@ pub async fn create(
     Ok(to_view(model, actor))
 }
 
-/// Keyset condition for rows ordered by (time desc, id desc).
-pub(crate) fn before_cursor<C: ColumnTrait>(time: C, id: C, after: &Cursor) -> AppResult<Condition> {
-    let at: DateTime<Utc> = DateTime::parse_from_rfc3339(&after.key)
-        .map_err(|_| AppError::field("cursor", "is not a valid cursor"))?
-        .with_timezone(&Utc);
-    Ok(Condition::any()
-        .add(time.lt(at))
-        .add(Condition::all().add(time.eq(at)).add(id.lt(after.id))))
-}
-
 /// A customer's interactions, newest first.
 ///
 /// # Errors
@@ -143,7 +132,7 @@ pub async fn page_for(
 ) -> AppResult<Vec<interaction::Model>> {
     let mut q = interaction::Entity::find().filter(interaction::Column::CustomerId.eq(customer_id));
     if let Some(after) = &page.after {
-        q = q.filter(before_cursor(
+        q = q.filter(super::paging::before_cursor(
             interaction::Column::OccurredAt,
             interaction::Column::Id,
             after,

@@ -9,14 +9,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::interactions::before_cursor;
+use super::paging::before_cursor;
 use super::{begin, customers, new_id, now};
 use crate::auth::{Actor, policy};
 use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderSummary, OrderView, Spend};
 use crate::contract::{MinorUnits, Page};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ORDER_EXTERNAL_ID};
 
 /// Shapes a stored order.
 pub fn to_view(m: order::Model) -> OrderView {
@@ -138,14 +138,17 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
     .await;
     match inserted {
         Ok(m) => Ok(Recorded::Created(to_view(m))),
-        Err(err) if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+        Err(err)
+            if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(msg))
+                if ORDER_EXTERNAL_ID.is_violated_by(&msg)) =>
+        {
             // A concurrent request with the same external_id won the race.
             let ext = external_id.unwrap_or_default();
             match find_by_external_id(db, &ext).await? {
                 Some(existing) => existing_for(existing, customer.id),
                 None => Err(AppError::conflict_on(
-                    "external_id",
-                    "an order with this external_id already exists",
+                    ORDER_EXTERNAL_ID.column,
+                    ORDER_EXTERNAL_ID.detail,
                 )),
             }
         }

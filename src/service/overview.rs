@@ -4,7 +4,7 @@ use entity::order;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::interactions::before_cursor;
+use super::paging::before_cursor;
 use super::{contacts, customers, feedback, interactions, latest_per_customer, orders};
 use crate::auth::{Actor, policy};
 use crate::contract::Page;

@@ -24,7 +24,7 @@ use crate::contract::segments::{
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::segment_rule::{self, Rule};
 use crate::domain::{Checker, parse};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, SEGMENT_NAME};
 
 /// Customers a preview shows.
 pub const SAMPLE_SIZE: u64 = 20;
@@ -118,15 +118,6 @@ pub async fn preview(db: &DatabaseConnection, actor: &Actor, rule: &Value) -> Ap
     })
 }
 
-fn map_unique(err: sea_orm::DbErr) -> AppError {
-    match err.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::conflict_on("name", "a segment with this name already exists")
-        }
-        _ => err.into(),
-    }
-}
-
 /// Creates a segment (a dynamic one starts empty until refreshed).
 ///
 /// # Errors
@@ -174,7 +165,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewSegment) -
     }
     .insert(db)
     .await
-    .map_err(map_unique)?;
+    .map_err(SEGMENT_NAME.map())?;
     Ok(to_view(model))
 }
 
@@ -218,7 +209,7 @@ pub async fn list(
         q = q.filter(segment::Column::Kind.eq(kind.as_str()));
     }
     if let Some(after) = &page.after {
-        q = q.filter(super::interactions::before_cursor(
+        q = q.filter(super::paging::before_cursor(
             segment::Column::CreatedAt,
             segment::Column::Id,
             after,
@@ -281,7 +272,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Seg
     }
     c.finish()?;
     am.updated_at = Set(now());
-    Ok(to_view(am.update(db).await.map_err(map_unique)?))
+    Ok(to_view(am.update(db).await.map_err(SEGMENT_NAME.map())?))
 }
 
 /// Deletes a segment with its members and history.

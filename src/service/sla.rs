@@ -20,8 +20,9 @@ use sea_orm::{
 use serde_json::json;
 
 use super::feedback::{
-    Event, SYSTEM, outbox, record, resolution_clock, response_clock, set_resolution_clock, set_response_clock,
+    Event, SYSTEM, record, resolution_clock, response_clock, set_resolution_clock, set_response_clock,
 };
+use super::outbox::{self, EventType};
 use super::tasks::{self, TaskDraft};
 use super::{begin, staff};
 use crate::contract::feedback::{SweepReport, TaskKind};
@@ -154,8 +155,8 @@ pub async fn record_mark(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let (kind, topic, at) = match mark {
-        Mark::Warning => ("sla_warning", "feedback.sla_warning", clock.warned_at),
-        Mark::Breach => ("sla_breach", "feedback.sla_breached", clock.breached_at),
+        Mark::Warning => ("sla_warning", EventType::FeedbackSlaWarning, clock.warned_at),
+        Mark::Breach => ("sla_breach", EventType::FeedbackSlaBreached, clock.breached_at),
     };
     record(
         txn,
@@ -173,7 +174,7 @@ pub async fn record_mark(
     if mark == Mark::Breach && escalate_it {
         escalate(txn, item, name, now).await?;
     }
-    outbox(
+    outbox::write(
         txn,
         topic,
         item.id,

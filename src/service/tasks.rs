@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::interactions::before_cursor;
+use super::paging::before_cursor;
 use super::{customers, new_id, now};
 use crate::auth::{Actor, Role, policy};
 use crate::contract::Page;
@@ -84,7 +84,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewTask) -> A
     let assignee = c
         .opt("assignee_id", input.assignee_id, parse::staff_id)
         .unwrap_or_else(|| actor.sub.clone());
-    if actor.role == Role::Agent && assignee != actor.sub {
+    if !policy::may_assign(actor, &assignee) {
         c.fail("assignee_id", "an agent may assign only itself");
     }
     if customers::find_live(db, input.customer_id).await.is_err() {
@@ -117,15 +117,11 @@ fn read_policy(actor: &Actor) -> AppResult<()> {
 }
 
 fn may_work(actor: &Actor, t: &task::Model) -> bool {
-    match actor.role {
-        Role::Admin | Role::Manager => true,
-        Role::Agent => t.assignee_id.as_deref() == Some(actor.sub.as_str()),
-        _ => false,
-    }
+    policy::may_work_assigned(actor, t.assignee_id.as_deref())
 }
 
 fn may_see(actor: &Actor, t: &task::Model) -> bool {
-    actor.role == Role::Analyst || may_work(actor, t)
+    policy::may_see_assigned(actor, t.assignee_id.as_deref())
 }
 
 /// Reads a task (an agent only its own).
