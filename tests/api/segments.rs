@@ -1,10 +1,8 @@
 //! RFM scoring, value tiers, lifetime value, segment rules, preview, refresh
 //! and static membership.
 
-mod common;
-
+use crate::common::TestApp;
 use chrono::{Duration, Utc};
-use common::TestApp;
 use rapport::auth::Role;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -215,10 +213,10 @@ async fn rfm_scores_labels_tiers_and_value_match_the_hand_computed_table(app: &T
         .query_all_raw(sea_orm::Statement::from_sql_and_values(
             app.db.get_database_backend(),
             match app.backend {
-                common::Backend::Postgres => {
+                crate::common::Backend::Postgres => {
                     "SELECT from_tier, to_tier, reason FROM customer_tier_change WHERE customer_id = $1 ORDER BY id"
                 }
-                common::Backend::Sqlite => {
+                crate::common::Backend::Sqlite => {
                     "SELECT from_tier, to_tier, reason FROM customer_tier_change WHERE customer_id = ? ORDER BY id"
                 }
             },

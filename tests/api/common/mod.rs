@@ -1,6 +1,5 @@
 //! Test harness: spawns the real application on port 0 against a fresh
 //! database (SQLite file, or a new PostgreSQL database per test).
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

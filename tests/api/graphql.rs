@@ -1,8 +1,6 @@
 //! GraphQL: the same service layer through the other door.
 
-mod common;
-
-use common::{AGENT, TestApp};
+use crate::common::{AGENT, TestApp};
 use rapport::auth::Role;
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
 //! `rapport seed`: consistent, complete data in one transaction, with the
 //! schema exactly as it was afterwards.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use rapport::auth::Role;
 use rapport::seed::{SeedPlan, seed};
 use sea_orm::ConnectionTrait;

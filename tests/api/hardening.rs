@@ -2,9 +2,7 @@
 //! characters, giant amounts, role checks before validation, arrays for
 //! objects, JWT edge cases, GraphQL limits, unknown methods, late SLA marks.
 
-mod common;
-
-use common::{SECRET, TestApp};
+use crate::common::{SECRET, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rapport::auth::Role;
 use reqwest::Method;
@@ -604,7 +602,7 @@ fn time(v: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
 /// Transitions race a sweeper that runs every second: neither may lose the
 /// other's write. Every item ends with every move recorded, each mark at most
 /// once and matching its clock field, and each clock stopped when it was.
-async fn race(backend: common::Backend) {
+async fn race(backend: crate::common::Backend) {
     let app = TestApp::spawn_with(backend, |s| s.jobs.sla_sweep_interval_secs = 1).await;
     let admin = app.token(Role::Admin);
     let customer = app.create_customer(json!({"name": "Racer"})).await;
@@ -738,12 +736,12 @@ async fn race(backend: common::Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_transitions_race_a_one_second_sweeper() {
-    race(common::Backend::Postgres).await;
+    race(crate::common::Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_transitions_race_a_one_second_sweeper() {
-    race(common::Backend::Sqlite).await;
+    race(crate::common::Backend::Sqlite).await;
 }
 
 on_both_databases!(

@@ -1,8 +1,6 @@
 //! Every route × every role, and the JWT checks.
 
-mod common;
-
-use common::{AGENT, SECRET, TestApp};
+use crate::common::{AGENT, SECRET, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rapport::auth::Role;
 use reqwest::Method;
@@ -457,11 +455,11 @@ on_both_databases!(
     bad_tokens_are_refused_with_401,
 );
 
-/// A key pair made for these tests only (tests/fixtures), never used elsewhere.
+/// A key pair made for these tests only (tests/api/fixtures), never used elsewhere.
 const ES256_PRIVATE: &str = include_str!("fixtures/es256-private.pem");
 const ES256_PUBLIC: &str = include_str!("fixtures/es256-public.pem");
 
-async fn asymmetric_tokens_verify_and_algorithm_confusion_fails(backend: common::Backend) {
+async fn asymmetric_tokens_verify_and_algorithm_confusion_fails(backend: crate::common::Backend) {
     let app = TestApp::spawn_with(backend, |s| {
         s.auth.algorithm = rapport::config::JwtAlgorithm::ES256;
         s.auth.jwt_secret = None;
@@ -481,10 +479,10 @@ async fn asymmetric_tokens_verify_and_algorithm_confusion_fails(backend: common:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_asymmetric_tokens_verify_and_algorithm_confusion_fails() {
-    asymmetric_tokens_verify_and_algorithm_confusion_fails(common::Backend::Sqlite).await;
+    asymmetric_tokens_verify_and_algorithm_confusion_fails(crate::common::Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_asymmetric_tokens_verify_and_algorithm_confusion_fails() {
-    asymmetric_tokens_verify_and_algorithm_confusion_fails(common::Backend::Postgres).await;
+    asymmetric_tokens_verify_and_algorithm_confusion_fails(crate::common::Backend::Postgres).await;
 }

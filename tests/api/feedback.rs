@@ -2,10 +2,8 @@
 //! history, SLA clocks and the sweeper (also from two instances at once),
 //! settings, the report, tasks, and the role matrix.
 
-mod common;
-
+use crate::common::{AGENT, SECRET, TestApp};
 use chrono::{DateTime, Duration, Utc};
-use common::{AGENT, SECRET, TestApp};
 use rapport::auth::Role;
 use rapport::service::sla;
 use serde_json::{Value, json};

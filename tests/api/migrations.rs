@@ -1,8 +1,6 @@
 //! Migrations go up, down and up again on both databases.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use migration::{Migrator, MigratorTrait};
 
 async fn migrations_roll_back_and_reapply_cleanly(app: &TestApp) {

@@ -1,8 +1,6 @@
 //! Customers over REST: create, read, update, delete, list, validation.
 
-mod common;
-
-use common::{AGENT, TestApp};
+use crate::common::{AGENT, TestApp};
 use rapport::auth::Role;
 use serde_json::json;
 

@@ -1,8 +1,6 @@
 //! Contacts, interactions, orders, the customer 360 and the timeline.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use rapport::auth::Role;
 use serde_json::json;
 
@@ -174,7 +172,7 @@ async fn concurrent_resends_of_one_order_record_it_once(app: &TestApp) {
     assert_eq!(app.count("customer_order").await, 1);
 }
 
-async fn futures_join(app: &TestApp, token: &str, body: serde_json::Value, n: usize) -> Vec<common::Reply> {
+async fn futures_join(app: &TestApp, token: &str, body: serde_json::Value, n: usize) -> Vec<crate::common::Reply> {
     let mut handles = Vec::new();
     for _ in 0..n {
         handles.push(app.post("/api/v1/orders", token, body.clone()));

@@ -1,0 +1,18 @@
+//! The integration tests: one binary (it links once), a module per area.
+//! Each test that touches a database runs on SQLite and on PostgreSQL
+//! (`on_both_databases!`).
+
+#[macro_use]
+mod common;
+
+mod access;
+mod cli;
+mod customers;
+mod feedback;
+mod graphql;
+mod hardening;
+mod migrations;
+mod relations;
+mod schema;
+mod seed;
+mod segments;
