@@ -4,14 +4,18 @@
 //! live in `http/` and `graphql/`; rules in `domain/`, which may use the value
 //! enums here but not the structs.
 
-pub mod customer;
+pub mod contacts;
+pub mod customers;
 pub mod feedback;
+pub mod interactions;
 pub mod orders;
-pub mod people;
 pub mod segments;
+pub mod settings;
+pub mod staff;
+pub mod tasks;
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// Declares a closed set of string values with its wire name per variant.
 macro_rules! value_enum {
@@ -78,4 +82,15 @@ impl async_graphql::ScalarType for MinorUnits {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// Paging of a customer's sub-lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }

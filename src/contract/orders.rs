@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::customer::Channel;
-use super::people::Direction;
+use super::customers::Channel;
+use super::interactions::Direction;
 use super::value_enum;
 
 value_enum!(

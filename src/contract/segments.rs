@@ -195,7 +195,7 @@ pub struct PreviewRequest {
 #[graphql(name = "SegmentPreview")]
 pub struct SegmentPreview {
     pub count: i64,
-    pub sample: Vec<super::customer::CustomerView>,
+    pub sample: Vec<super::customers::CustomerView>,
 }
 
 /// What a refresh did.

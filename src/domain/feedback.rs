@@ -4,9 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::calendar::{BusinessCalendar, Clock};
-use crate::contract::feedback::{
-    ClassificationSettings, FeedbackKind, FeedbackStatus, Severity, SlaPolicies, SlaTarget, TargetUnit,
-};
+use crate::contract::feedback::{FeedbackKind, FeedbackStatus, Severity};
+use crate::contract::settings::{ClassificationSettings, SlaPolicies, SlaTarget, TargetUnit};
 
 /// The states an item may move to from `from`.
 pub fn allowed_moves(from: FeedbackStatus) -> &'static [FeedbackStatus] {
@@ -445,7 +444,7 @@ mod tests {
                 }
             )
         );
-        policies.policies.push(crate::contract::feedback::SlaPolicy {
+        policies.policies.push(crate::contract::settings::SlaPolicy {
             severity: Severity::General,
             kind: Some(FeedbackKind::Question),
             first_response: SlaTarget {

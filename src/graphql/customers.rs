@@ -6,12 +6,13 @@ use uuid::Uuid;
 
 use super::loaders::Loaders;
 use super::{ctx, gql};
-use crate::contract::customer::{
+use crate::contract::contacts::{ContactPatch, ContactView, NewContact};
+use crate::contract::customers::{
     CustomerFilter, CustomerPatch, CustomerSort, CustomerView, MyProfilePatch, MyProfileView, NewCustomer,
 };
 use crate::contract::feedback::FeedbackView;
+use crate::contract::interactions::{InteractionView, NewInteraction};
 use crate::contract::orders::{OrderSummary, OrderView};
-use crate::contract::people::{ContactPatch, ContactView, InteractionView, NewContact, NewInteraction};
 use crate::contract::segments::RfmView;
 use crate::domain::pagination::PageRequest;
 use crate::service::{contacts, customer_list, customers, feedback, interactions, orders, rfm};

@@ -7,10 +7,12 @@ use super::customers::parse_uuid;
 use super::{ctx, gql};
 use crate::contract::Page;
 use crate::contract::feedback::{
-    BusinessCalendarSettings, ClassificationSettings, FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport,
-    FeedbackReportQuery, FeedbackView, MyFeedbackView, NewComment, NewFeedback, NewTask, SlaPolicies, StaffInput,
-    StaffView, TaskFilter, TaskPatch, TaskView, Transition,
+    FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport, FeedbackReportQuery, FeedbackView,
+    MyFeedbackView, NewComment, NewFeedback, Transition,
 };
+use crate::contract::settings::{BusinessCalendarSettings, ClassificationSettings, SlaPolicies};
+use crate::contract::staff::{StaffInput, StaffView};
+use crate::contract::tasks::{NewTask, TaskFilter, TaskPatch, TaskView};
 use crate::domain::pagination::PageRequest;
 use crate::service::feedback::History;
 use crate::service::{feedback, feedback_report, settings, staff, tasks};

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::customers::{customer_connection, parse_uuid};
 use super::{ctx, gql};
-use crate::contract::customer::{CustomerFilter, CustomerView};
+use crate::contract::customers::{CustomerFilter, CustomerView};
 use crate::contract::segments::{
     AnalyticsSettings, MemberChange, NewSegment, RfmDistribution, RfmRecompute, RfmRecomputeResult, SegmentKind,
     SegmentPatch, SegmentPreview, SegmentRefresh, SegmentView,

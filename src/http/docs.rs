@@ -36,7 +36,7 @@ impl Modify for BearerScheme {
     ),
     servers((url = "http://127.0.0.1:8080", description = "A local server (`cargo run`)")),
     modifiers(&BearerScheme),
-    components(schemas(crate::contract::customer::CustomerSort, crate::contract::feedback::FeedbackGroupBy)),
+    components(schemas(crate::contract::customers::CustomerSort, crate::contract::feedback::FeedbackGroupBy)),
     tags(
         (name = "customers", description = "Customer records, 360 overview and timeline"),
         (name = "contacts", description = "People at company customers"),

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::edge::{BodyLimit, NUL_MESSAGE, find_nul};
 
-use crate::contract::people::PageQuery;
+use crate::contract::PageQuery;
 use crate::domain::pagination::PageRequest;
 use crate::error::{AppError, FieldError};
 

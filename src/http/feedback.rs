@@ -6,11 +6,12 @@ use super::extract::{Filtered, Json, Query, parse_id};
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
+use crate::contract::PageQuery;
 use crate::contract::feedback::{
-    BusinessCalendarSettings, ClassificationSettings, FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport,
-    FeedbackReportQuery, FeedbackView, MyFeedbackView, NewComment, NewFeedback, SlaPolicies, Transition,
+    FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport, FeedbackReportQuery, FeedbackView,
+    MyFeedbackView, NewComment, NewFeedback, Transition,
 };
-use crate::contract::people::PageQuery;
+use crate::contract::settings::{BusinessCalendarSettings, ClassificationSettings, SlaPolicies};
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::feedback::History;

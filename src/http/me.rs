@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use super::extract::Json;
 use super::{Db, ErrorResponses};
 use crate::auth::BearerAuth;
-use crate::contract::customer::{MyProfilePatch, MyProfileView};
+use crate::contract::customers::{MyProfilePatch, MyProfileView};
 use crate::error::AppResult;
 use crate::service::customers;
 

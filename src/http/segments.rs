@@ -6,8 +6,8 @@ use super::extract::{Json, Query, parse_id};
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
-use crate::contract::customer::CustomerView;
-use crate::contract::people::PageQuery;
+use crate::contract::PageQuery;
+use crate::contract::customers::CustomerView;
 use crate::contract::segments::{
     MemberChange, NewSegment, PreviewRequest, SegmentListQuery, SegmentPatch, SegmentPreview, SegmentRefresh,
     SegmentView,

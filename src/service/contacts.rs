@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{begin, customers, mask, new_id, now, patch_field};
 use crate::auth::{Actor, policy};
-use crate::contract::people::{ContactPatch, ContactRole, ContactView, NewContact};
+use crate::contract::contacts::{ContactPatch, ContactRole, ContactView, NewContact};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, Qu
 use super::customers::to_view;
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
-use crate::contract::customer::{CustomerFilter, CustomerSort, CustomerView};
+use crate::contract::customers::{CustomerFilter, CustomerSort, CustomerView};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::error::{AppError, AppResult};
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{begin, mask, new_id, now, patch_field};
 use crate::auth::{Actor, Role, policy};
-use crate::contract::customer::{
+use crate::contract::customers::{
     Channel, CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier,
 };
 use crate::domain::{Checker, parse};

@@ -21,7 +21,7 @@ use super::settings::{self, FeedbackRules};
 use super::{begin, customers, mask, new_id, now};
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
-use crate::contract::customer::ValueTier;
+use crate::contract::customers::ValueTier;
 use crate::contract::feedback::{
     FeedbackChannel, FeedbackEventView, FeedbackFilter, FeedbackKind, FeedbackPatch, FeedbackStatus, FeedbackView,
     MyFeedbackView, NewComment, NewFeedback, RootCause, Severity, SlaClock, Transition,

@@ -8,9 +8,9 @@ use super::paging::before_cursor;
 use super::{contacts, customers, feedback, interactions, latest_per_customer, orders};
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
-use crate::contract::customer::{Channel, CustomerOverview};
+use crate::contract::customers::{Channel, CustomerOverview};
+use crate::contract::interactions::Direction;
 use crate::contract::orders::{OrderStatus, TimelineEntry};
-use crate::contract::people::Direction;
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::error::AppResult;
 

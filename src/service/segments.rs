@@ -618,10 +618,10 @@ pub async fn members(
     actor: &Actor,
     id: Uuid,
     page: &PageRequest,
-) -> AppResult<Page<crate::contract::customer::CustomerView>> {
+) -> AppResult<Page<crate::contract::customers::CustomerView>> {
     policy::read_customers(actor)?;
     find(db, id).await?;
-    let filter = crate::contract::customer::CustomerFilter {
+    let filter = crate::contract::customers::CustomerFilter {
         segment_id: Some(id),
         ..Default::default()
     };

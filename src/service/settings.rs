@@ -9,8 +9,9 @@ use serde::de::DeserializeOwned;
 
 use super::now;
 use crate::auth::{Actor, policy};
-use crate::contract::feedback::{BusinessCalendarSettings, ClassificationSettings, Severity, SlaPolicies, Weekday};
+use crate::contract::feedback::Severity;
 use crate::contract::segments::AnalyticsSettings;
+use crate::contract::settings::{BusinessCalendarSettings, ClassificationSettings, SlaPolicies, Weekday};
 use crate::domain::calendar::{Block, BusinessCalendar};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult, FieldError};

@@ -25,7 +25,8 @@ use super::feedback::{
 use super::outbox::{self, EventType};
 use super::tasks::{self, TaskDraft};
 use super::{begin, staff};
-use crate::contract::feedback::{SweepReport, TaskKind};
+use crate::contract::feedback::SweepReport;
+use crate::contract::tasks::TaskKind;
 use crate::domain::feedback::ClockState;
 use crate::error::AppResult;
 

@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait
 use super::now;
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
-use crate::contract::feedback::{StaffInput, StaffView};
+use crate::contract::staff::{StaffInput, StaffView};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};

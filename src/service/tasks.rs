@@ -13,7 +13,7 @@ use super::paging::before_cursor;
 use super::{customers, new_id, now};
 use crate::auth::{Actor, Role, policy};
 use crate::contract::Page;
-use crate::contract::feedback::{NewTask, TaskFilter, TaskKind, TaskPatch, TaskStatus, TaskView};
+use crate::contract::tasks::{NewTask, TaskFilter, TaskKind, TaskPatch, TaskStatus, TaskView};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};

@@ -783,7 +783,7 @@ async fn every_route_answers_each_role_as_designed(app: &TestApp) {
         .map(|s| json!({"severity": s, "first_response": {"amount": 1, "unit": "hours"}, "resolution": {"amount": 1, "unit": "days"}}))
         .collect();
     let policies = json!({ "policies": list });
-    let classification = serde_json::to_value(rapport::contract::feedback::ClassificationSettings::default()).unwrap();
+    let classification = serde_json::to_value(rapport::contract::settings::ClassificationSettings::default()).unwrap();
     let task = app
         .post(
             "/api/v1/tasks",

@@ -7,8 +7,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::contacts::ContactView;
+use super::interactions::InteractionView;
 use super::orders::OrderSummary;
-use super::people::{ContactView, InteractionView};
 use super::value_enum;
 
 value_enum!(

@@ -1,12 +1,11 @@
-//! Contact and interaction types.
+//! Contacts: the people at a company customer.
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::customer::Channel;
 use super::value_enum;
 
 value_enum!(
@@ -17,14 +16,6 @@ value_enum!(
         User => "user",
         Gatekeeper => "gatekeeper",
     }
-);
-value_enum!(
-    /// Who started an interaction.
-    Direction { Inbound => "inbound", Outbound => "outbound" }
-);
-value_enum!(
-    /// How an interaction felt.
-    Sentiment { Positive => "positive", Neutral => "neutral", Negative => "negative" }
 );
 
 /// A new contact at a company customer.
@@ -86,48 +77,4 @@ pub struct ContactView {
     pub left_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// A touchpoint to log.
-#[derive(Debug, Deserialize, ToSchema, InputObject)]
-#[serde(deny_unknown_fields)]
-#[graphql(name = "NewInteractionInput")]
-pub struct NewInteraction {
-    pub channel: Channel,
-    pub direction: Direction,
-    pub summary: String,
-    /// When it happened; defaults to now. Not in the future.
-    pub occurred_at: Option<DateTime<Utc>>,
-    /// The contact involved (must belong to the customer).
-    pub contact_id: Option<Uuid>,
-    /// The staff member; defaults to the caller.
-    pub staff_id: Option<String>,
-    pub sentiment: Option<Sentiment>,
-}
-
-/// A logged touchpoint.
-#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
-#[graphql(name = "Interaction")]
-pub struct InteractionView {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub contact_id: Option<Uuid>,
-    pub channel: Channel,
-    pub direction: Direction,
-    pub summary: String,
-    pub occurred_at: DateTime<Utc>,
-    pub staff_id: Option<String>,
-    pub sentiment: Option<Sentiment>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Paging of a customer's sub-lists.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }

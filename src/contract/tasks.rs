@@ -1,0 +1,89 @@
+//! Tasks: follow-ups, escalations and callbacks, each with an assignee.
+
+use super::value_enum;
+use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+value_enum!(
+    /// What a task is for.
+    TaskKind {
+        FollowUp => "follow_up",
+        Escalation => "escalation",
+        Callback => "callback",
+        Review => "review",
+        Other => "other",
+    }
+);
+value_enum!(
+    /// Whether a task still needs doing.
+    TaskStatus { Open => "open", Done => "done", Cancelled => "cancelled" }
+);
+
+/// A new task.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "NewTaskInput")]
+pub struct NewTask {
+    pub kind: TaskKind,
+    pub customer_id: Uuid,
+    /// The feedback item it is about.
+    pub feedback_id: Option<Uuid>,
+    pub title: String,
+    /// Defaults to the caller.
+    pub assignee_id: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to a task. Finishing it (`done`) takes an outcome note.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "TaskPatchInput")]
+pub struct TaskPatch {
+    pub status: Option<TaskStatus>,
+    pub outcome: Option<String>,
+    pub title: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub assignee_id: MaybeUndefined<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub due_at: MaybeUndefined<DateTime<Utc>>,
+}
+
+/// A task.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "Task")]
+pub struct TaskView {
+    pub id: Uuid,
+    pub kind: TaskKind,
+    pub customer_id: Uuid,
+    pub feedback_id: Option<Uuid>,
+    pub title: String,
+    pub assignee_id: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub status: TaskStatus,
+    pub outcome: Option<String>,
+    pub created_by: String,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters of the task list.
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "TaskFilter")]
+pub struct TaskFilter {
+    pub status: Option<TaskStatus>,
+    pub kind: Option<TaskKind>,
+    /// Agents always see only their own.
+    pub assignee_id: Option<String>,
+    pub customer_id: Option<Uuid>,
+    pub feedback_id: Option<Uuid>,
+    /// Due before this instant.
+    pub due_before: Option<DateTime<Utc>>,
+}
