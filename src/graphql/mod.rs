@@ -6,7 +6,11 @@ mod feedback;
 pub mod guard;
 mod loaders;
 mod orders;
+mod paging;
 mod segments;
+mod settings;
+mod staff;
+mod tasks;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
@@ -50,6 +54,9 @@ pub struct QueryRoot(
     orders::OrderQuery,
     segments::SegmentQuery,
     feedback::FeedbackQuery,
+    settings::SettingsQuery,
+    tasks::TasksQuery,
+    staff::StaffQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -58,6 +65,9 @@ pub struct MutationRoot(
     orders::OrderMutation,
     segments::SegmentMutation,
     feedback::FeedbackMutation,
+    settings::SettingsMutation,
+    tasks::TasksMutation,
+    staff::StaffMutation,
 );
 
 /// The application's schema type.

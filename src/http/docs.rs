@@ -58,9 +58,10 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::customers::Doc::openapi());
     doc.merge(super::orders::Doc::openapi());
     doc.merge(super::segments::Doc::openapi());
-    doc.merge(super::analytics::Doc::openapi());
     doc.merge(super::feedback::Doc::openapi());
     doc.merge(super::tasks::Doc::openapi());
+    doc.merge(super::staff::Doc::openapi());
+    doc.merge(super::settings::Doc::openapi());
     doc.merge(super::me::Doc::openapi());
     doc.merge(super::ops::Doc::openapi());
     doc

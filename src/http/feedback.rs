@@ -1,4 +1,4 @@
-//! `/feedback`, `/me/feedback`, the feedback settings and report.
+//! `/feedback`, `/me/feedback` and the feedback report.
 
 use actix_web::{HttpResponse, web};
 
@@ -11,11 +11,10 @@ use crate::contract::feedback::{
     FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport, FeedbackReportQuery, FeedbackView,
     MyFeedbackView, NewComment, NewFeedback, Transition,
 };
-use crate::contract::settings::{BusinessCalendarSettings, ClassificationSettings, SlaPolicies};
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::feedback::History;
-use crate::service::{feedback, feedback_report, settings};
+use crate::service::{feedback, feedback_report};
 
 /// Files feedback for a customer. Without `severity` the classification
 /// rules decide (the item's `severity_rule` says which); both SLA clocks start.
@@ -163,62 +162,6 @@ pub async fn get_my_feedback(db: Db, BearerAuth(actor): BearerAuth, id: web::Pat
     Ok(HttpResponse::Ok().json(feedback::get_mine(&db, &actor, id).await?))
 }
 
-/// The SLA policies in force.
-#[utoipa::path(get, path = "/api/v1/settings/sla-policies", tag = "feedback",
-    responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_sla_policies(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(settings::get_sla_policies(&db, &actor).await?))
-}
-
-/// Replaces the SLA policies (admin/manager); new items use them.
-#[utoipa::path(put, path = "/api/v1/settings/sla-policies", tag = "feedback", request_body = SlaPolicies,
-    responses((status = 200, body = SlaPolicies), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn replace_sla_policies(
-    db: Db,
-    BearerAuth(actor): BearerAuth,
-    Json(input): Json<SlaPolicies>,
-) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(settings::put_sla_policies(&db, &actor, input).await?))
-}
-
-/// The business calendar in force.
-#[utoipa::path(get, path = "/api/v1/settings/business-calendar", tag = "feedback",
-    responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_business_calendar(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(settings::get_business_calendar(&db, &actor).await?))
-}
-
-/// Replaces the business calendar (admin/manager).
-#[utoipa::path(put, path = "/api/v1/settings/business-calendar", tag = "feedback",
-    request_body = BusinessCalendarSettings,
-    responses((status = 200, body = BusinessCalendarSettings), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn replace_business_calendar(
-    db: Db,
-    BearerAuth(actor): BearerAuth,
-    Json(input): Json<BusinessCalendarSettings>,
-) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(settings::put_business_calendar(&db, &actor, input).await?))
-}
-
-/// The severity classification rules in force.
-#[utoipa::path(get, path = "/api/v1/settings/feedback-classification", tag = "feedback",
-    responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_feedback_classification(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(settings::get_classification(&db, &actor).await?))
-}
-
-/// Replaces the severity classification rules (admin/manager).
-#[utoipa::path(put, path = "/api/v1/settings/feedback-classification", tag = "feedback",
-    request_body = ClassificationSettings,
-    responses((status = 200, body = ClassificationSettings), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
-pub async fn replace_feedback_classification(
-    db: Db,
-    BearerAuth(actor): BearerAuth,
-    Json(input): Json<ClassificationSettings>,
-) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(settings::put_classification(&db, &actor, input).await?))
-}
-
 /// Volumes, response and resolution times (median, p90), SLA attainment,
 /// top keywords and weekly sentiment of the items created in a window.
 #[utoipa::path(get, path = "/api/v1/analytics/feedback", tag = "feedback", params(FeedbackReportQuery),
@@ -245,12 +188,6 @@ pub async fn get_feedback_report(
     create_my_feedback,
     list_my_feedback,
     get_my_feedback,
-    get_sla_policies,
-    replace_sla_policies,
-    get_business_calendar,
-    replace_business_calendar,
-    get_feedback_classification,
-    replace_feedback_classification,
     get_feedback_report
 ))]
 pub struct Doc;
@@ -280,20 +217,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list_my_feedback)),
     )
     .service(web::resource("/me/feedback/{id}").route(web::get().to(get_my_feedback)))
-    .service(
-        web::resource("/settings/sla-policies")
-            .route(web::get().to(get_sla_policies))
-            .route(web::put().to(replace_sla_policies)),
-    )
-    .service(
-        web::resource("/settings/business-calendar")
-            .route(web::get().to(get_business_calendar))
-            .route(web::put().to(replace_business_calendar)),
-    )
-    .service(
-        web::resource("/settings/feedback-classification")
-            .route(web::get().to(get_feedback_classification))
-            .route(web::put().to(replace_feedback_classification)),
-    )
     .service(web::resource("/analytics/feedback").route(web::get().to(get_feedback_report)));
 }

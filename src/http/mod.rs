@@ -1,7 +1,6 @@
 //! REST under `/api/v1`: thin handlers over the service layer, documented
 //! with utoipa. Each area module ends with its `configure`.
 
-pub mod analytics;
 pub mod customers;
 pub mod docs;
 pub mod edge;
@@ -12,6 +11,8 @@ pub mod ops;
 pub mod orders;
 pub mod problem;
 pub mod segments;
+pub mod settings;
+pub mod staff;
 pub mod tasks;
 pub mod wire;
 
@@ -57,9 +58,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(customers::configure)
             .configure(orders::configure)
             .configure(segments::configure)
-            .configure(analytics::configure)
             .configure(feedback::configure)
             .configure(tasks::configure)
+            .configure(staff::configure)
+            .configure(settings::configure)
             .configure(me::configure),
     );
 }

@@ -1,8 +1,9 @@
-//! `/segments`: dynamic and static segments, preview, refresh and members.
+//! `/segments` (dynamic and static segments, preview, refresh, members) and
+//! `/analytics/rfm` (RFM scores, labels and tiers).
 
 use actix_web::{HttpResponse, web};
 
-use super::extract::{Json, Query, parse_id};
+use super::extract::{Json, OptionalJson, Query, parse_id};
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
@@ -12,10 +13,11 @@ use crate::contract::segments::{
     MemberChange, NewSegment, PreviewRequest, SegmentListQuery, SegmentPatch, SegmentPreview, SegmentRefresh,
     SegmentView,
 };
+use crate::contract::segments::{RfmDistribution, RfmRecompute, RfmRecomputeResult};
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
-use crate::service::segments;
 use crate::service::segments::Membership;
+use crate::service::{rfm, segments};
 
 /// Creates a segment. A dynamic segment is empty until its first refresh.
 #[utoipa::path(post, path = "/api/v1/segments", tag = "segments", request_body = NewSegment,
@@ -153,6 +155,25 @@ pub async fn remove_segment_members(
     change(db, actor, &id, input, Membership::Remove).await
 }
 
+/// Customers and spend per RFM label and per (R, F, M) cell, as of the last recompute.
+#[utoipa::path(get, path = "/api/v1/analytics/rfm", tag = "analytics",
+    responses((status = 200, body = RfmDistribution), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
+pub async fn get_rfm_distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(rfm::distribution(&db, &actor).await?))
+}
+
+/// Recomputes RFM scores, labels, lifetime value and value tiers for every customer now.
+/// The body is optional.
+#[utoipa::path(post, path = "/api/v1/analytics/rfm/recompute", tag = "analytics", request_body(content = Option<RfmRecompute>, description = "Optional: an empty body uses the configured window"),
+    responses((status = 200, body = RfmRecomputeResult), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
+pub async fn recompute_rfm(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    OptionalJson(input): OptionalJson<RfmRecompute>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(rfm::recompute(&db, &actor, input.unwrap_or_default()).await?))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -165,7 +186,9 @@ pub async fn remove_segment_members(
     refresh_segment,
     list_segment_members,
     add_segment_members,
-    remove_segment_members
+    remove_segment_members,
+    get_rfm_distribution,
+    recompute_rfm
 ))]
 pub struct Doc;
 
@@ -189,5 +212,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list_segment_members))
             .route(web::post().to(add_segment_members)),
     )
-    .service(web::resource("/segments/{id}/members/remove").route(web::post().to(remove_segment_members)));
+    .service(web::resource("/segments/{id}/members/remove").route(web::post().to(remove_segment_members)))
+    .service(web::resource("/analytics/rfm").route(web::get().to(get_rfm_distribution)))
+    .service(web::resource("/analytics/rfm/recompute").route(web::post().to(recompute_rfm)));
 }
