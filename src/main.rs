@@ -144,12 +144,12 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init(&settings.log);
             let db = startup::connect(&settings, Default::default()).await?;
             startup::migrate(&db).await?;
-            let plan = rapport::seed::SeedPlan {
+            let plan = rapport::cli::seed::SeedPlan {
                 customers,
                 orders,
                 seed,
             };
-            print!("{}", rapport::seed::seed(&db, plan).await?);
+            print!("{}", rapport::cli::seed::seed(&db, plan).await?);
         }
         Command::Bench {
             what: BenchCommand::Segments { runs },
@@ -157,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init(&settings.log);
             let db = startup::connect(&settings, Default::default()).await?;
             startup::migrate(&db).await?;
-            rapport::bench::segments(&db, &settings.database.url, runs).await?;
+            rapport::cli::bench::segments(&db, &settings.database.url, runs).await?;
         }
         Command::ExportSchema { dir } => {
             std::fs::create_dir_all(&dir)?;

@@ -3,7 +3,7 @@
 
 use crate::common::{Backend, TestApp};
 use rapport::auth::Role;
-use rapport::seed::{SeedPlan, seed};
+use rapport::cli::seed::{SeedPlan, seed};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 

@@ -17,7 +17,7 @@ use crate::contract::segments::{NewSegment, SegmentKind};
 use crate::service::{rfm, segments, settings};
 
 /// The floor statement, with psql variables for its parameters.
-const FLOOR_SQL: &str = include_str!("../benches/rfm_floor.sql");
+const FLOOR_SQL: &str = include_str!("../../benches/rfm_floor.sql");
 
 /// The benchmark's rule: key customers, no order for 90 days, tagged vip.
 pub fn bench_rule() -> serde_json::Value {
