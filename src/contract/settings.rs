@@ -3,6 +3,7 @@
 
 use super::feedback::{FeedbackKind, Severity};
 use super::value_enum;
+use crate::domain::feedback::{self as domain, ClassificationRules, SlaTable, TargetSpec};
 use async_graphql::{InputObject, SimpleObject};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -71,32 +72,49 @@ pub struct SlaPolicies {
 
 impl Default for SlaPolicies {
     fn default() -> Self {
-        let target = |amount, unit| SlaTarget { amount, unit };
-        let policy = |severity, first, resolution| SlaPolicy {
-            severity,
-            kind: None,
-            first_response: first,
-            resolution,
+        Self::from(&SlaTable::default())
+    }
+}
+
+impl From<&SlaTable> for SlaPolicies {
+    fn from(table: &SlaTable) -> Self {
+        let target = |t: TargetSpec| SlaTarget {
+            amount: t.amount,
+            unit: t.unit,
         };
         Self {
-            policies: vec![
-                policy(
-                    Severity::Urgent,
-                    target(1, TargetUnit::Hours),
-                    target(24, TargetUnit::Hours),
-                ),
-                policy(
-                    Severity::Important,
-                    target(2, TargetUnit::Hours),
-                    target(24, TargetUnit::Hours),
-                ),
-                policy(
-                    Severity::General,
-                    target(3, TargetUnit::BusinessDays),
-                    target(5, TargetUnit::BusinessDays),
-                ),
-            ],
+            policies: table
+                .0
+                .iter()
+                .map(|p| SlaPolicy {
+                    severity: p.severity,
+                    kind: p.kind,
+                    first_response: target(p.first_response),
+                    resolution: target(p.resolution),
+                })
+                .collect(),
         }
+    }
+}
+
+impl From<&SlaPolicies> for SlaTable {
+    fn from(policies: &SlaPolicies) -> Self {
+        let spec = |t: &SlaTarget| TargetSpec {
+            amount: t.amount,
+            unit: t.unit,
+        };
+        Self(
+            policies
+                .policies
+                .iter()
+                .map(|p| domain::SlaPolicy {
+                    severity: p.severity,
+                    kind: p.kind,
+                    first_response: spec(&p.first_response),
+                    resolution: spec(&p.resolution),
+                })
+                .collect(),
+        )
     }
 }
 
@@ -178,57 +196,34 @@ pub struct ClassificationSettings {
 
 impl Default for ClassificationSettings {
     fn default() -> Self {
-        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect();
+        Self::from(&ClassificationRules::default())
+    }
+}
+
+impl From<&ClassificationRules> for ClassificationSettings {
+    fn from(r: &ClassificationRules) -> Self {
         Self {
-            urgent_keywords: words(&[
-                "safety",
-                "unsafe",
-                "injury",
-                "injured",
-                "hurt",
-                "fraud",
-                "fraudulent",
-                "scam",
-                "data leak",
-                "data breach",
-                "leaked",
-                "privacy breach",
-                "fire",
-                "poisoning",
-                "安全",
-                "受伤",
-                "伤害",
-                "欺诈",
-                "诈骗",
-                "盗刷",
-                "数据泄露",
-                "泄露",
-                "起火",
-                "中毒",
-            ]),
-            important_keywords: words(&[
-                "refund",
-                "cancel",
-                "broken",
-                "lawyer",
-                "complaint",
-                "退款",
-                "投诉",
-                "损坏",
-                "律师",
-            ]),
-            key_tier_severity: Severity::Important,
-            key_tier_kinds: vec![FeedbackKind::Complaint, FeedbackKind::Incident, FeedbackKind::Question],
-            kind_floors: vec![
-                KindFloor {
-                    kind: FeedbackKind::Complaint,
-                    severity: Severity::Important,
-                },
-                KindFloor {
-                    kind: FeedbackKind::Incident,
-                    severity: Severity::Important,
-                },
-            ],
+            urgent_keywords: r.urgent_keywords.clone(),
+            important_keywords: r.important_keywords.clone(),
+            key_tier_severity: r.key_tier_severity,
+            key_tier_kinds: r.key_tier_kinds.clone(),
+            kind_floors: r
+                .kind_floors
+                .iter()
+                .map(|&(kind, severity)| KindFloor { kind, severity })
+                .collect(),
+        }
+    }
+}
+
+impl From<&ClassificationSettings> for ClassificationRules {
+    fn from(s: &ClassificationSettings) -> Self {
+        Self {
+            urgent_keywords: s.urgent_keywords.clone(),
+            important_keywords: s.important_keywords.clone(),
+            key_tier_severity: s.key_tier_severity,
+            key_tier_kinds: s.key_tier_kinds.clone(),
+            kind_floors: s.kind_floors.iter().map(|f| (f.kind, f.severity)).collect(),
         }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::calendar::{BusinessCalendar, Clock};
 use crate::contract::feedback::{FeedbackKind, FeedbackStatus, Severity};
-use crate::contract::settings::{ClassificationSettings, SlaPolicies, SlaTarget, TargetUnit};
+use crate::contract::settings::TargetUnit;
 
 /// The states an item may move to from `from`.
 pub fn allowed_moves(from: FeedbackStatus) -> &'static [FeedbackStatus] {
@@ -53,11 +53,74 @@ fn mentions(text: &str, keyword: &str) -> bool {
     })
 }
 
+/// How severity is decided when none is given (the settings document
+/// `ClassificationSettings` is read into this at the service boundary).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClassificationRules {
+    pub urgent_keywords: Vec<String>,
+    pub important_keywords: Vec<String>,
+    pub key_tier_severity: Severity,
+    pub key_tier_kinds: Vec<FeedbackKind>,
+    /// The lowest severity of each listed kind.
+    pub kind_floors: Vec<(FeedbackKind, Severity)>,
+}
+
+impl Default for ClassificationRules {
+    fn default() -> Self {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            urgent_keywords: words(&[
+                "safety",
+                "unsafe",
+                "injury",
+                "injured",
+                "hurt",
+                "fraud",
+                "fraudulent",
+                "scam",
+                "data leak",
+                "data breach",
+                "leaked",
+                "privacy breach",
+                "fire",
+                "poisoning",
+                "安全",
+                "受伤",
+                "伤害",
+                "欺诈",
+                "诈骗",
+                "盗刷",
+                "数据泄露",
+                "泄露",
+                "起火",
+                "中毒",
+            ]),
+            important_keywords: words(&[
+                "refund",
+                "cancel",
+                "broken",
+                "lawyer",
+                "complaint",
+                "退款",
+                "投诉",
+                "损坏",
+                "律师",
+            ]),
+            key_tier_severity: Severity::Important,
+            key_tier_kinds: vec![FeedbackKind::Complaint, FeedbackKind::Incident, FeedbackKind::Question],
+            kind_floors: vec![
+                (FeedbackKind::Complaint, Severity::Important),
+                (FeedbackKind::Incident, Severity::Important),
+            ],
+        }
+    }
+}
+
 /// Decides the severity of new feedback: an explicit one stands; otherwise
 /// the strongest of keywords, the key-tier rule and the kind's floor, the
 /// earlier rule winning a tie.
 pub fn classify(
-    rules: &ClassificationSettings,
+    rules: &ClassificationRules,
     explicit: Option<Severity>,
     kind: FeedbackKind,
     key_customer: bool,
@@ -89,8 +152,8 @@ pub fn classify(
             severity: rules
                 .kind_floors
                 .iter()
-                .find(|f| f.kind == kind)
-                .map_or(Severity::General, |f| f.severity),
+                .find(|(k, _)| *k == kind)
+                .map_or(Severity::General, |(_, severity)| *severity),
             rule: format!("kind:{}", kind.as_str()),
         }),
     ];
@@ -106,6 +169,58 @@ pub fn classify(
     })
 }
 
+/// A configured SLA target: an amount of a unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetSpec {
+    pub amount: u32,
+    pub unit: TargetUnit,
+}
+
+/// The targets for one severity, optionally only for one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlaPolicy {
+    pub severity: Severity,
+    pub kind: Option<FeedbackKind>,
+    pub first_response: TargetSpec,
+    pub resolution: TargetSpec,
+}
+
+/// Every SLA policy in force (the settings document `SlaPolicies` is read
+/// into this at the service boundary).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlaTable(pub Vec<SlaPolicy>);
+
+impl Default for SlaTable {
+    /// Urgent: first response 1 hour, resolution 24 hours; important: 2
+    /// hours, 24 hours; general: 3 business days, 5 business days.
+    fn default() -> Self {
+        let target = |amount, unit| TargetSpec { amount, unit };
+        let policy = |severity, first_response, resolution| SlaPolicy {
+            severity,
+            kind: None,
+            first_response,
+            resolution,
+        };
+        Self(vec![
+            policy(
+                Severity::Urgent,
+                target(1, TargetUnit::Hours),
+                target(24, TargetUnit::Hours),
+            ),
+            policy(
+                Severity::Important,
+                target(2, TargetUnit::Hours),
+                target(24, TargetUnit::Hours),
+            ),
+            policy(
+                Severity::General,
+                target(3, TargetUnit::BusinessDays),
+                target(5, TargetUnit::BusinessDays),
+            ),
+        ])
+    }
+}
+
 /// An SLA target in minutes of its clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -116,7 +231,7 @@ pub struct Target {
 impl Target {
     /// Reads a configured target against the calendar (business days are
     /// days of the calendar's standard working day).
-    pub fn of(t: &SlaTarget, calendar: &BusinessCalendar) -> Self {
+    pub fn of(t: &TargetSpec, calendar: &BusinessCalendar) -> Self {
         let amount = i64::from(t.amount);
         let (minutes, business) = match t.unit {
             TargetUnit::Minutes => (amount, false),
@@ -149,21 +264,16 @@ impl Target {
 /// The (first response, resolution) targets for an item: a policy for its
 /// severity and kind wins over the severity's general one.
 pub fn targets(
-    policies: &SlaPolicies,
+    policies: &SlaTable,
     severity: Severity,
     kind: FeedbackKind,
     calendar: &BusinessCalendar,
 ) -> (Target, Target) {
     let policy = policies
-        .policies
+        .0
         .iter()
         .find(|p| p.severity == severity && p.kind == Some(kind))
-        .or_else(|| {
-            policies
-                .policies
-                .iter()
-                .find(|p| p.severity == severity && p.kind.is_none())
-        });
+        .or_else(|| policies.0.iter().find(|p| p.severity == severity && p.kind.is_none()));
     match policy {
         Some(p) => (
             Target::of(&p.first_response, calendar),
@@ -172,8 +282,8 @@ pub fn targets(
         // Validation keeps a general policy per severity; this is the
         // built-in default should stored settings ever lack one.
         None => {
-            let defaults = SlaPolicies::default();
-            let p = defaults.policies.iter().find(|p| p.severity == severity);
+            let defaults = SlaTable::default();
+            let p = defaults.0.iter().find(|p| p.severity == severity);
             p.map_or(
                 (
                     Target {
@@ -361,7 +471,7 @@ mod tests {
     }
 
     fn classify_default(kind: FeedbackKind, key: bool, text: &str) -> (Severity, String) {
-        let c = classify(&ClassificationSettings::default(), None, kind, key, text);
+        let c = classify(&ClassificationRules::default(), None, kind, key, text);
         (c.severity, c.rule)
     }
 
@@ -416,20 +526,14 @@ mod tests {
         for (kind, key, text, severity, rule) in cases {
             assert_eq!(classify_default(kind, key, text), (severity, rule.to_owned()), "{text}");
         }
-        let explicit = classify(
-            &ClassificationSettings::default(),
-            Some(General),
-            Complaint,
-            true,
-            "fraud",
-        );
+        let explicit = classify(&ClassificationRules::default(), Some(General), Complaint, true, "fraud");
         assert_eq!((explicit.severity, explicit.rule.as_str()), (General, "explicit"));
     }
 
     #[test]
     fn targets_prefer_a_kind_policy_and_read_business_days_from_the_calendar() {
         let cal = BusinessCalendar::default();
-        let mut policies = SlaPolicies::default();
+        let mut policies = SlaTable::default();
         let (first, resolution) = targets(&policies, Severity::General, FeedbackKind::Question, &cal);
         assert_eq!(
             (first, resolution),
@@ -444,14 +548,14 @@ mod tests {
                 }
             )
         );
-        policies.policies.push(crate::contract::settings::SlaPolicy {
+        policies.0.push(SlaPolicy {
             severity: Severity::General,
             kind: Some(FeedbackKind::Question),
-            first_response: SlaTarget {
+            first_response: TargetSpec {
                 amount: 4,
                 unit: TargetUnit::Hours,
             },
-            resolution: SlaTarget {
+            resolution: TargetSpec {
                 amount: 2,
                 unit: TargetUnit::Days,
             },

@@ -13,6 +13,7 @@ use crate::contract::feedback::Severity;
 use crate::contract::segments::AnalyticsSettings;
 use crate::contract::settings::{BusinessCalendarSettings, ClassificationSettings, SlaPolicies, Weekday};
 use crate::domain::calendar::{Block, BusinessCalendar};
+use crate::domain::feedback::{ClassificationRules, SlaTable};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -111,9 +112,9 @@ const CLASSIFICATION: &str = "feedback_classification";
 
 /// Everything the feedback loop reads from settings at once.
 pub struct FeedbackRules {
-    pub policies: SlaPolicies,
+    pub policies: SlaTable,
     pub calendar: BusinessCalendar,
-    pub classification: ClassificationSettings,
+    pub classification: ClassificationRules,
 }
 
 /// The SLA policies, business calendar and classification rules in force.
@@ -128,11 +129,14 @@ pub async fn feedback_rules(conn: &impl ConnectionTrait) -> AppResult<FeedbackRu
         .all(conn)
         .await?;
     let calendar: BusinessCalendarSettings = pick(&rows, BUSINESS_CALENDAR);
+    let policies: SlaPolicies = pick(&rows, SLA_POLICIES);
+    let classification: ClassificationSettings = pick(&rows, CLASSIFICATION);
+    // The documents become the domain's own types here, at the boundary.
     Ok(FeedbackRules {
-        policies: pick(&rows, SLA_POLICIES),
+        policies: SlaTable::from(&policies),
         // Saved calendars were validated; a default stands in should one not read.
         calendar: to_calendar(&calendar).unwrap_or_default(),
-        classification: pick(&rows, CLASSIFICATION),
+        classification: ClassificationRules::from(&classification),
     })
 }
 
