@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::contacts::ContactView;
-use super::interactions::InteractionView;
+use super::interactions::{Channel, InteractionView};
 use super::orders::OrderSummary;
 use super::value_enum;
 
@@ -30,19 +30,6 @@ value_enum!(
 value_enum!(
     /// Value tier: key (top 20%), important (next 30%), general (the rest).
     ValueTier { Key => "key", Important => "important", General => "general" }
-);
-value_enum!(
-    /// A contact channel.
-    Channel {
-        Phone => "phone",
-        Email => "email",
-        Meeting => "meeting",
-        Visit => "visit",
-        Chat => "chat",
-        Sms => "sms",
-        Social => "social",
-        Event => "event",
-    }
 );
 
 /// A new customer. Only `name` is required.

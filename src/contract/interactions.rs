@@ -6,8 +6,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::customers::Channel;
 use super::value_enum;
+
+value_enum!(
+    /// A contact channel.
+    Channel {
+        Phone => "phone",
+        Email => "email",
+        Meeting => "meeting",
+        Visit => "visit",
+        Chat => "chat",
+        Sms => "sms",
+        Social => "social",
+        Event => "event",
+    }
+);
 
 value_enum!(
     /// Who started an interaction.

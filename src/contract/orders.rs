@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::customers::Channel;
-use super::interactions::Direction;
+use super::interactions::{Channel, Direction};
 use super::value_enum;
 
 value_enum!(

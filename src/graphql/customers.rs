@@ -5,6 +5,7 @@ use async_graphql::{ComplexObject, Context, ID, Object};
 use uuid::Uuid;
 
 use super::loaders::Loaders;
+use super::paging::{DEFAULT_NESTED, MAX_NESTED, nested_limit};
 use super::{ctx, gql};
 use crate::contract::contacts::{ContactPatch, ContactView, NewContact};
 use crate::contract::customers::{
@@ -16,19 +17,6 @@ use crate::contract::orders::{OrderSummary, OrderView};
 use crate::contract::segments::RfmView;
 use crate::domain::pagination::PageRequest;
 use crate::service::{contacts, customer_list, customers, feedback, interactions, orders, rfm};
-
-/// Largest `limit` of a customer's nested lists.
-const MAX_NESTED: u64 = 100;
-
-/// Default `limit` of a customer's nested lists.
-pub(super) const DEFAULT_NESTED: i32 = 20;
-
-pub(super) fn nested_limit(limit: i32) -> async_graphql::Result<u64> {
-    u64::try_from(limit)
-        .ok()
-        .filter(|l| (1..=MAX_NESTED).contains(l))
-        .ok_or_else(|| async_graphql::Error::new(format!("limit must be between 1 and {MAX_NESTED}")))
-}
 
 #[ComplexObject]
 impl CustomerView {

@@ -221,12 +221,12 @@ pub async fn prefetch(
 /// (customer, limit) keys for one occurrence of a list field; the limit is
 /// its `limit` argument or the default the schema declares.
 fn keys_for(ids: &[Uuid], field: &async_graphql::SelectionField<'_>) -> async_graphql::Result<Vec<(Uuid, u64)>> {
-    let mut limit = super::customers::DEFAULT_NESTED;
+    let mut limit = super::paging::DEFAULT_NESTED;
     for (name, value) in field.arguments()? {
         if let ("limit", async_graphql::Value::Number(n)) = (name.as_str(), value) {
             limit = n.as_i64().and_then(|n| i32::try_from(n).ok()).unwrap_or(0);
         }
     }
-    let limit = super::customers::nested_limit(limit)?;
+    let limit = super::paging::nested_limit(limit)?;
     Ok(ids.iter().map(|id| (*id, limit)).collect())
 }

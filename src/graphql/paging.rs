@@ -32,3 +32,17 @@ pub(crate) fn time_cursor(at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> 
     }
     .encode()
 }
+
+/// Largest `limit` of a customer's nested lists.
+pub(super) const MAX_NESTED: u64 = 100;
+
+/// Default `limit` of a customer's nested lists.
+pub(super) const DEFAULT_NESTED: i32 = 20;
+
+/// A nested list's `limit`, checked.
+pub(super) fn nested_limit(limit: i32) -> async_graphql::Result<u64> {
+    u64::try_from(limit)
+        .ok()
+        .filter(|l| (1..=MAX_NESTED).contains(l))
+        .ok_or_else(|| async_graphql::Error::new(format!("limit must be between 1 and {MAX_NESTED}")))
+}

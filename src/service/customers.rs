@@ -11,9 +11,8 @@ use uuid::Uuid;
 
 use super::{begin, mask, new_id, now, patch_field};
 use crate::auth::{Actor, Role, policy};
-use crate::contract::customers::{
-    Channel, CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier,
-};
+use crate::contract::customers::{CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier};
+use crate::contract::interactions::Channel;
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult, CUSTOMER_EXTERNAL_ID};
 

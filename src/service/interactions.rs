@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{begin, customers, new_id, now};
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
-use crate::contract::customers::Channel;
+use crate::contract::interactions::Channel;
 use crate::contract::interactions::{Direction, InteractionView, NewInteraction, Sentiment};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
