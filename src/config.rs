@@ -66,6 +66,9 @@ pub struct DatabaseSettings {
     /// Run pending migrations when the server starts.
     pub migrate_on_start: bool,
     pub max_connections: u32,
+    /// A pooled connection idle at least this long is pinged before use; busy
+    /// connections are not (a ping on every checkout is a round trip each).
+    pub ping_idle_secs: u64,
 }
 
 /// The JWT algorithm family a deployment accepts; exactly one is pinned.
@@ -153,6 +156,7 @@ impl Settings {
             .set_default("database.url", DEFAULT_DATABASE_URL)?
             .set_default("database.migrate_on_start", true)?
             .set_default("database.max_connections", 10)?
+            .set_default("database.ping_idle_secs", 30)?
             .set_default("auth.algorithm", "HS256")?
             .set_default("auth.issuer", "rapport")?
             .set_default("auth.audience", "rapport-api")?
@@ -193,6 +197,7 @@ impl Settings {
                 url: url.into(),
                 migrate_on_start: true,
                 max_connections: 5,
+                ping_idle_secs: 30,
             },
             auth: AuthSettings {
                 algorithm: JwtAlgorithm::HS256,

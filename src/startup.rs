@@ -44,6 +44,7 @@ pub struct Application {
 pub async fn connect(settings: &Settings, counter: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(settings.database.url.clone());
     opts.max_connections(settings.database.max_connections)
+        .test_before_acquire_if_idle_for(std::time::Duration::from_secs(settings.database.ping_idle_secs))
         .sqlx_logging(false);
     let mut db = Database::connect(opts)
         .await

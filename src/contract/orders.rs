@@ -61,7 +61,7 @@ pub struct Spend {
 }
 
 /// A customer's completed orders at a glance (refunds excluded).
-#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[derive(Clone, Debug, Default, Serialize, ToSchema, SimpleObject)]
 #[graphql(name = "OrderSummary")]
 pub struct OrderSummary {
     pub order_count: i64,

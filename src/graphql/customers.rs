@@ -4,7 +4,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, ID, Object};
 use uuid::Uuid;
 
-use super::loaders::Loaders;
+use super::loaders::{feed, part, prefetch, selected};
 use super::paging::{DEFAULT_NESTED, MAX_NESTED, nested_limit};
 use super::{ctx, gql};
 use crate::contract::contacts::{ContactPatch, ContactView, NewContact};
@@ -16,6 +16,8 @@ use crate::contract::interactions::{InteractionView, NewInteraction};
 use crate::contract::orders::{OrderSummary, OrderView};
 use crate::contract::segments::RfmView;
 use crate::domain::pagination::PageRequest;
+use crate::service::overview::OPEN_FEEDBACK;
+use crate::service::parts::{Part, PartValue};
 use crate::service::{contacts, customer_list, customers, feedback, interactions, orders, rfm};
 
 #[ComplexObject]
@@ -23,12 +25,10 @@ impl CustomerView {
     /// The customer's contacts, primary first.
     async fn contacts(&self, c: &Context<'_>) -> async_graphql::Result<Vec<ContactView>> {
         let (actor, _) = ctx(c)?;
-        let rows = c
-            .data::<Loaders>()?
-            .contacts
-            .load_one(self.id)
-            .await?
-            .unwrap_or_default();
+        let rows = match part(c, self.id, Part::Contacts).await? {
+            Some(PartValue::Contacts(rows)) => rows,
+            _ => Vec::new(),
+        };
         Ok(rows.into_iter().map(|m| contacts::to_view(m, actor)).collect())
     }
 
@@ -39,13 +39,10 @@ impl CustomerView {
         c: &Context<'_>,
         #[graphql(default_with = "DEFAULT_NESTED")] limit: i32,
     ) -> async_graphql::Result<Vec<InteractionView>> {
-        let limit = nested_limit(limit)?;
-        let rows = c
-            .data::<Loaders>()?
-            .interactions
-            .load_one((self.id, limit))
-            .await?
-            .unwrap_or_default();
+        let rows = match part(c, self.id, Part::RecentInteractions(nested_limit(limit)?)).await? {
+            Some(PartValue::Interactions(rows)) => rows,
+            _ => Vec::new(),
+        };
         let (actor, _) = ctx(c)?;
         Ok(rows.into_iter().map(|m| interactions::to_view(m, actor)).collect())
     }
@@ -57,42 +54,38 @@ impl CustomerView {
         c: &Context<'_>,
         #[graphql(default_with = "DEFAULT_NESTED")] limit: i32,
     ) -> async_graphql::Result<Vec<OrderView>> {
-        let limit = nested_limit(limit)?;
-        let rows = c
-            .data::<Loaders>()?
-            .orders
-            .load_one((self.id, limit))
-            .await?
-            .unwrap_or_default();
+        let rows = match part(c, self.id, Part::RecentOrders(nested_limit(limit)?)).await? {
+            Some(PartValue::Orders(rows)) => rows,
+            _ => Vec::new(),
+        };
         Ok(rows.into_iter().map(orders::to_view).collect())
     }
 
     /// RFM scores, label, lifetime value and computed tier as of the last
     /// recompute; null for customers without completed orders.
     async fn rfm(&self, c: &Context<'_>) -> async_graphql::Result<Option<RfmView>> {
-        Ok(c.data::<Loaders>()?
-            .rfm
-            .load_one(self.id)
-            .await?
-            .flatten()
-            .map(rfm::to_view))
+        Ok(match part(c, self.id, Part::Rfm).await? {
+            Some(PartValue::Rfm(Some(row))) => Some(rfm::to_view(*row)),
+            _ => None,
+        })
     }
 
     /// Feedback not yet closed, newest first (at most 20).
     async fn open_feedback(&self, c: &Context<'_>) -> async_graphql::Result<Vec<FeedbackView>> {
-        let rows = c
-            .data::<Loaders>()?
-            .open_feedback
-            .load_one(self.id)
-            .await?
-            .unwrap_or_default();
+        let rows = match part(c, self.id, Part::OpenFeedback(OPEN_FEEDBACK)).await? {
+            Some(PartValue::Feedback(rows)) => rows,
+            _ => Vec::new(),
+        };
         let (actor, _) = ctx(c)?;
         Ok(rows.into_iter().map(|m| feedback::to_view(m, actor)).collect())
     }
 
     /// Completed-order count, spend per currency, first and last order.
     async fn order_summary(&self, c: &Context<'_>) -> async_graphql::Result<Option<OrderSummary>> {
-        c.data::<Loaders>()?.summaries.load_one(self.id).await
+        Ok(match part(c, self.id, Part::OrderSummary).await? {
+            Some(PartValue::OrderSummary(summary)) => Some(summary),
+            _ => None,
+        })
     }
 }
 
@@ -111,7 +104,7 @@ pub(super) async fn customer_connection(
     let page = gql(PageRequest::parse(limit, after.as_deref()))?;
     let (edges, next) = gql(customer_list::list_edges(db, actor, filter, sort, &page).await)?;
     let ids: Vec<Uuid> = edges.iter().map(|(_, v)| v.id).collect();
-    super::loaders::prefetch(c, c.look_ahead().field("edges").field("node"), &ids).await?;
+    prefetch(c, c.look_ahead().field("edges").field("node"), &ids).await?;
     let mut conn = Connection::new(page.after.is_some(), next.is_some());
     conn.edges
         .extend(edges.into_iter().map(|(cursor, v)| Edge::new(cursor, v)));
@@ -130,7 +123,10 @@ impl CustomerQuery {
     /// One customer by id.
     async fn customer(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<CustomerView> {
         let (actor, db) = ctx(c)?;
-        gql(customers::get(db, actor, parse_uuid(&id, "customer")?).await)
+        let wanted = selected(c.look_ahead())?;
+        let (view, read) = gql(customers::get_with(db, actor, parse_uuid(&id, "customer")?, &wanted).await)?;
+        feed(c, std::iter::once((view.id, read)).collect(), &wanted).await?;
+        Ok(view)
     }
 
     /// One customer by the integration's external id.
@@ -140,7 +136,9 @@ impl CustomerQuery {
         external_id: String,
     ) -> async_graphql::Result<CustomerView> {
         let (actor, db) = ctx(c)?;
-        gql(customers::get_by_external_id(db, actor, &external_id).await)
+        let view = gql(customers::get_by_external_id(db, actor, &external_id).await)?;
+        prefetch(c, c.look_ahead(), &[view.id]).await?;
+        Ok(view)
     }
 
     /// Customers, Relay-style: `first` (1–200, default 50) after a cursor.

@@ -298,6 +298,21 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<
     Ok(to_view(find_live(db, id).await?, actor))
 }
 
+/// Reads one customer with `parts` beside it, in one statement.
+///
+/// # Errors
+/// `Forbidden` for roles without read access; `NotFound`.
+pub async fn get_with(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    parts: &[super::parts::Part],
+) -> AppResult<(CustomerView, super::parts::Parts)> {
+    policy::read_customers(actor)?;
+    let (model, read) = super::parts::customer_with(db, id, parts).await?;
+    Ok((to_view(model, actor), read))
+}
+
 /// Reads one customer by the integration's `external_id`.
 ///
 /// # Errors

@@ -12,6 +12,7 @@ pub mod orders;
 pub mod outbox;
 pub mod overview;
 pub mod paging;
+pub mod parts;
 pub mod rfm;
 pub mod segment_fields;
 pub mod segments;
@@ -90,61 +91,4 @@ pub(crate) fn patch_field<T, U>(
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(v) => c.check(path, parse(v)).map(Some),
     }
-}
-
-/// The newest `n` rows per customer of a table, for several customers in one
-/// statement (a window function, so the work stays in the database).
-///
-/// # Errors
-/// Database failures.
-pub(crate) async fn latest_per_customer<E>(
-    db: &DatabaseConnection,
-    table: E,
-    time_column: &str,
-    customer_ids: &[uuid::Uuid],
-    n: u64,
-) -> AppResult<Vec<E::Model>>
-where
-    E: sea_orm::EntityTrait,
-{
-    latest_per_customer_where(db, table, time_column, customer_ids, n, sea_orm::Condition::all()).await
-}
-
-/// [`latest_per_customer`] over the rows that meet `only`.
-///
-/// # Errors
-/// Database failures.
-pub(crate) async fn latest_per_customer_where<E>(
-    db: &DatabaseConnection,
-    table: E,
-    time_column: &str,
-    customer_ids: &[uuid::Uuid],
-    n: u64,
-    only: sea_orm::Condition,
-) -> AppResult<Vec<E::Model>>
-where
-    E: sea_orm::EntityTrait,
-{
-    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
-    let inner = Query::select()
-        .column(Asterisk)
-        .expr_as(
-            Expr::cust(format!(
-                "ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY {time_column} DESC, id DESC)"
-            )),
-            Alias::new("rn"),
-        )
-        .from(table)
-        .and_where(Expr::col(Alias::new("customer_id")).is_in(customer_ids.iter().copied()))
-        .cond_where(only)
-        .to_owned();
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(n))
-        .order_by(Alias::new(time_column), sea_orm::Order::Desc)
-        .order_by(Alias::new("id"), sea_orm::Order::Desc)
-        .to_owned();
-    let stmt = db.get_database_backend().build(&outer);
-    Ok(E::find().from_raw_sql(stmt).all(db).await?)
 }

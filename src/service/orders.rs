@@ -1,6 +1,5 @@
 //! Orders: purchases, idempotent by `external_id`, refundable.
 
-use chrono::{DateTime, Utc};
 use entity::{customer, order};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -12,7 +11,7 @@ use uuid::Uuid;
 use super::paging::before_cursor;
 use super::{begin, customers, new_id, now};
 use crate::auth::{Actor, policy};
-use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderSummary, OrderView, Spend};
+use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderView};
 use crate::contract::{MinorUnits, Page};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::domain::{Checker, parse};
@@ -310,51 +309,4 @@ pub fn order_cursor(m: &order::Model) -> Cursor {
         key: m.ordered_at.to_rfc3339(),
         id: m.id,
     }
-}
-
-/// Completed-order count, spend per currency, first and last order, for
-/// several customers in one statement.
-///
-/// # Errors
-/// Database failures.
-pub async fn summaries(db: &DatabaseConnection, customer_ids: &[Uuid]) -> AppResult<Vec<(Uuid, OrderSummary)>> {
-    type Row = (Uuid, String, i64, i64, DateTime<Utc>, DateTime<Utc>);
-    let total = super::sum_minor(db.get_database_backend(), "amount_minor");
-    let rows: Vec<Row> = order::Entity::find()
-        .select_only()
-        .column(order::Column::CustomerId)
-        .column(order::Column::Currency)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .column_as(Expr::cust(total), "total")
-        .column_as(Expr::cust("MIN(ordered_at)"), "first_at")
-        .column_as(Expr::cust("MAX(ordered_at)"), "last_at")
-        .filter(order::Column::CustomerId.is_in(customer_ids.iter().copied()))
-        .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
-        .group_by(order::Column::CustomerId)
-        .group_by(order::Column::Currency)
-        .order_by_asc(order::Column::Currency)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(customer_ids
-        .iter()
-        .map(|id| {
-            let mut s = OrderSummary {
-                order_count: 0,
-                total_spend: Vec::new(),
-                first_order_at: None,
-                last_order_at: None,
-            };
-            for (_, currency, n, total, first, last) in rows.iter().filter(|r| r.0 == *id) {
-                s.order_count += n;
-                s.total_spend.push(Spend {
-                    currency: currency.clone(),
-                    amount_minor: MinorUnits(*total),
-                });
-                s.first_order_at = Some(s.first_order_at.map_or(*first, |f| Ord::min(f, *first)));
-                s.last_order_at = Some(s.last_order_at.map_or(*last, |l| Ord::max(l, *last)));
-            }
-            (*id, s)
-        })
-        .collect())
 }

@@ -5,13 +5,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use uuid::Uuid;
 
 use super::paging::before_cursor;
-use super::{contacts, customers, feedback, interactions, latest_per_customer, orders};
+use super::parts::{Part, PartValue};
+use super::{contacts, customers, feedback, interactions};
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
 use crate::contract::customers::CustomerOverview;
 use crate::contract::interactions::Channel;
 use crate::contract::interactions::Direction;
-use crate::contract::orders::{OrderStatus, TimelineEntry};
+use crate::contract::orders::{OrderStatus, OrderSummary, TimelineEntry};
 use crate::domain::pagination::{Cursor, PageRequest, finish_page};
 use crate::error::AppResult;
 
@@ -20,45 +21,48 @@ pub const RECENT_INTERACTIONS: u64 = 10;
 /// How many open feedback items the overview shows.
 pub const OPEN_FEEDBACK: u64 = 20;
 
-/// Profile, contacts, recent interactions and order summary in one answer.
+/// The parts the REST overview shows.
+pub const OVERVIEW: [Part; 5] = [
+    Part::Contacts,
+    Part::RecentInteractions(RECENT_INTERACTIONS),
+    Part::OrderSummary,
+    Part::Rfm,
+    Part::OpenFeedback(OPEN_FEEDBACK),
+];
+
+/// Profile, contacts, recent interactions, order summary, RFM and open
+/// feedback in one answer, read in one statement (see [`super::parts`]).
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
 pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<CustomerOverview> {
     policy::read_customers(actor)?;
-    let customer = customers::find_live(db, id).await?;
-    let contacts = contacts::list_for(db, &[id]).await?;
-    let recent = latest_per_customer(
-        db,
-        entity::interaction::Entity,
-        "occurred_at",
-        &[id],
-        RECENT_INTERACTIONS,
-    )
-    .await?;
-    let summary = orders::summaries(db, &[id]).await?.into_iter().next().map(|(_, s)| s);
-    let rfm = super::rfm::for_customers(db, &[id])
-        .await?
-        .into_iter()
-        .next()
-        .map(super::rfm::to_view);
-    Ok(CustomerOverview {
+    let (customer, mut parts) = super::parts::customer_with(db, id, &OVERVIEW).await?;
+    let mut view = CustomerOverview {
         customer: customers::to_view(customer, actor),
-        contacts: contacts.into_iter().map(|c| contacts::to_view(c, actor)).collect(),
-        recent_interactions: recent.into_iter().map(|i| interactions::to_view(i, actor)).collect(),
-        orders: summary.unwrap_or_else(|| crate::contract::orders::OrderSummary {
-            order_count: 0,
-            total_spend: Vec::new(),
-            first_order_at: None,
-            last_order_at: None,
-        }),
-        rfm,
-        open_feedback: feedback::open_for(db, &[id], OPEN_FEEDBACK)
-            .await?
-            .into_iter()
-            .map(|m| feedback::to_view(m, actor))
-            .collect(),
-    })
+        contacts: Vec::new(),
+        recent_interactions: Vec::new(),
+        orders: OrderSummary::default(),
+        rfm: None,
+        open_feedback: Vec::new(),
+    };
+    for part in OVERVIEW {
+        match parts.take(part) {
+            Some(PartValue::Contacts(rows)) => {
+                view.contacts = rows.into_iter().map(|c| contacts::to_view(c, actor)).collect();
+            }
+            Some(PartValue::Interactions(rows)) => {
+                view.recent_interactions = rows.into_iter().map(|i| interactions::to_view(i, actor)).collect();
+            }
+            Some(PartValue::OrderSummary(summary)) => view.orders = summary,
+            Some(PartValue::Rfm(rfm)) => view.rfm = rfm.map(|r| super::rfm::to_view(*r)),
+            Some(PartValue::Feedback(rows)) => {
+                view.open_feedback = rows.into_iter().map(|m| feedback::to_view(m, actor)).collect();
+            }
+            Some(PartValue::Orders(_)) | None => {}
+        }
+    }
+    Ok(view)
 }
 
 /// Orders, interactions and feedback events merged newest first. Each source is read one page

@@ -6,8 +6,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use entity::customer_rfm;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement, TransactionTrait, Value};
-use uuid::Uuid;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
 
 use super::{now, settings};
 use crate::auth::{Actor, policy};
@@ -317,18 +316,6 @@ pub fn to_view(m: customer_rfm::Model) -> RfmView {
         computed_tier: m.computed_tier,
         computed_at: m.computed_at,
     }
-}
-
-/// The RFM rows of several customers.
-///
-/// # Errors
-/// Database failures.
-pub async fn for_customers(db: &DatabaseConnection, ids: &[Uuid]) -> AppResult<Vec<customer_rfm::Model>> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    Ok(customer_rfm::Entity::find()
-        .filter(customer_rfm::Column::CustomerId.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
 }
 
 /// Customers and spend per label and per (R, F, M) cell.

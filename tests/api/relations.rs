@@ -318,6 +318,124 @@ async fn the_overview_and_timeline_show_everything_in_time_order(app: &TestApp) 
     assert_eq!(days, expected);
 }
 
+/// Fills every part of a customer's 360: contacts, orders in two currencies
+/// (one refunded), interactions, open feedback and RFM scores.
+async fn fill_the_360(app: &TestApp, id: &str) {
+    let admin = app.token(Role::Admin);
+    for (name, primary) in [("Pat", false), ("Sam", true)] {
+        app.post(
+            &format!("/api/v1/customers/{id}/contacts"),
+            &admin,
+            json!({"name": name, "is_primary": primary, "email": format!("{name}@example.com")}),
+        )
+        .await;
+    }
+    for i in 0..12 {
+        let currency = if i % 3 == 0 { "USD" } else { "EUR" };
+        let order = app
+            .post("/api/v1/orders", &admin, json!({"customer_id": id, "amount_minor": 1000 + i, "currency": currency, "ordered_at": format!("2026-02-{:02}T12:00:00.123456Z", i + 1)}))
+            .await;
+        if i == 11 {
+            app.post(&format!("/api/v1/orders/{}/refund", order.id()), &admin, json!({}))
+                .await;
+        }
+        app.post(&format!("/api/v1/customers/{id}/interactions"), &admin, json!({"channel": "email", "direction": "outbound", "summary": format!("note {i:02}"), "occurred_at": format!("2026-03-{:02}T08:30:00.654321Z", i + 1)}))
+            .await;
+    }
+    for subject in ["Late delivery", "Broken lid", "Wrong colour"] {
+        let reply = app
+            .post("/api/v1/feedback", &admin, json!({"customer_id": id, "channel": "email", "kind": "complaint", "subject": subject, "body": "Please help."}))
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    let rfm = app.post("/api/v1/analytics/rfm/recompute", &admin, json!({})).await;
+    assert!(rfm.status.is_success(), "{}", rfm.body);
+}
+
+const CUSTOMER_360: &str = "query($id: ID!) { customer(id: $id) { id name contacts { name isPrimary email } \
+    orders(limit: 10) { id orderedAt status } interactions(limit: 10) { id occurredAt summary } \
+    openFeedback { subject } rfm { label } orderSummary { orderCount totalSpend { currency amountMinor } firstOrderAt lastOrderAt } } }";
+
+async fn the_customer_360_is_one_statement_whatever_it_holds(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let empty = app.create_customer(json!({"name": "New"})).await;
+    let full = app.create_customer(json!({"name": "Old"})).await;
+    fill_the_360(app, &full).await;
+
+    for id in [&empty, &full] {
+        let before = app.statements();
+        let overview = app.get(&format!("/api/v1/customers/{id}/overview"), &admin).await;
+        assert_eq!(overview.status, 200, "{}", overview.body);
+        assert_eq!(app.statements() - before, 1, "statements for the REST overview");
+        let before = app.statements();
+        let reply = app.graphql(Some(&admin), CUSTOMER_360, json!({"id": id})).await;
+        assert!(reply["errors"].is_null(), "{reply}");
+        assert_eq!(app.statements() - before, 1, "statements for the GraphQL 360");
+    }
+
+    let o = app
+        .get(&format!("/api/v1/customers/{full}/overview"), &admin)
+        .await
+        .body;
+    let names: Vec<&str> = o["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Sam", "Pat"], "primary first");
+    assert_eq!(o["contacts"][0]["is_primary"], true);
+    assert_eq!(o["contacts"][1]["is_primary"], false);
+    let recent = o["recent_interactions"].as_array().unwrap();
+    assert_eq!(recent.len(), 10);
+    assert_eq!(recent[0]["summary"], "note 11");
+    // Times read through the 360 are the ones the record's own route shows.
+    let listed = app
+        .get(&format!("/api/v1/customers/{full}/interactions?limit=1"), &admin)
+        .await
+        .body;
+    assert_eq!(recent[0]["occurred_at"], listed["items"][0]["occurred_at"]);
+    assert_eq!(recent[0]["id"], listed["items"][0]["id"]);
+    assert_eq!(o["orders"]["order_count"], 11);
+    assert_eq!(
+        o["orders"]["total_spend"],
+        json!([{"currency": "EUR", "amount_minor": 7037}, {"currency": "USD", "amount_minor": 4018}])
+    );
+    assert_eq!(o["orders"]["first_order_at"], "2026-02-01T12:00:00.123456Z");
+    assert_eq!(o["orders"]["last_order_at"], "2026-02-11T12:00:00.123456Z");
+    assert_eq!(o["open_feedback"].as_array().unwrap().len(), 3);
+    assert!(o["rfm"]["label"].is_string(), "{o}");
+
+    let g = app.graphql(Some(&admin), CUSTOMER_360, json!({"id": full})).await;
+    let c = &g["data"]["customer"];
+    assert_eq!(c["contacts"][0]["name"], "Sam");
+    assert_eq!(c["contacts"][0]["isPrimary"], true);
+    let orders = c["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 10);
+    assert_eq!(orders[0]["status"], "REFUNDED");
+    assert_eq!(orders[0]["orderedAt"], "2026-02-12T12:00:00.123456+00:00");
+    assert_eq!(c["interactions"][0]["id"], recent[0]["id"]);
+    assert_eq!(c["interactions"][0]["occurredAt"], "2026-03-12T08:30:00.654321+00:00");
+    assert_eq!(c["openFeedback"].as_array().unwrap().len(), 3);
+    assert_eq!(c["rfm"]["label"], o["rfm"]["label"]);
+    assert_eq!(c["orderSummary"]["orderCount"], 11);
+    assert_eq!(c["orderSummary"]["totalSpend"][1]["amountMinor"], "4018");
+
+    let e = app
+        .get(&format!("/api/v1/customers/{empty}/overview"), &admin)
+        .await
+        .body;
+    assert_eq!(e["contacts"], json!([]));
+    assert_eq!(e["orders"]["order_count"], 0);
+    assert!(e["rfm"].is_null());
+    // The analyst sees the same 360 with personal data masked.
+    let masked = app
+        .get(&format!("/api/v1/customers/{full}/overview"), &app.token(Role::Analyst))
+        .await
+        .body;
+    assert_ne!(masked["contacts"][0]["email"], "Sam@example.com");
+}
+
 on_both_databases!(
     a_new_primary_contact_replaces_the_old_one,
     bad_contact_input_is_refused_and_nothing_written,
@@ -328,4 +446,5 @@ on_both_databases!(
     bad_order_input_is_refused_and_nothing_written,
     refunds_happen_once_and_leave_spend,
     the_overview_and_timeline_show_everything_in_time_order,
+    the_customer_360_is_one_statement_whatever_it_holds,
 );

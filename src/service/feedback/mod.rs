@@ -36,7 +36,7 @@ mod queries;
 mod workflow;
 
 pub use intake::{create, create_mine};
-pub use queries::{History, events, events_for_timeline, get, get_mine, list, list_mine, open_for};
+pub use queries::{History, events, events_for_timeline, get, get_mine, list, list_mine};
 pub use workflow::{comment, transition, update};
 
 /// Who acts when no person does.

@@ -117,27 +117,6 @@ pub async fn list_mine(db: &DatabaseConnection, actor: &Actor, page: &PageReques
     })
 }
 
-/// The open items (everything not closed) of some customers, newest first,
-/// at most `limit` each, in one statement.
-///
-/// # Errors
-/// Database failures.
-pub async fn open_for(
-    db: &DatabaseConnection,
-    customer_ids: &[Uuid],
-    limit: u64,
-) -> AppResult<Vec<feedback_item::Model>> {
-    crate::service::latest_per_customer_where(
-        db,
-        feedback_item::Entity,
-        "created_at",
-        customer_ids,
-        limit,
-        Condition::all().add(feedback_item::Column::Status.ne(FeedbackStatus::Closed.as_str())),
-    )
-    .await
-}
-
 /// Which part of an item's history to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum History {
