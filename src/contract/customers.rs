@@ -311,15 +311,11 @@ pub struct CustomerListQuery {
     /// Members of this segment (as of its last refresh).
     pub segment_id: Option<Uuid>,
     pub sort: Option<CustomerSort>,
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 impl CustomerListQuery {
-    /// Splits the query into its filter and the rest.
-    pub fn into_parts(self) -> (CustomerFilter, Option<CustomerSort>, Option<u64>, Option<String>) {
+    /// Splits the query into its filter and its sort.
+    pub fn into_parts(self) -> (CustomerFilter, Option<CustomerSort>) {
         let filter = CustomerFilter {
             value_tier: self.value_tier,
             lifecycle_stage: self.lifecycle_stage,
@@ -330,7 +326,7 @@ impl CustomerListQuery {
             created_to: self.created_to,
             segment_id: self.segment_id,
         };
-        (filter, self.sort, self.limit, self.cursor)
+        (filter, self.sort)
     }
 }
 

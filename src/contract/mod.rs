@@ -82,6 +82,29 @@ impl async_graphql::ScalarType for MinorUnits {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// Each item's own cursor (for GraphQL edges); not sent over REST.
+    #[serde(skip)]
+    pub cursors: Vec<String>,
+}
+
+impl<T> Page<T> {
+    /// A list that is never paged, as one page.
+    pub fn whole(items: Vec<T>) -> Self {
+        Self {
+            items,
+            next_cursor: None,
+            cursors: Vec::new(),
+        }
+    }
+
+    /// The same page with each item shaped by `f`; cursors stay.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+            cursors: self.cursors,
+        }
+    }
 }
 
 /// Paging of a customer's sub-lists.

@@ -82,9 +82,6 @@ pub struct OrderListQuery {
     pub ordered_from: Option<DateTime<Utc>>,
     /// Placed before this instant.
     pub ordered_to: Option<DateTime<Utc>>,
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u64>,
-    pub cursor: Option<String>,
 }
 
 /// One entry of a customer's timeline, newest first.

@@ -227,7 +227,4 @@ pub struct MemberChange {
 #[into_params(parameter_in = Query)]
 pub struct SegmentListQuery {
     pub kind: Option<SegmentKind>,
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u64>,
-    pub cursor: Option<String>,
 }

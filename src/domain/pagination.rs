@@ -62,18 +62,6 @@ impl PageRequest {
     }
 }
 
-/// Splits an over-fetched page (limit + 1 rows) into the page and the next cursor.
-pub fn finish_page<T>(mut rows: Vec<T>, limit: u64, key: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<String>) {
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next = if has_more {
-        rows.last().map(|r| key(r).encode())
-    } else {
-        None
-    };
-    (rows, next)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

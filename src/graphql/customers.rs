@@ -1,11 +1,12 @@
 //! Customer queries and mutations, and the relations of the `Customer` type.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, Object};
 use uuid::Uuid;
 
 use super::loaders::{feed, part, prefetch, selected};
 use super::paging::{DEFAULT_NESTED, MAX_NESTED, nested_limit};
+use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::contacts::{ContactPatch, ContactView, NewContact};
 use crate::contract::customers::{
@@ -15,7 +16,6 @@ use crate::contract::feedback::FeedbackView;
 use crate::contract::interactions::{InteractionView, NewInteraction};
 use crate::contract::orders::{OrderSummary, OrderView};
 use crate::contract::segments::RfmView;
-use crate::domain::pagination::PageRequest;
 use crate::service::overview::OPEN_FEEDBACK;
 use crate::service::parts::{Part, PartValue};
 use crate::service::{contacts, customer_list, customers, feedback, interactions, orders, rfm};
@@ -100,15 +100,11 @@ pub(super) async fn customer_connection(
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<Connection<String, CustomerView>> {
-    let limit = first.map(|f| u64::try_from(f).unwrap_or(0));
-    let page = gql(PageRequest::parse(limit, after.as_deref()))?;
-    let (edges, next) = gql(customer_list::list_edges(db, actor, filter, sort, &page).await)?;
-    let ids: Vec<Uuid> = edges.iter().map(|(_, v)| v.id).collect();
+    let request = page(first, after.as_deref())?;
+    let result = gql(customer_list::list(db, actor, filter, sort, &request).await)?;
+    let ids: Vec<Uuid> = result.items.iter().map(|v| v.id).collect();
     prefetch(c, c.look_ahead().field("edges").field("node"), &ids).await?;
-    let mut conn = Connection::new(page.after.is_some(), next.is_some());
-    conn.edges
-        .extend(edges.into_iter().map(|(cursor, v)| Edge::new(cursor, v)));
-    Ok(conn)
+    Ok(connection(&request, result))
 }
 
 pub(super) fn parse_uuid(id: &ID, what: &'static str) -> async_graphql::Result<Uuid> {

@@ -4,7 +4,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, Object};
 
 use super::customers::parse_uuid;
-use super::paging::{connection, page, time_cursor};
+use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::feedback::{
     FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport, FeedbackReportQuery, FeedbackView,
@@ -34,13 +34,7 @@ impl FeedbackView {
             &request,
         )
         .await)?;
-        Ok(connection(&request, result, |e| {
-            crate::domain::pagination::Cursor {
-                key: String::new(),
-                id: e.id,
-            }
-            .encode()
-        }))
+        Ok(connection(&request, result))
     }
 }
 
@@ -67,7 +61,7 @@ impl FeedbackQuery {
         let (actor, db) = ctx(c)?;
         let request = page(first, after.as_deref())?;
         let result = gql(feedback::list(db, actor, &filter.unwrap_or_default(), &request).await)?;
-        Ok(connection(&request, result, |f| time_cursor(f.created_at, f.id)))
+        Ok(connection(&request, result))
     }
 
     /// The signed-in customer's feedback, newest first.
@@ -81,7 +75,7 @@ impl FeedbackQuery {
         let (actor, db) = ctx(c)?;
         let request = page(first, after.as_deref())?;
         let result = gql(feedback::list_mine(db, actor, &request).await)?;
-        Ok(connection(&request, result, |f| time_cursor(f.created_at, f.id)))
+        Ok(connection(&request, result))
     }
 
     /// Volumes, timings, SLA attainment, keywords and sentiment of a window.

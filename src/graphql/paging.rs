@@ -12,25 +12,17 @@ pub(crate) fn page(first: Option<i32>, after: Option<&str>) -> async_graphql::Re
     super::gql(PageRequest::parse(limit, after))
 }
 
-/// A service page as a Relay connection; `cursor` gives each item's cursor.
-pub(crate) fn connection<T: async_graphql::OutputType>(
-    request: &PageRequest,
-    page: Page<T>,
-    cursor: impl Fn(&T) -> String,
-) -> Connection<String, T> {
+/// A service page as a Relay connection, each edge with the cursor the
+/// service gave its item.
+pub(crate) fn connection<T: async_graphql::OutputType>(request: &PageRequest, page: Page<T>) -> Connection<String, T> {
     let mut conn = Connection::new(request.after.is_some(), page.next_cursor.is_some());
-    conn.edges
-        .extend(page.items.into_iter().map(|v| Edge::new(cursor(&v), v)));
+    conn.edges.extend(
+        page.cursors
+            .into_iter()
+            .zip(page.items)
+            .map(|(cursor, v)| Edge::new(cursor, v)),
+    );
     conn
-}
-
-/// The cursor of an item kept in (time, id) order.
-pub(crate) fn time_cursor(at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
-    crate::domain::pagination::Cursor {
-        key: at.to_rfc3339(),
-        id,
-    }
-    .encode()
 }
 
 /// Largest `limit` of a customer's nested lists.

@@ -5,13 +5,13 @@ use async_graphql::{ComplexObject, Context, ID, Json, Object};
 use serde_json::Value;
 
 use super::customers::{customer_connection, parse_uuid};
+use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::customers::{CustomerFilter, CustomerView};
 use crate::contract::segments::{
     AnalyticsSettings, MemberChange, NewSegment, RfmDistribution, RfmRecompute, RfmRecomputeResult, SegmentKind,
     SegmentPatch, SegmentPreview, SegmentRefresh, SegmentView,
 };
-use crate::domain::pagination::PageRequest;
 use crate::service::segments::Membership;
 use crate::service::{rfm, segments, settings};
 
@@ -55,17 +55,11 @@ impl SegmentQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, SegmentView>> {
         let (actor, db) = ctx(c)?;
-        let limit = first.map(|f| u64::try_from(f).unwrap_or(0));
-        let page = gql(PageRequest::parse(limit, after.as_deref()))?;
-        let result = gql(segments::list(db, actor, kind, &page).await)?;
-        let mut conn = Connection::new(page.after.is_some(), result.next_cursor.is_some());
-        conn.edges.extend(
-            result
-                .items
-                .into_iter()
-                .map(|v| async_graphql::connection::Edge::new(segments::cursor_of(&v).encode(), v)),
-        );
-        Ok(conn)
+        let request = page(first, after.as_deref())?;
+        Ok(connection(
+            &request,
+            gql(segments::list(db, actor, kind, &request).await)?,
+        ))
     }
 
     /// How many customers a rule matches and 20 of them, without saving.

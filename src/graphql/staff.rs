@@ -24,13 +24,7 @@ impl StaffQuery {
         let (actor, db) = ctx(c)?;
         let request = page(first, after.as_deref())?;
         let result = gql(staff::list(db, actor, &request).await)?;
-        Ok(connection(&request, result, |s| {
-            crate::domain::pagination::Cursor {
-                key: s.id.clone(),
-                id: uuid::Uuid::nil(),
-            }
-            .encode()
-        }))
+        Ok(connection(&request, result))
     }
 }
 

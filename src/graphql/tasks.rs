@@ -4,7 +4,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 
 use super::customers::parse_uuid;
-use super::paging::{connection, page, time_cursor};
+use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::tasks::{NewTask, TaskFilter, TaskPatch, TaskView};
 use crate::service::tasks;
@@ -31,7 +31,7 @@ impl TasksQuery {
         let (actor, db) = ctx(c)?;
         let request = page(first, after.as_deref())?;
         let result = gql(tasks::list(db, actor, &filter.unwrap_or_default(), &request).await)?;
-        Ok(connection(&request, result, |t| time_cursor(t.created_at, t.id)))
+        Ok(connection(&request, result))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::extract::{Json, Query, parse_id};
+use super::extract::{Filtered, Json, Paged, parse_id};
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::PageQuery;
@@ -10,7 +10,6 @@ use crate::contract::contacts::{ContactPatch, ContactView, NewContact};
 use crate::contract::customers::{CustomerListQuery, CustomerOverview, CustomerPatch, CustomerView, NewCustomer};
 use crate::contract::interactions::{InteractionView, NewInteraction};
 use crate::contract::{Page, orders::TimelineEntry};
-use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::{contacts, customer_list, customers, interactions, overview};
 
@@ -28,15 +27,14 @@ pub async fn create_customer(
 }
 
 /// Lists customers with filters, sorting and cursor pagination.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery),
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery, PageQuery),
     responses((status = 200, body = Page<CustomerView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list_customers(
     db: Db,
     BearerAuth(actor): BearerAuth,
-    Query(q): Query<CustomerListQuery>,
+    Filtered(q, page): Filtered<CustomerListQuery>,
 ) -> AppResult<HttpResponse> {
-    let (filter, sort, limit, cursor) = q.into_parts();
-    let page = PageRequest::parse(limit, cursor.as_deref())?;
+    let (filter, sort) = q.into_parts();
     Ok(HttpResponse::Ok().json(customer_list::list(&db, &actor, &filter, sort, &page).await?))
 }
 
@@ -103,10 +101,9 @@ pub async fn list_customer_timeline(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
-    Query(q): Query<PageQuery>,
+    Filtered(_no_filter, page): Paged,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(overview::timeline(&db, &actor, id, &page).await?))
 }
 
@@ -131,10 +128,7 @@ pub async fn create_contact(
 pub async fn list_contacts(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
     let items = contacts::list(&db, &actor, id).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(items)))
 }
 
 /// Reads a contact.
@@ -194,10 +188,9 @@ pub async fn list_interactions(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
-    Query(q): Query<PageQuery>,
+    Filtered(_no_filter, page): Paged,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "customer")?;
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(interactions::list(&db, &actor, id, &page).await?))
 }
 

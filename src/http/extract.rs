@@ -195,8 +195,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
     }
 }
 
-/// A list's filters and its page (`limit`, `cursor`) from one query string.
+/// A list's filters and its page (`limit`, `cursor`) from one query string:
+/// the one way a REST list reads its query.
 pub struct Filtered<F>(pub F, pub PageRequest);
+
+/// The filter of a list that has none: any parameter but the page's is refused.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFilter {}
+
+/// A list without filters: its page alone.
+pub type Paged = Filtered<NoFilter>;
 
 impl<F: DeserializeOwned + 'static> FromRequest for Filtered<F> {
     type Error = AppError;

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::extract::{Filtered, Json, Query, parse_id};
+use super::extract::{Filtered, Json, Paged, Query, parse_id};
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
@@ -82,9 +82,14 @@ pub async fn transition_feedback(
     Ok(HttpResponse::Ok().json(feedback::transition(&db, &actor, id, input).await?))
 }
 
-async fn history(db: Db, actor: crate::auth::Actor, id: &str, which: History, q: PageQuery) -> AppResult<HttpResponse> {
+async fn history(
+    db: Db,
+    actor: crate::auth::Actor,
+    id: &str,
+    which: History,
+    page: PageRequest,
+) -> AppResult<HttpResponse> {
     let id = parse_id(id, "feedback")?;
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(feedback::events(&db, &actor, id, which, &page).await?))
 }
 
@@ -97,9 +102,9 @@ pub async fn list_feedback_events(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
-    Query(q): Query<PageQuery>,
+    Filtered(_no_filter, page): Paged,
 ) -> AppResult<HttpResponse> {
-    history(db, actor, &id, History::All, q).await
+    history(db, actor, &id, History::All, page).await
 }
 
 /// The item's comments, oldest first.
@@ -110,9 +115,9 @@ pub async fn list_feedback_comments(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
-    Query(q): Query<PageQuery>,
+    Filtered(_no_filter, page): Paged,
 ) -> AppResult<HttpResponse> {
-    history(db, actor, &id, History::Comments, q).await
+    history(db, actor, &id, History::Comments, page).await
 }
 
 /// Comments on an item.
@@ -148,9 +153,8 @@ pub async fn create_my_feedback(
 pub async fn list_my_feedback(
     db: Db,
     BearerAuth(actor): BearerAuth,
-    Query(q): Query<PageQuery>,
+    Filtered(_no_filter, page): Paged,
 ) -> AppResult<HttpResponse> {
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(feedback::list_mine(&db, &actor, &page).await?))
 }
 

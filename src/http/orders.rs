@@ -2,12 +2,11 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::extract::{Json, Query, parse_id};
+use super::extract::{Filtered, Json, parse_id};
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
-use crate::contract::Page;
 use crate::contract::orders::{NewOrder, OrderListQuery, OrderView};
-use crate::domain::pagination::PageRequest;
+use crate::contract::{Page, PageQuery};
 use crate::error::AppResult;
 use crate::service::orders::{self, Recorded};
 
@@ -29,14 +28,13 @@ pub async fn record_order(
 }
 
 /// Lists orders, newest first.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery),
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery, PageQuery),
     responses((status = 200, body = Page<OrderView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list_orders(
     db: Db,
     BearerAuth(actor): BearerAuth,
-    Query(q): Query<OrderListQuery>,
+    Filtered(q, page): Filtered<OrderListQuery>,
 ) -> AppResult<HttpResponse> {
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(orders::list(&db, &actor, &q, &page).await?))
 }
 

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::extract::{Json, OptionalJson, Query, parse_id};
+use super::extract::{Filtered, Json, OptionalJson, Paged, parse_id};
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
@@ -14,7 +14,6 @@ use crate::contract::segments::{
     SegmentView,
 };
 use crate::contract::segments::{RfmDistribution, RfmRecompute, RfmRecomputeResult};
-use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::segments::Membership;
 use crate::service::{rfm, segments};
@@ -34,14 +33,13 @@ pub async fn create_segment(
 }
 
 /// Lists segments, newest first.
-#[utoipa::path(get, path = "/api/v1/segments", tag = "segments", params(SegmentListQuery),
+#[utoipa::path(get, path = "/api/v1/segments", tag = "segments", params(SegmentListQuery, PageQuery),
     responses((status = 200, body = Page<SegmentView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list_segments(
     db: Db,
     BearerAuth(actor): BearerAuth,
-    Query(q): Query<SegmentListQuery>,
+    Filtered(q, page): Filtered<SegmentListQuery>,
 ) -> AppResult<HttpResponse> {
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(segments::list(&db, &actor, q.kind, &page).await?))
 }
 
@@ -107,10 +105,9 @@ pub async fn list_segment_members(
     db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
-    Query(q): Query<PageQuery>,
+    Filtered(_no_filter, page): Paged,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "segment")?;
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(HttpResponse::Ok().json(segments::members(&db, &actor, id, &page).await?))
 }
 

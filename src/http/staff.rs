@@ -2,21 +2,23 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::extract::{Json, Query};
+use super::extract::{Filtered, Json, Paged};
 use super::{Db, ErrorResponses};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
 use crate::contract::PageQuery;
 use crate::contract::staff::{StaffInput, StaffView};
-use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::staff;
 
 /// The staff directory, by id.
 #[utoipa::path(get, path = "/api/v1/staff", tag = "tasks", params(PageQuery),
     responses((status = 200, body = Page<StaffView>), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn list_staff(db: Db, BearerAuth(actor): BearerAuth, Query(q): Query<PageQuery>) -> AppResult<HttpResponse> {
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+pub async fn list_staff(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Filtered(_no_filter, page): Paged,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(staff::list(&db, &actor, &page).await?))
 }
 

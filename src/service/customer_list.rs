@@ -9,7 +9,7 @@ use super::customers::to_view;
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
 use crate::contract::customers::{CustomerFilter, CustomerSort, CustomerView};
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::error::{AppError, AppResult};
 
 /// Longest text search accepted, in characters.
@@ -132,24 +132,6 @@ pub async fn list(
     sort: Option<CustomerSort>,
     page: &PageRequest,
 ) -> AppResult<Page<CustomerView>> {
-    let (edges, next_cursor) = list_edges(db, actor, filter, sort, page).await?;
-    Ok(Page {
-        items: edges.into_iter().map(|(_, v)| v).collect(),
-        next_cursor,
-    })
-}
-
-/// Like [`list`], with each customer's own cursor (for Relay connections).
-///
-/// # Errors
-/// As [`list`].
-pub async fn list_edges(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    filter: &CustomerFilter,
-    sort: Option<CustomerSort>,
-    page: &PageRequest,
-) -> AppResult<(Vec<(String, CustomerView)>, Option<String>)> {
     policy::read_customers(actor)?;
     let sort = sort.unwrap_or(CustomerSort::CreatedAtDesc);
     let masked = actor.masks_personal_data();
@@ -171,10 +153,5 @@ pub async fn list_edges(
         .limit(page.limit + 1)
         .all(db)
         .await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, |m| sort_key(m, sort));
-    let edges = rows
-        .into_iter()
-        .map(|m| (sort_key(&m, sort).encode(), to_view(m, actor)))
-        .collect();
-    Ok((edges, next_cursor))
+    Ok(super::paging::page(rows, page.limit, |m| sort_key(m, sort)).map(|m| to_view(m, actor)))
 }

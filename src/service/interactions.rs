@@ -14,7 +14,7 @@ use crate::auth::{Actor, policy};
 use crate::contract::Page;
 use crate::contract::interactions::Channel;
 use crate::contract::interactions::{Direction, InteractionView, NewInteraction, Sentiment};
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::{Checker, parse};
 use crate::error::AppResult;
 
@@ -111,14 +111,11 @@ pub async fn list(
     policy::read_customers(actor)?;
     customers::find_live(db, customer_id).await?;
     let rows = page_for(db, customer_id, page).await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, |m| Cursor {
+    Ok(super::paging::page(rows, page.limit, |m| Cursor {
         key: m.occurred_at.to_rfc3339(),
         id: m.id,
-    });
-    Ok(Page {
-        items: rows.into_iter().map(|m| to_view(m, actor)).collect(),
-        next_cursor,
     })
+    .map(|m| to_view(m, actor)))
 }
 
 /// One page (plus one row) of a customer's interactions after a cursor.

@@ -13,7 +13,7 @@ use super::{begin, customers, new_id, now};
 use crate::auth::{Actor, policy};
 use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderView};
 use crate::contract::{MinorUnits, Page};
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult, ORDER_EXTERNAL_ID};
 
@@ -296,11 +296,7 @@ pub async fn list(
         .limit(page.limit + 1)
         .all(db)
         .await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, order_cursor);
-    Ok(Page {
-        items: rows.into_iter().map(to_view).collect(),
-        next_cursor,
-    })
+    Ok(super::paging::page(rows, page.limit, order_cursor).map(to_view))
 }
 
 /// The cursor after an order in (ordered_at desc, id desc) order.

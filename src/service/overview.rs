@@ -13,7 +13,7 @@ use crate::contract::customers::CustomerOverview;
 use crate::contract::interactions::Channel;
 use crate::contract::interactions::Direction;
 use crate::contract::orders::{OrderStatus, OrderSummary, TimelineEntry};
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::error::AppResult;
 
 /// How many interactions the overview shows.
@@ -118,9 +118,8 @@ pub async fn timeline(
         }))
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse((e.at(), e.id())));
-    let (items, next_cursor) = finish_page(entries, page.limit, |e| Cursor {
+    Ok(super::paging::page(entries, page.limit, |e| Cursor {
         key: e.at().to_rfc3339(),
         id: e.id(),
-    });
-    Ok(Page { items, next_cursor })
+    }))
 }

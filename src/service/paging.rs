@@ -1,10 +1,25 @@
-//! The SQL side of keyset paging (`domain::pagination` holds the cursor).
+//! The SQL side of keyset paging (`domain::pagination` holds the cursor), and
+//! the one place a page and its cursors are made.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition};
 
+use crate::contract::Page;
 use crate::domain::pagination::Cursor;
 use crate::error::{AppError, AppResult};
+
+/// Makes a page of an over-fetched list (limit + 1 rows): each row's cursor
+/// from `key`, and the next page's cursor when there is more.
+pub fn page<T>(mut rows: Vec<T>, limit: u64, key: impl Fn(&T) -> Cursor) -> Page<T> {
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let cursors: Vec<String> = rows.iter().map(|r| key(r).encode()).collect();
+    Page {
+        next_cursor: if has_more { cursors.last().cloned() } else { None },
+        items: rows,
+        cursors,
+    }
+}
 
 /// Keyset condition for rows ordered by (time desc, id desc): the rows after
 /// the cursor's position.

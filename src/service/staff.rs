@@ -9,7 +9,7 @@ use super::now;
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
 use crate::contract::staff::{StaffInput, StaffView};
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
@@ -105,12 +105,9 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, page: &PageRequest) ->
         .limit(page.limit + 1)
         .all(db)
         .await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, |m| Cursor {
+    Ok(super::paging::page(rows, page.limit, |m| Cursor {
         key: m.id.clone(),
         id: uuid::Uuid::nil(),
-    });
-    Ok(Page {
-        items: rows.into_iter().map(to_view).collect(),
-        next_cursor,
     })
+    .map(to_view))
 }

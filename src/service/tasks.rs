@@ -14,7 +14,7 @@ use super::{customers, new_id, now};
 use crate::auth::{Actor, Role, policy};
 use crate::contract::Page;
 use crate::contract::tasks::{NewTask, TaskFilter, TaskKind, TaskPatch, TaskStatus, TaskView};
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
@@ -183,14 +183,11 @@ pub async fn list(
         .limit(page.limit + 1)
         .all(db)
         .await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, |t| Cursor {
+    Ok(super::paging::page(rows, page.limit, |t| Cursor {
         key: t.created_at.to_rfc3339(),
         id: t.id,
-    });
-    Ok(Page {
-        items: rows.into_iter().map(to_view).collect(),
-        next_cursor,
     })
+    .map(to_view))
 }
 
 /// Changes a task. Only admins and managers reassign; finishing (`done`)

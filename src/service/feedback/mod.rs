@@ -27,9 +27,10 @@ use crate::contract::feedback::{
     MyFeedbackView, NewComment, NewFeedback, RootCause, Severity, SlaClock, Transition,
 };
 use crate::domain::feedback::{ClockState, Target, allowed_moves, classify, targets};
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::{Checker, parse, text};
 use crate::error::{AppError, AppResult};
+use crate::service::paging::page as page_of_rows;
 
 mod intake;
 mod queries;

@@ -64,7 +64,7 @@ async fn page_of(
     db: &DatabaseConnection,
     cond: Condition,
     page: &PageRequest,
-) -> AppResult<(Vec<feedback_item::Model>, Option<String>)> {
+) -> AppResult<Page<feedback_item::Model>> {
     let mut q = feedback_item::Entity::find().filter(cond);
     if let Some(after) = &page.after {
         q = q.filter(before_cursor(
@@ -79,7 +79,7 @@ async fn page_of(
         .limit(page.limit + 1)
         .all(db)
         .await?;
-    Ok(finish_page(rows, page.limit, |m| Cursor {
+    Ok(page_of_rows(rows, page.limit, |m| Cursor {
         key: m.created_at.to_rfc3339(),
         id: m.id,
     }))
@@ -96,11 +96,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> AppResult<Page<FeedbackView>> {
     read_policy(actor)?;
-    let (rows, next_cursor) = page_of(db, filtered(filter), page).await?;
-    Ok(Page {
-        items: rows.into_iter().map(|m| to_view(m, actor)).collect(),
-        next_cursor,
-    })
+    Ok(page_of(db, filtered(filter), page).await?.map(|m| to_view(m, actor)))
 }
 
 /// Lists the signed-in customer's items, newest first.
@@ -110,11 +106,7 @@ pub async fn list(
 pub async fn list_mine(db: &DatabaseConnection, actor: &Actor, page: &PageRequest) -> AppResult<Page<MyFeedbackView>> {
     let own = policy::own_customer(actor)?;
     let cond = Condition::all().add(feedback_item::Column::CustomerId.eq(own));
-    let (rows, next_cursor) = page_of(db, cond, page).await?;
-    Ok(Page {
-        items: rows.into_iter().map(|m| to_view(m, actor).into()).collect(),
-        next_cursor,
-    })
+    Ok(page_of(db, cond, page).await?.map(|m| to_view(m, actor).into()))
 }
 
 /// Which part of an item's history to read.
@@ -152,14 +144,11 @@ pub async fn events(
         .limit(page.limit + 1)
         .all(db)
         .await?;
-    let (rows, next_cursor) = finish_page(rows, page.limit, |e| Cursor {
+    Ok(page_of_rows(rows, page.limit, |e| Cursor {
         key: String::new(),
         id: e.id,
-    });
-    Ok(Page {
-        items: rows.into_iter().map(|e| event_view(e, actor)).collect(),
-        next_cursor,
     })
+    .map(|e| event_view(e, actor)))
 }
 
 /// The feedback events of a customer after a timeline cursor, newest first.

@@ -21,7 +21,7 @@ use crate::contract::Page;
 use crate::contract::segments::{
     MemberChange, NewSegment, SegmentKind, SegmentPatch, SegmentPreview, SegmentRefresh, SegmentView,
 };
-use crate::domain::pagination::{Cursor, PageRequest, finish_page};
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::segment_rule::{self, Rule};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult, SEGMENT_NAME};
@@ -228,8 +228,7 @@ pub async fn list(
         .all(db)
         .await?;
     let rows: Vec<SegmentView> = rows.into_iter().map(to_view).collect();
-    let (items, next_cursor) = finish_page(rows, page.limit, cursor_of);
-    Ok(Page { items, next_cursor })
+    Ok(crate::service::paging::page(rows, page.limit, cursor_of))
 }
 
 /// Renames, describes or changes the rule of a segment.
