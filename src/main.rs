@@ -60,6 +60,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Picks the customers `benches/http.sh` requests (the first buyers by id)
+    /// and gives them contacts, interactions and open feedback, then computes RFM.
+    HotSet {
+        #[arg(long, default_value_t = 1_000)]
+        customers: u64,
+        /// Only print the ids, one per line.
+        #[arg(long)]
+        ids_only: bool,
+    },
     /// RFM recompute vs hand-written SQL, segment preview and refresh, peak memory.
     Segments {
         /// Runs of each timed step (the median is printed).
@@ -150,6 +159,19 @@ async fn main() -> anyhow::Result<()> {
                 seed,
             };
             print!("{}", rapport::cli::seed::seed(&db, plan).await?);
+        }
+        Command::Bench {
+            what: BenchCommand::HotSet { customers, ids_only },
+        } => {
+            telemetry::init(&settings.log);
+            let db = startup::connect(&settings, Default::default()).await?;
+            startup::migrate(&db).await?;
+            if !ids_only {
+                rapport::cli::bench::fill_hot_set(&db, customers).await?;
+            }
+            for id in rapport::cli::bench::hot_ids(&db, customers).await? {
+                println!("{id}");
+            }
         }
         Command::Bench {
             what: BenchCommand::Segments { runs },

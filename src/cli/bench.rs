@@ -201,3 +201,66 @@ pub async fn segments(db: &DatabaseConnection, url: &str, runs: usize) -> anyhow
     println!("peak RSS                      {peak:>10.1} MiB (before the runs {peak_before:.1} MiB, now {rss:.1} MiB)");
     Ok(())
 }
+
+/// The customers `benches/http.sh` sends requests for: the first `n` buyers
+/// by id, so every run picks the same ones.
+///
+/// # Errors
+/// Database failures.
+pub async fn hot_ids(db: &DatabaseConnection, n: u64) -> anyhow::Result<Vec<uuid::Uuid>> {
+    use entity::customer;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    Ok(customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(customer::Column::OrderCount.gt(0))
+        .filter(customer::Column::DeletedAt.is_null())
+        .order_by_asc(customer::Column::Id)
+        .limit(n)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Gives each hot customer what the seed leaves out — two contacts, twelve
+/// interactions and two open feedback items — through the services, then
+/// computes RFM, so the 360 has every part to read.
+///
+/// # Errors
+/// Database failures.
+pub async fn fill_hot_set(db: &DatabaseConnection, n: u64) -> anyhow::Result<()> {
+    use crate::service::{contacts, feedback, interactions};
+    let admin = Actor {
+        sub: "bench".into(),
+        role: Role::Admin,
+        customer_id: None,
+        partner_id: None,
+    };
+    for id in hot_ids(db, n).await? {
+        for (name, primary) in [("Robin Hale", true), ("Kim Ortega", false)] {
+            contacts::create(
+                db,
+                &admin,
+                id,
+                serde_json::from_value(json!({"name": name, "is_primary": primary, "email": "contact@example.com"}))?,
+            )
+            .await?;
+        }
+        for day in 1..=12 {
+            let body = json!({"channel": "email", "direction": "outbound", "summary": "Quarterly check-in; asked about the renewal.",
+                              "occurred_at": (Utc::now() - chrono::Duration::days(day * 7)).to_rfc3339()});
+            interactions::create(db, &admin, id, serde_json::from_value(body)?).await?;
+        }
+        for subject in ["Delivery was late", "Invoice shows the wrong address"] {
+            let body = json!({"customer_id": id, "channel": "email", "kind": "complaint", "subject": subject, "body": "Please look into it."});
+            feedback::create(db, &admin, serde_json::from_value(body)?).await?;
+        }
+    }
+    rfm::recompute(
+        db,
+        &admin,
+        crate::contract::segments::RfmRecompute { window_days: None },
+    )
+    .await?;
+    Ok(())
+}

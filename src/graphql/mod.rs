@@ -13,7 +13,6 @@ mod staff;
 mod tasks;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
@@ -190,14 +189,54 @@ pub async fn graphql(
     Ok(HttpResponse::Ok().json(response))
 }
 
+/// The GraphiQL page and its scripts, served from the binary so the IDE works
+/// without internet (versions and licences in `assets/graphiql/LICENSES.txt`).
+const GRAPHIQL_PAGE: &str = include_str!("../../assets/graphiql/index.html");
+const GRAPHIQL_ASSETS: [(&str, &str, &[u8]); 5] = [
+    (
+        "graphiql.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/graphiql/graphiql.min.js"),
+    ),
+    (
+        "graphiql.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/graphiql/graphiql.min.css"),
+    ),
+    (
+        "react.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/graphiql/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+    ),
+    (
+        "LICENSES.txt",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../assets/graphiql/LICENSES.txt"),
+    ),
+];
+
 /// `GET /graphql`: the GraphiQL IDE.
 pub async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Rapport GraphQL")
-            .finish(),
-    )
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(GRAPHIQL_PAGE)
+}
+
+/// `GET /graphql/assets/{file}`: the IDE's scripts, styles and licences.
+async fn graphiql_asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, content_type, body) = GRAPHIQL_ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file.as_str())
+        .ok_or(AppError::NotFound("asset"))?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(*body))
 }
 
 /// Mounts `/graphql`.
@@ -206,5 +245,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/graphql")
             .route(web::post().to(graphql))
             .route(web::get().to(graphiql)),
-    );
+    )
+    .route("/graphql/assets/{file}", web::get().to(graphiql_asset));
 }
