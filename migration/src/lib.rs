@@ -8,6 +8,7 @@ mod m20261123_000002_segments;
 mod m20261124_000003_lighter_rfm_table;
 mod m20261124_000004_customer_order_stats;
 mod m20261125_000005_feedback;
+mod m20261130_000006_list_indexes;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_lighter_rfm_table::Migration),
             Box::new(m20261124_000004_customer_order_stats::Migration),
             Box::new(m20261125_000005_feedback::Migration),
+            Box::new(m20261130_000006_list_indexes::Migration),
         ]
     }
 }

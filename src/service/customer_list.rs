@@ -77,12 +77,19 @@ pub fn filter_condition(filter: &CustomerFilter, masked: bool) -> AppResult<Cond
         cond = cond.add(customer::Column::OwnerId.eq(owner.as_str()));
     }
     if let Some(tag) = &filter.tag {
-        let tags = Query::select()
-            .column(customer_tag::Column::CustomerId)
+        // Correlated, so the page is read in the sort's index order and each
+        // row probed for the tag; `id IN (all tagged)` made SQLite fetch and
+        // sort every tagged customer for one page.
+        let tagged = Query::select()
+            .expr(Expr::val(1))
             .from(customer_tag::Entity)
+            .and_where(
+                Expr::col((customer_tag::Entity, customer_tag::Column::CustomerId))
+                    .equals((customer::Entity, customer::Column::Id)),
+            )
             .and_where(customer_tag::Column::Tag.eq(tag.trim().to_lowercase()))
             .to_owned();
-        cond = cond.add(customer::Column::Id.in_subquery(tags));
+        cond = cond.add(Expr::exists(tagged));
     }
     if let Some(q) = &filter.q {
         // Counted as sent, as the documented `maxLength` counts.
