@@ -1,6 +1,7 @@
 //! Contacts: the people at a company customer.
 
-use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use super::Patch;
+use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -39,25 +40,25 @@ pub struct NewContact {
 pub struct ContactPatch {
     #[serde(default)]
     #[schema(value_type = String)]
-    pub name: MaybeUndefined<String>,
+    pub name: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub title: MaybeUndefined<String>,
+    pub title: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub email: MaybeUndefined<String>,
+    pub email: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub phone: MaybeUndefined<String>,
+    pub phone: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<ContactRole>)]
-    pub role: MaybeUndefined<ContactRole>,
+    pub role: Patch<ContactRole>,
     #[serde(default)]
     #[schema(value_type = bool)]
-    pub is_primary: MaybeUndefined<bool>,
+    pub is_primary: Patch<bool>,
     #[serde(default)]
     #[schema(value_type = bool)]
-    pub active: MaybeUndefined<bool>,
+    pub active: Patch<bool>,
 }
 
 /// A contact as the API shows it (masked for analysts).

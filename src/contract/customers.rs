@@ -1,6 +1,7 @@
 //! Customer input and view types.
 
-use async_graphql::{InputObject, Json, MaybeUndefined, SimpleObject};
+use super::Patch;
+use async_graphql::{InputObject, Json, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -79,73 +80,73 @@ pub struct NewCustomer {
 pub struct CustomerPatch {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub external_id: MaybeUndefined<String>,
+    pub external_id: Patch<String>,
     #[serde(default)]
     #[schema(value_type = CustomerKind)]
-    pub kind: MaybeUndefined<CustomerKind>,
+    pub kind: Patch<CustomerKind>,
     #[serde(default)]
     #[schema(value_type = String)]
-    pub name: MaybeUndefined<String>,
+    pub name: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub email: MaybeUndefined<String>,
+    pub email: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub phone: MaybeUndefined<String>,
+    pub phone: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub company: MaybeUndefined<String>,
+    pub company: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub industry: MaybeUndefined<String>,
+    pub industry: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub size_band: MaybeUndefined<String>,
+    pub size_band: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub country: MaybeUndefined<String>,
+    pub country: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub city: MaybeUndefined<String>,
+    pub city: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub source: MaybeUndefined<String>,
+    pub source: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub owner_id: MaybeUndefined<String>,
+    pub owner_id: Patch<String>,
     #[serde(default)]
     #[schema(value_type = ValueTier)]
-    pub value_tier: MaybeUndefined<ValueTier>,
+    pub value_tier: Patch<ValueTier>,
     #[serde(default)]
     #[schema(value_type = bool)]
-    pub tier_locked: MaybeUndefined<bool>,
+    pub tier_locked: Patch<bool>,
     #[serde(default)]
     #[schema(value_type = LifecycleStage)]
-    pub lifecycle_stage: MaybeUndefined<LifecycleStage>,
+    pub lifecycle_stage: Patch<LifecycleStage>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
-    pub tags: MaybeUndefined<Vec<String>>,
+    pub tags: Patch<Vec<String>>,
     #[serde(default)]
     #[schema(value_type = Option<Channel>)]
-    pub preferred_channel: MaybeUndefined<Channel>,
+    pub preferred_channel: Patch<Channel>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub preferred_language: MaybeUndefined<String>,
+    pub preferred_language: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
-    pub birthday: MaybeUndefined<NaiveDate>,
+    pub birthday: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
-    pub relationship_start: MaybeUndefined<NaiveDate>,
+    pub relationship_start: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = bool)]
-    pub marketing_consent: MaybeUndefined<bool>,
+    pub marketing_consent: Patch<bool>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub custom_attributes: MaybeUndefined<Json<Value>>,
+    pub custom_attributes: Patch<Json<Value>>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub notes: MaybeUndefined<String>,
+    pub notes: Patch<String>,
 }
 
 /// What a customer may change about itself through `/me`.
@@ -155,25 +156,25 @@ pub struct CustomerPatch {
 pub struct MyProfilePatch {
     #[serde(default)]
     #[schema(value_type = String)]
-    pub name: MaybeUndefined<String>,
+    pub name: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub email: MaybeUndefined<String>,
+    pub email: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub phone: MaybeUndefined<String>,
+    pub phone: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<Channel>)]
-    pub preferred_channel: MaybeUndefined<Channel>,
+    pub preferred_channel: Patch<Channel>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub preferred_language: MaybeUndefined<String>,
+    pub preferred_language: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
-    pub birthday: MaybeUndefined<NaiveDate>,
+    pub birthday: Patch<NaiveDate>,
     #[serde(default)]
     #[schema(value_type = bool)]
-    pub marketing_consent: MaybeUndefined<bool>,
+    pub marketing_consent: Patch<bool>,
 }
 
 impl From<MyProfilePatch> for CustomerPatch {

@@ -1,7 +1,8 @@
 //! Feedback items, their SLA clocks and history, and the feedback report.
 
+use super::Patch;
 use super::value_enum;
-use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -95,7 +96,7 @@ pub struct FeedbackPatch {
     /// Assigns (or, with null, unassigns) the item.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub assignee_id: MaybeUndefined<String>,
+    pub assignee_id: Patch<String>,
 }
 
 /// A state change. Closing needs `root_cause` and `review_note`.

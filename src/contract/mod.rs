@@ -9,11 +9,13 @@ pub mod customers;
 pub mod feedback;
 pub mod interactions;
 pub mod orders;
+mod patch;
 pub mod segments;
 pub mod settings;
 pub mod staff;
 pub mod tasks;
 
+pub use patch::Patch;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

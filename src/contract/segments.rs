@@ -1,6 +1,7 @@
 //! RFM, value tiers, lifetime value and segment types.
 
-use async_graphql::{InputObject, Json, MaybeUndefined, SimpleObject};
+use super::Patch;
+use async_graphql::{InputObject, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -155,13 +156,13 @@ pub struct NewSegment {
 pub struct SegmentPatch {
     #[serde(default)]
     #[schema(value_type = String)]
-    pub name: MaybeUndefined<String>,
+    pub name: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub description: MaybeUndefined<String>,
+    pub description: Patch<String>,
     #[serde(default)]
     #[schema(value_type = SegmentRuleDoc)]
-    pub rule: MaybeUndefined<Json<Value>>,
+    pub rule: Patch<Json<Value>>,
 }
 
 /// A segment.

@@ -1,7 +1,8 @@
 //! Tasks: follow-ups, escalations and callbacks, each with an assignee.
 
+use super::Patch;
 use super::value_enum;
-use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,10 +48,10 @@ pub struct TaskPatch {
     pub title: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub assignee_id: MaybeUndefined<String>,
+    pub assignee_id: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
-    pub due_at: MaybeUndefined<DateTime<Utc>>,
+    pub due_at: Patch<DateTime<Utc>>,
 }
 
 /// A task.

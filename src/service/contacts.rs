@@ -1,6 +1,6 @@
 //! Contacts: the people at a company customer.
 
-use async_graphql::MaybeUndefined;
+use crate::contract::Patch;
 use entity::contact;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -149,13 +149,13 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Con
     let mut c = Checker::default();
     let mut am = current.clone().into_active_model();
     match patch.name {
-        MaybeUndefined::Value(n) => {
+        Patch::Set(n) => {
             if let Some(n) = c.check("name", parse::name(n)) {
                 am.name = Set(n);
             }
         }
-        MaybeUndefined::Null => c.fail("name", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Clear => c.fail("name", "must not be null"),
+        Patch::Keep => {}
     }
     if let Some(v) = patch_field(&mut c, "title", patch.title, parse::name) {
         am.title = Set(v);
@@ -171,19 +171,19 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Con
     }
     let mut promote = false;
     match patch.is_primary {
-        MaybeUndefined::Value(p) => {
+        Patch::Set(p) => {
             am.is_primary = Set(p);
             promote = p && !current.is_primary;
         }
-        MaybeUndefined::Null => c.fail("is_primary", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Clear => c.fail("is_primary", "must not be null"),
+        Patch::Keep => {}
     }
     match patch.active {
-        MaybeUndefined::Value(active) if active != current.active => {
+        Patch::Set(active) if active != current.active => {
             am.active = Set(active);
             am.left_at = Set(if active { None } else { Some(at) });
         }
-        MaybeUndefined::Null => c.fail("active", "must not be null"),
+        Patch::Clear => c.fail("active", "must not be null"),
         _ => {}
     }
     c.finish()?;

@@ -1,6 +1,7 @@
 //! Customer records: create, read, update, soft delete, list.
 
-use async_graphql::{Json, MaybeUndefined};
+use crate::contract::Patch;
+use async_graphql::Json;
 use chrono::{DateTime, Utc};
 use entity::{customer, customer_tag, customer_tier_change};
 use sea_orm::{
@@ -59,18 +60,18 @@ fn apply_patch(c: &mut Checker, am: &mut customer::ActiveModel, p: CustomerPatch
         am.external_id = Set(v);
     }
     match p.kind {
-        MaybeUndefined::Value(k) => am.kind = Set(k.as_str().into()),
-        MaybeUndefined::Null => c.fail("kind", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Set(k) => am.kind = Set(k.as_str().into()),
+        Patch::Clear => c.fail("kind", "must not be null"),
+        Patch::Keep => {}
     }
     match p.name {
-        MaybeUndefined::Value(n) => {
+        Patch::Set(n) => {
             if let Some(n) = c.check("name", parse::name(n)) {
                 am.name = Set(n);
             }
         }
-        MaybeUndefined::Null => c.fail("name", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Clear => c.fail("name", "must not be null"),
+        Patch::Keep => {}
     }
     if let Some(v) = patch_field(c, "email", p.email, parse::email) {
         am.email = Set(v);
@@ -96,33 +97,33 @@ fn apply_patch(c: &mut Checker, am: &mut customer::ActiveModel, p: CustomerPatch
         am.owner_id = Set(v);
     }
     match p.value_tier {
-        MaybeUndefined::Value(t) => am.value_tier = Set(t.as_str().into()),
-        MaybeUndefined::Null => c.fail("value_tier", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Set(t) => am.value_tier = Set(t.as_str().into()),
+        Patch::Clear => c.fail("value_tier", "must not be null"),
+        Patch::Keep => {}
     }
     match p.tier_locked {
-        MaybeUndefined::Value(b) => am.tier_locked = Set(b),
-        MaybeUndefined::Null => c.fail("tier_locked", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Set(b) => am.tier_locked = Set(b),
+        Patch::Clear => c.fail("tier_locked", "must not be null"),
+        Patch::Keep => {}
     }
     match p.lifecycle_stage {
-        MaybeUndefined::Value(s) => am.lifecycle_stage = Set(s.as_str().into()),
-        MaybeUndefined::Null => c.fail("lifecycle_stage", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Set(s) => am.lifecycle_stage = Set(s.as_str().into()),
+        Patch::Clear => c.fail("lifecycle_stage", "must not be null"),
+        Patch::Keep => {}
     }
     match p.tags {
-        MaybeUndefined::Value(tags) => match parse::tags(tags) {
+        Patch::Set(tags) => match parse::tags(tags) {
             Ok(tags) => am.tags = Set(serde_json::json!(tags)),
             Err((Some(i), msg)) => c.fail(&format!("tags[{i}]"), msg),
             Err((None, msg)) => c.fail("tags", msg),
         },
-        MaybeUndefined::Null => am.tags = Set(serde_json::json!([])),
-        MaybeUndefined::Undefined => {}
+        Patch::Clear => am.tags = Set(serde_json::json!([])),
+        Patch::Keep => {}
     }
     match p.preferred_channel {
-        MaybeUndefined::Value(ch) => am.preferred_channel = Set(Some(ch.as_str().into())),
-        MaybeUndefined::Null => am.preferred_channel = Set(None),
-        MaybeUndefined::Undefined => {}
+        Patch::Set(ch) => am.preferred_channel = Set(Some(ch.as_str().into())),
+        Patch::Clear => am.preferred_channel = Set(None),
+        Patch::Keep => {}
     }
     if let Some(v) = patch_field(c, "preferred_language", p.preferred_language, parse::language) {
         am.preferred_language = Set(v);
@@ -134,7 +135,7 @@ fn apply_patch(c: &mut Checker, am: &mut customer::ActiveModel, p: CustomerPatch
         am.relationship_start = Set(v);
     }
     match p.marketing_consent {
-        MaybeUndefined::Value(given) => {
+        Patch::Set(given) => {
             let was = matches!(&am.marketing_consent, sea_orm::ActiveValue::Unchanged(true) | Set(true));
             am.marketing_consent = Set(given);
             if given && !was {
@@ -143,25 +144,25 @@ fn apply_patch(c: &mut Checker, am: &mut customer::ActiveModel, p: CustomerPatch
                 am.marketing_consent_at = Set(None);
             }
         }
-        MaybeUndefined::Null => c.fail("marketing_consent", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Clear => c.fail("marketing_consent", "must not be null"),
+        Patch::Keep => {}
     }
     match p.custom_attributes {
-        MaybeUndefined::Value(Json(v)) => {
+        Patch::Set(Json(v)) => {
             if let Some(v) = c.check("custom_attributes", parse::custom_attributes(v)) {
                 am.custom_attributes = Set(v);
             }
         }
-        MaybeUndefined::Null => am.custom_attributes = Set(serde_json::json!({})),
-        MaybeUndefined::Undefined => {}
+        Patch::Clear => am.custom_attributes = Set(serde_json::json!({})),
+        Patch::Keep => {}
     }
     if let Some(v) = patch_field(c, "notes", p.notes, |n| parse::text(n, parse::MAX_TEXT)) {
         am.notes = Set(v);
     }
 }
 
-fn defined<T>(v: Option<T>) -> MaybeUndefined<T> {
-    v.map_or(MaybeUndefined::Undefined, MaybeUndefined::Value)
+fn defined<T>(v: Option<T>) -> Patch<T> {
+    v.map_or(Patch::Keep, Patch::Set)
 }
 
 impl From<NewCustomer> for CustomerPatch {
@@ -169,7 +170,7 @@ impl From<NewCustomer> for CustomerPatch {
         Self {
             external_id: defined(n.external_id),
             kind: defined(n.kind),
-            name: MaybeUndefined::Value(n.name),
+            name: Patch::Set(n.name),
             email: defined(n.email),
             phone: defined(n.phone),
             company: defined(n.company),
@@ -228,8 +229,8 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewCustomer) 
     let mut patch = CustomerPatch::from(input);
     if actor.role == Role::Agent {
         match &patch.owner_id {
-            MaybeUndefined::Value(owner) if owner != &actor.sub => return Err(AppError::Forbidden),
-            _ => patch.owner_id = MaybeUndefined::Value(actor.sub.clone()),
+            Patch::Set(owner) if owner != &actor.sub => return Err(AppError::Forbidden),
+            _ => patch.owner_id = Patch::Set(actor.sub.clone()),
         }
     }
     let mut am = customer::ActiveModel {
@@ -336,7 +337,7 @@ pub async fn get_by_external_id(db: &DatabaseConnection, actor: &Actor, external
 pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: CustomerPatch) -> AppResult<CustomerView> {
     let current = find_live(db, id).await?;
     policy::write_customer(actor, current.owner_id.as_deref())?;
-    if !patch.owner_id.is_undefined() && patch.owner_id.as_opt_ref() != Some(current.owner_id.as_ref()) {
+    if !patch.owner_id.is_keep() && patch.owner_id.as_opt_ref() != Some(current.owner_id.as_ref()) {
         policy::manage_customers(actor)?;
     }
     save_patch(db, actor, current, patch).await
@@ -349,7 +350,7 @@ async fn save_patch(
     patch: CustomerPatch,
 ) -> AppResult<CustomerView> {
     let at = now();
-    let tags_changed = !patch.tags.is_undefined();
+    let tags_changed = !patch.tags.is_keep();
     let tier_before = current.value_tier.clone();
     let mut am = current.into_active_model();
     let mut c = Checker::default();

@@ -21,6 +21,7 @@ pub mod sla;
 pub mod staff;
 pub mod tasks;
 
+use crate::contract::Patch;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
@@ -82,13 +83,12 @@ pub(crate) fn sum_minor(backend: sea_orm::DbBackend, expr: &str) -> String {
 pub(crate) fn patch_field<T, U>(
     c: &mut crate::domain::Checker,
     path: &str,
-    value: async_graphql::MaybeUndefined<T>,
+    value: Patch<T>,
     parse: impl FnOnce(T) -> Result<U, String>,
 ) -> Option<Option<U>> {
-    use async_graphql::MaybeUndefined;
     match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => c.check(path, parse(v)).map(Some),
+        Patch::Keep => None,
+        Patch::Clear => Some(None),
+        Patch::Set(v) => c.check(path, parse(v)).map(Some),
     }
 }

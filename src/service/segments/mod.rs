@@ -2,7 +2,8 @@
 //! (hand-picked). Refreshing materialises members and records who entered
 //! and who left, all set-based inside one transaction.
 
-use async_graphql::{Json, MaybeUndefined};
+use crate::contract::Patch;
+use async_graphql::Json;
 use chrono::{DateTime, Utc};
 use entity::{customer, customer_rfm, segment, segment_event, segment_member};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
@@ -240,7 +241,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Seg
     policy::manage_customers(actor)?;
     let current = find(db, id).await?;
     let dynamic = SegmentKind::from_db(&current.kind) == SegmentKind::Dynamic;
-    if !dynamic && matches!(patch.rule, MaybeUndefined::Value(_)) {
+    if !dynamic && matches!(patch.rule, Patch::Set(_)) {
         // The segment's kind, not the body, is what refuses the rule.
         return Err(AppError::conflict_on(
             "rule",
@@ -250,13 +251,13 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Seg
     let mut am = current.into_active_model();
     let mut c = Checker::default();
     match patch.name {
-        MaybeUndefined::Value(n) => {
+        Patch::Set(n) => {
             if let Some(n) = c.check("name", parse::name(n)) {
                 am.name = Set(n);
             }
         }
-        MaybeUndefined::Null => c.fail("name", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Clear => c.fail("name", "must not be null"),
+        Patch::Keep => {}
     }
     if let Some(d) = super::patch_field(&mut c, "description", patch.description, |d| {
         parse::text(d, parse::MAX_DESCRIPTION)
@@ -264,7 +265,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Seg
         am.description = Set(d);
     }
     match patch.rule {
-        MaybeUndefined::Value(Json(rule)) => {
+        Patch::Set(Json(rule)) => {
             if let Err(AppError::Validation(errors)) = parse_rule(&rule) {
                 for e in errors {
                     c.fail(&e.path, e.message);
@@ -272,8 +273,8 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Seg
             }
             am.rule = Set(Some(rule));
         }
-        MaybeUndefined::Null => c.fail("rule", "must not be null"),
-        MaybeUndefined::Undefined => {}
+        Patch::Clear => c.fail("rule", "must not be null"),
+        Patch::Keep => {}
     }
     c.finish()?;
     am.updated_at = Set(now());
