@@ -1,4 +1,5 @@
-//! Every route × every role, and the JWT checks.
+//! The role-matrix runner every area uses (each area keeps its own matrix),
+//! ownership and customer-token isolation, and the JWT checks.
 
 use crate::common::{AGENT, SECRET, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -63,166 +64,41 @@ async fn fixture(app: &TestApp) -> Fixture {
     }
 }
 
-type Expect = fn(Role) -> u16;
+pub(crate) type Expect = fn(Role) -> u16;
 
-const READERS: Expect = |r| match r {
+pub(crate) const READERS: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent | Role::Analyst => 200,
     _ => 403,
 };
-const MANAGERS_204: Expect = |r| match r {
+pub(crate) const MANAGERS_204: Expect = |r| match r {
     Role::Admin | Role::Manager => 204,
     _ => 403,
 };
-const MANAGERS_200: Expect = |r| match r {
+pub(crate) const MANAGERS_200: Expect = |r| match r {
     Role::Admin | Role::Manager => 200,
     _ => 403,
 };
-const OWNER_WRITERS_200: Expect = |r| match r {
+pub(crate) const OWNER_WRITERS_200: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent => 200,
     _ => 403,
 };
-const OWNER_WRITERS_201: Expect = |r| match r {
+pub(crate) const OWNER_WRITERS_201: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent => 201,
     _ => 403,
 };
-const OWNER_WRITERS_204: Expect = |r| match r {
+pub(crate) const OWNER_WRITERS_204: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent => 204,
     _ => 403,
 };
-const MANAGERS_201: Expect = |r| match r {
+pub(crate) const MANAGERS_201: Expect = |r| match r {
     Role::Admin | Role::Manager => 201,
     _ => 403,
 };
-const CUSTOMER_ONLY: Expect = |r| if r == Role::Customer { 200 } else { 403 };
+pub(crate) const CUSTOMER_ONLY: Expect = |r| if r == Role::Customer { 200 } else { 403 };
 
-/// (method, path, body, expected status per role). `{owned}` etc. are filled from a fresh fixture.
-fn routes() -> Vec<(Method, &'static str, Option<Value>, Expect)> {
-    vec![
-        (
-            Method::POST,
-            "/api/v1/customers",
-            Some(json!({"name": "New"})),
-            OWNER_WRITERS_201,
-        ),
-        (Method::GET, "/api/v1/customers", None, READERS),
-        (Method::GET, "/api/v1/customers/{owned}", None, READERS),
-        (
-            Method::GET,
-            "/api/v1/customers/by-external-id/{owned_ext}",
-            None,
-            READERS,
-        ),
-        (
-            Method::PATCH,
-            "/api/v1/customers/{owned}",
-            Some(json!({"notes": "n"})),
-            OWNER_WRITERS_200,
-        ),
-        (Method::DELETE, "/api/v1/customers/{owned}", None, MANAGERS_204),
-        (Method::GET, "/api/v1/customers/{owned}/overview", None, READERS),
-        (Method::GET, "/api/v1/customers/{owned}/timeline", None, READERS),
-        (Method::GET, "/api/v1/customers/{owned}/contacts", None, READERS),
-        (
-            Method::POST,
-            "/api/v1/customers/{owned}/contacts",
-            Some(json!({"name": "C"})),
-            OWNER_WRITERS_201,
-        ),
-        (Method::GET, "/api/v1/contacts/{contact}", None, READERS),
-        (
-            Method::PATCH,
-            "/api/v1/contacts/{contact}",
-            Some(json!({"title": "CTO"})),
-            OWNER_WRITERS_200,
-        ),
-        (Method::DELETE, "/api/v1/contacts/{contact}", None, OWNER_WRITERS_204),
-        (Method::GET, "/api/v1/customers/{owned}/interactions", None, READERS),
-        (
-            Method::POST,
-            "/api/v1/customers/{foreign}/interactions",
-            Some(json!({"channel": "phone", "direction": "inbound", "summary": "hi"})),
-            OWNER_WRITERS_201,
-        ),
-        (
-            Method::POST,
-            "/api/v1/orders",
-            Some(json!({"customer_id": "{owned}", "amount_minor": 5, "currency": "EUR"})),
-            OWNER_WRITERS_201,
-        ),
-        (Method::GET, "/api/v1/orders", None, READERS),
-        (Method::GET, "/api/v1/orders/{order}", None, READERS),
-        (
-            Method::POST,
-            "/api/v1/orders/{order}/refund",
-            Some(json!({})),
-            MANAGERS_200,
-        ),
-        (
-            Method::POST,
-            "/api/v1/segments",
-            Some(json!({"name": "{unique}", "kind": "static"})),
-            MANAGERS_201,
-        ),
-        (Method::GET, "/api/v1/segments", None, READERS),
-        (
-            Method::POST,
-            "/api/v1/segments/preview",
-            Some(json!({"rule": {"field": "tier", "op": "eq", "value": "key"}})),
-            READERS,
-        ),
-        (Method::GET, "/api/v1/segments/{static_segment}", None, READERS),
-        (
-            Method::PATCH,
-            "/api/v1/segments/{static_segment}",
-            Some(json!({"description": "d"})),
-            MANAGERS_200,
-        ),
-        (Method::DELETE, "/api/v1/segments/{static_segment}", None, MANAGERS_204),
-        (
-            Method::POST,
-            "/api/v1/segments/{dynamic_segment}/refresh",
-            Some(json!({})),
-            MANAGERS_200,
-        ),
-        (Method::GET, "/api/v1/segments/{static_segment}/members", None, READERS),
-        (
-            Method::POST,
-            "/api/v1/segments/{static_segment}/members",
-            Some(json!({"customer_ids": ["{owned}"]})),
-            MANAGERS_200,
-        ),
-        (
-            Method::POST,
-            "/api/v1/segments/{static_segment}/members/remove",
-            Some(json!({"customer_ids": ["{owned}"]})),
-            MANAGERS_200,
-        ),
-        (Method::GET, "/api/v1/analytics/rfm", None, READERS),
-        (
-            Method::POST,
-            "/api/v1/analytics/rfm/recompute",
-            Some(json!({})),
-            MANAGERS_200,
-        ),
-        (Method::GET, "/api/v1/settings/analytics", None, READERS),
-        (
-            Method::PUT,
-            "/api/v1/settings/analytics",
-            Some(
-                json!({"rfm_window_days": 365, "key_tier_percent": 20, "important_tier_percent": 30,
-                "expected_lifetime_months": 36, "currency": null}),
-            ),
-            MANAGERS_200,
-        ),
-        (Method::GET, "/api/v1/me", None, CUSTOMER_ONLY),
-        (
-            Method::PATCH,
-            "/api/v1/me",
-            Some(json!({"preferred_language": "en"})),
-            CUSTOMER_ONLY,
-        ),
-    ]
-}
+/// One row of an area's role matrix: (method, path, body, expected status per
+/// role). `{owned}` etc. are filled from a fresh fixture.
+pub(crate) type Route = (Method, &'static str, Option<Value>, Expect);
 
 async fn fill(app: &TestApp, f: &Fixture, s: &str) -> String {
     let ext = app
@@ -242,8 +118,10 @@ async fn fill(app: &TestApp, f: &Fixture, s: &str) -> String {
         .replace("{unique}", &uuid::Uuid::now_v7().to_string())
 }
 
-async fn every_route_answers_every_role_as_the_rules_say(app: &TestApp) {
-    for (method, path, body, expect) in routes() {
+/// Runs an area's role matrix: each route as each role on fresh records, and
+/// without a token.
+pub(crate) async fn answers_as_the_matrix_says(app: &TestApp, routes: Vec<Route>) {
+    for (method, path, body, expect) in routes {
         for role in Role::ALL {
             let f = fixture(app).await;
             let path = fill(app, &f, path).await;
@@ -449,7 +327,6 @@ async fn bad_tokens_are_refused_with_401(app: &TestApp) {
 }
 
 on_both_databases!(
-    every_route_answers_every_role_as_the_rules_say,
     agents_may_not_write_customers_they_do_not_own,
     a_customer_token_never_reaches_another_customers_record,
     bad_tokens_are_refused_with_401,

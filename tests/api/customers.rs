@@ -1,7 +1,11 @@
 //! Customers over REST: create, read, update, delete, list, validation.
 
+use crate::access::{
+    CUSTOMER_ONLY, MANAGERS_204, OWNER_WRITERS_200, OWNER_WRITERS_201, READERS, Route, answers_as_the_matrix_says,
+};
 use crate::common::{AGENT, TestApp};
 use rapport::auth::Role;
+use reqwest::Method;
 use serde_json::json;
 
 async fn creating_a_customer_normalises_and_returns_it(app: &TestApp) {
@@ -409,7 +413,48 @@ async fn unknown_routes_and_probes_answer_as_documented(app: &TestApp) {
     );
 }
 
+/// The role matrix of customer records and the signed-in customer.
+fn routes() -> Vec<Route> {
+    vec![
+        (
+            Method::POST,
+            "/api/v1/customers",
+            Some(json!({"name": "New"})),
+            OWNER_WRITERS_201,
+        ),
+        (Method::GET, "/api/v1/customers", None, READERS),
+        (Method::GET, "/api/v1/customers/{owned}", None, READERS),
+        (
+            Method::GET,
+            "/api/v1/customers/by-external-id/{owned_ext}",
+            None,
+            READERS,
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/customers/{owned}",
+            Some(json!({"notes": "n"})),
+            OWNER_WRITERS_200,
+        ),
+        (Method::DELETE, "/api/v1/customers/{owned}", None, MANAGERS_204),
+        (Method::GET, "/api/v1/customers/{owned}/overview", None, READERS),
+        (Method::GET, "/api/v1/customers/{owned}/timeline", None, READERS),
+        (Method::GET, "/api/v1/me", None, CUSTOMER_ONLY),
+        (
+            Method::PATCH,
+            "/api/v1/me",
+            Some(json!({"preferred_language": "en"})),
+            CUSTOMER_ONLY,
+        ),
+    ]
+}
+
+async fn every_customers_route_answers_each_role_as_the_matrix_says(app: &TestApp) {
+    answers_as_the_matrix_says(app, routes()).await;
+}
+
 on_both_databases!(
+    every_customers_route_answers_each_role_as_the_matrix_says,
     creating_a_customer_normalises_and_returns_it,
     a_taken_external_id_is_a_conflict_naming_the_field,
     bad_customer_input_names_every_field_and_writes_nothing,

@@ -1,7 +1,11 @@
 //! Contacts, interactions, orders, the customer 360 and the timeline.
 
+use crate::access::{
+    MANAGERS_200, OWNER_WRITERS_200, OWNER_WRITERS_201, OWNER_WRITERS_204, READERS, Route, answers_as_the_matrix_says,
+};
 use crate::common::TestApp;
 use rapport::auth::Role;
+use reqwest::Method;
 use serde_json::json;
 
 async fn a_new_primary_contact_replaces_the_old_one(app: &TestApp) {
@@ -436,7 +440,54 @@ async fn the_customer_360_is_one_statement_whatever_it_holds(app: &TestApp) {
     assert_ne!(masked["contacts"][0]["email"], "Sam@example.com");
 }
 
+/// The role matrix of contacts, interactions and orders.
+fn routes() -> Vec<Route> {
+    vec![
+        (Method::GET, "/api/v1/customers/{owned}/contacts", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/customers/{owned}/contacts",
+            Some(json!({"name": "C"})),
+            OWNER_WRITERS_201,
+        ),
+        (Method::GET, "/api/v1/contacts/{contact}", None, READERS),
+        (
+            Method::PATCH,
+            "/api/v1/contacts/{contact}",
+            Some(json!({"title": "CTO"})),
+            OWNER_WRITERS_200,
+        ),
+        (Method::DELETE, "/api/v1/contacts/{contact}", None, OWNER_WRITERS_204),
+        (Method::GET, "/api/v1/customers/{owned}/interactions", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/customers/{foreign}/interactions",
+            Some(json!({"channel": "phone", "direction": "inbound", "summary": "hi"})),
+            OWNER_WRITERS_201,
+        ),
+        (
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({"customer_id": "{owned}", "amount_minor": 5, "currency": "EUR"})),
+            OWNER_WRITERS_201,
+        ),
+        (Method::GET, "/api/v1/orders", None, READERS),
+        (Method::GET, "/api/v1/orders/{order}", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/orders/{order}/refund",
+            Some(json!({})),
+            MANAGERS_200,
+        ),
+    ]
+}
+
+async fn every_relations_route_answers_each_role_as_the_matrix_says(app: &TestApp) {
+    answers_as_the_matrix_says(app, routes()).await;
+}
+
 on_both_databases!(
+    every_relations_route_answers_each_role_as_the_matrix_says,
     a_new_primary_contact_replaces_the_old_one,
     bad_contact_input_is_refused_and_nothing_written,
     logging_an_interaction_moves_last_contacted_forward_only,

@@ -1,9 +1,11 @@
 //! RFM scoring, value tiers, lifetime value, segment rules, preview, refresh
 //! and static membership.
 
+use crate::access::{MANAGERS_200, MANAGERS_201, MANAGERS_204, READERS, Route, answers_as_the_matrix_says};
 use crate::common::TestApp;
 use chrono::{Duration, Utc};
 use rapport::auth::Role;
+use reqwest::Method;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -924,7 +926,75 @@ async fn graphql_segments_follow_the_same_roles(app: &TestApp) {
     assert_eq!(read["data"]["analyticsSettings"]["rfmWindowDays"], 365);
 }
 
+/// The role matrix of segments, RFM and analytics settings.
+fn routes() -> Vec<Route> {
+    vec![
+        (
+            Method::POST,
+            "/api/v1/segments",
+            Some(json!({"name": "{unique}", "kind": "static"})),
+            MANAGERS_201,
+        ),
+        (Method::GET, "/api/v1/segments", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/segments/preview",
+            Some(json!({"rule": {"field": "tier", "op": "eq", "value": "key"}})),
+            READERS,
+        ),
+        (Method::GET, "/api/v1/segments/{static_segment}", None, READERS),
+        (
+            Method::PATCH,
+            "/api/v1/segments/{static_segment}",
+            Some(json!({"description": "d"})),
+            MANAGERS_200,
+        ),
+        (Method::DELETE, "/api/v1/segments/{static_segment}", None, MANAGERS_204),
+        (
+            Method::POST,
+            "/api/v1/segments/{dynamic_segment}/refresh",
+            Some(json!({})),
+            MANAGERS_200,
+        ),
+        (Method::GET, "/api/v1/segments/{static_segment}/members", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/segments/{static_segment}/members",
+            Some(json!({"customer_ids": ["{owned}"]})),
+            MANAGERS_200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/segments/{static_segment}/members/remove",
+            Some(json!({"customer_ids": ["{owned}"]})),
+            MANAGERS_200,
+        ),
+        (Method::GET, "/api/v1/analytics/rfm", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/analytics/rfm/recompute",
+            Some(json!({})),
+            MANAGERS_200,
+        ),
+        (Method::GET, "/api/v1/settings/analytics", None, READERS),
+        (
+            Method::PUT,
+            "/api/v1/settings/analytics",
+            Some(
+                json!({"rfm_window_days": 365, "key_tier_percent": 20, "important_tier_percent": 30,
+                "expected_lifetime_months": 36, "currency": null}),
+            ),
+            MANAGERS_200,
+        ),
+    ]
+}
+
+async fn every_segments_route_answers_each_role_as_the_matrix_says(app: &TestApp) {
+    answers_as_the_matrix_says(app, routes()).await;
+}
+
 on_both_databases!(
+    every_segments_route_answers_each_role_as_the_matrix_says,
     rfm_scores_labels_tiers_and_value_match_the_hand_computed_table,
     the_window_edge_and_a_per_request_window_decide_what_counts,
     every_rule_field_and_operator_selects_the_right_customers,
