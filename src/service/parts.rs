@@ -103,15 +103,27 @@ impl Part {
                 )
             }
             Self::OrderSummary => {
-                let total = super::sum_minor(backend, "amount_minor");
+                // The status test sits inside the aggregates, so the only way
+                // in is the customer's orders: with `status = 'completed'` in
+                // the WHERE clause, both planners, short of statistics, chose
+                // the status index every completed order shares (a scan of
+                // the whole table per customer).
+                let completed = |expr: &str| {
+                    format!(
+                        "CASE WHEN status = '{}' THEN {expr} END",
+                        OrderStatus::Completed.as_str()
+                    )
+                };
+                let total = super::sum_minor(backend, &completed("amount_minor"));
                 let fields = SUMMARY.iter().map(|(name, _)| *name).collect::<Vec<_>>();
                 format!(
-                    "(SELECT {} FROM (SELECT currency, COUNT(*) AS n, {total} AS total, MIN(ordered_at) AS first_at, \
-                     MAX(ordered_at) AS last_at FROM {table} WHERE customer_id = {CUSTOMER}.id AND status = '{status}' \
-                     GROUP BY currency) t)",
+                    "(SELECT {} FROM (SELECT currency, COUNT({one}) AS n, {total} AS total, MIN({at}) AS first_at, \
+                     MAX({at}) AS last_at FROM {table} WHERE customer_id = {CUSTOMER}.id \
+                     GROUP BY currency HAVING COUNT({one}) > 0) t)",
                     aggregate(backend, &object_of(backend, &fields, &[]), "t.currency ASC"),
                     table = order::Entity.table_name(),
-                    status = OrderStatus::Completed.as_str(),
+                    one = completed("1"),
+                    at = completed("ordered_at"),
                 )
             }
         }
@@ -162,7 +174,18 @@ pub async fn load(db: &DatabaseConnection, ids: &[Uuid], parts: &[Part]) -> AppR
 /// # Errors
 /// `NotFound` for a missing or deleted customer; database failures.
 pub async fn customer_with(db: &DatabaseConnection, id: Uuid, parts: &[Part]) -> AppResult<(customer::Model, Parts)> {
-    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(customer_statement(db.get_database_backend(), id, parts))
+        .await?
+        .ok_or(AppError::NotFound("customer"))?;
+    Ok((
+        customer::Model::from_query_result(&row, "")?,
+        decode_parts(&row, parts)?,
+    ))
+}
+
+/// The statement [`customer_with`] runs (public so tests can read its plan).
+pub fn customer_statement(backend: DbBackend, id: Uuid, parts: &[Part]) -> sea_orm::Statement {
     let c = Alias::new(CUSTOMER);
     let mut q = Query::select();
     q.column((c.clone(), Asterisk))
@@ -170,11 +193,7 @@ pub async fn customer_with(db: &DatabaseConnection, id: Uuid, parts: &[Part]) ->
         .and_where(Expr::col((c.clone(), customer::Column::Id)).eq(id))
         .and_where(Expr::col((c, customer::Column::DeletedAt)).is_null());
     select_parts(&mut q, backend, parts);
-    let row = db.query_one(&q).await?.ok_or(AppError::NotFound("customer"))?;
-    Ok((
-        customer::Model::from_query_result(&row, "")?,
-        decode_parts(&row, parts)?,
-    ))
+    backend.build(&q)
 }
 
 fn select_parts(q: &mut sea_orm::sea_query::SelectStatement, backend: DbBackend, parts: &[Part]) {

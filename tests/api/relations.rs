@@ -486,6 +486,40 @@ async fn every_relations_route_answers_each_role_as_the_matrix_says(app: &TestAp
     answers_as_the_matrix_says(app, routes()).await;
 }
 
+/// Every part reads the customer's own rows through its customer index,
+/// whatever the planner knows: on SQLite without statistics the order summary
+/// once scanned every completed order for each customer.
+async fn the_360_reads_each_part_through_the_customers_index(app: &TestApp) {
+    use rapport::service::{overview::OVERVIEW, parts};
+    use sea_orm::ConnectionTrait;
+    let id = app.create_customer(json!({"name": "Plan"})).await;
+    let backend = app.db.get_database_backend();
+    let stmt = parts::customer_statement(backend, id.parse().unwrap(), &OVERVIEW);
+    let (explain, column) = match backend {
+        sea_orm::DbBackend::Sqlite => ("EXPLAIN QUERY PLAN ", 3),
+        _ => ("EXPLAIN (COSTS OFF) ", 0),
+    };
+    let plan = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            format!("{explain}{}", stmt.sql),
+            stmt.values.map(|v| v.0).unwrap_or_default(),
+        ))
+        .await
+        .unwrap();
+    let text: Vec<String> = plan
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(column).unwrap())
+        .collect();
+    let text = text.join("\n");
+    assert!(!text.contains("ix_order_status_ordered"), "{text}");
+    assert!(
+        !text.contains("SCAN customer_order") && !text.contains("Seq Scan on customer_order"),
+        "{text}"
+    );
+}
+
 on_both_databases!(
     every_relations_route_answers_each_role_as_the_matrix_says,
     a_new_primary_contact_replaces_the_old_one,
@@ -498,4 +532,5 @@ on_both_databases!(
     refunds_happen_once_and_leave_spend,
     the_overview_and_timeline_show_everything_in_time_order,
     the_customer_360_is_one_statement_whatever_it_holds,
+    the_360_reads_each_part_through_the_customers_index,
 );
