@@ -6,6 +6,7 @@ use crate::common::{AGENT, SECRET, TestApp};
 use chrono::{DateTime, Duration, Utc};
 use rapport::auth::Role;
 use rapport::service::sla;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn customer(app: &TestApp, name: &str) -> String {
@@ -768,7 +769,15 @@ async fn tasks_belong_to_their_assignee(app: &TestApp) {
     .assert_problem(422, Some("customer_id"));
 }
 
-async fn every_route_answers_each_role_as_designed(app: &TestApp) {
+/// The records the feedback matrix acts on.
+struct LoopRecords {
+    c: String,
+    id: String,
+    task: String,
+    own: String,
+}
+
+async fn loop_records(app: &TestApp) -> LoopRecords {
     let c = customer(app, "Ivy").await;
     let item = file(
         app,
@@ -776,14 +785,6 @@ async fn every_route_answers_each_role_as_designed(app: &TestApp) {
     )
     .await;
     let id = item["id"].as_str().unwrap().to_owned();
-    let new_item = json!({"customer_id": c, "channel": "web", "kind": "praise", "subject": "P", "body": "Nice"});
-    let calendar = json!({"time_zone": "UTC", "week": [{"day": "mon", "hours": [{"start": "09:00", "end": "17:00"}]}], "holidays": []});
-    let list: Vec<Value> = ["urgent", "important", "general"]
-        .iter()
-        .map(|s| json!({"severity": s, "first_response": {"amount": 1, "unit": "hours"}, "resolution": {"amount": 1, "unit": "days"}}))
-        .collect();
-    let policies = json!({ "policies": list });
-    let classification = serde_json::to_value(rapport::contract::settings::ClassificationSettings::default()).unwrap();
     let task = app
         .post(
             "/api/v1/tasks",
@@ -802,148 +803,171 @@ async fn every_route_answers_each_role_as_designed(app: &TestApp) {
         )
         .await
         .id();
-    use reqwest::Method as M;
-    // (method, path, body, roles allowed) — everyone else gets 403.
-    let routes: Vec<(M, String, Option<Value>, &[Role])> = vec![
+    LoopRecords { c, id, task, own }
+}
+
+/// (method, path, body, roles allowed) — everyone else gets 403.
+fn loop_routes(r: &LoopRecords) -> Vec<(Method, String, Option<Value>, &'static [Role])> {
+    let LoopRecords { c, id, task, own } = r;
+    let new_item = json!({"customer_id": c, "channel": "web", "kind": "praise", "subject": "P", "body": "Nice"});
+    let calendar = json!({"time_zone": "UTC", "week": [{"day": "mon", "hours": [{"start": "09:00", "end": "17:00"}]}], "holidays": []});
+    let list: Vec<Value> = ["urgent", "important", "general"]
+        .iter()
+        .map(|s| json!({"severity": s, "first_response": {"amount": 1, "unit": "hours"}, "resolution": {"amount": 1, "unit": "days"}}))
+        .collect();
+    let policies = json!({ "policies": list });
+    let classification = serde_json::to_value(rapport::contract::settings::ClassificationSettings::default()).unwrap();
+    vec![
         (
-            M::POST,
+            Method::POST,
             "/api/v1/feedback".into(),
             Some(new_item.clone()),
             &[Role::Admin, Role::Manager, Role::Agent],
         ),
         (
-            M::GET,
+            Method::GET,
             "/api/v1/feedback".into(),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::GET,
+            Method::GET,
             format!("/api/v1/feedback/{id}"),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::PATCH,
+            Method::PATCH,
             format!("/api/v1/feedback/{id}"),
             Some(json!({"severity": "general"})),
             &[Role::Admin, Role::Manager],
         ),
         (
-            M::GET,
+            Method::GET,
             format!("/api/v1/feedback/{id}/events"),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::GET,
+            Method::GET,
             format!("/api/v1/feedback/{id}/comments"),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::POST,
+            Method::POST,
             format!("/api/v1/feedback/{id}/comments"),
             Some(json!({"body": "hi"})),
             &[Role::Admin, Role::Manager],
         ),
         (
-            M::GET,
+            Method::GET,
             "/api/v1/settings/sla-policies".into(),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::PUT,
+            Method::PUT,
             "/api/v1/settings/sla-policies".into(),
             Some(policies),
             &[Role::Admin, Role::Manager],
         ),
         (
-            M::GET,
+            Method::GET,
             "/api/v1/settings/business-calendar".into(),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::PUT,
+            Method::PUT,
             "/api/v1/settings/business-calendar".into(),
             Some(calendar),
             &[Role::Admin, Role::Manager],
         ),
         (
-            M::GET,
+            Method::GET,
             "/api/v1/settings/feedback-classification".into(),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::PUT,
+            Method::PUT,
             "/api/v1/settings/feedback-classification".into(),
             Some(classification),
             &[Role::Admin, Role::Manager],
         ),
         (
-            M::GET,
+            Method::GET,
             "/api/v1/analytics/feedback".into(),
             None,
             &[Role::Admin, Role::Manager, Role::Analyst, Role::Partner],
         ),
         (
-            M::GET,
+            Method::GET,
             "/api/v1/tasks".into(),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::POST,
+            Method::POST,
             "/api/v1/tasks".into(),
             Some(json!({"kind": "other", "customer_id": c, "title": "T"})),
             &[Role::Admin, Role::Manager, Role::Agent],
         ),
         (
-            M::GET,
+            Method::GET,
             "/api/v1/staff".into(),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::PUT,
+            Method::PUT,
             "/api/v1/staff/someone".into(),
             Some(json!({"name": "Some One"})),
             &[Role::Admin, Role::Manager],
         ),
         (
-            M::GET,
+            Method::GET,
             format!("/api/v1/tasks/{task}"),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
         (
-            M::PATCH,
+            Method::PATCH,
             format!("/api/v1/tasks/{task}"),
             Some(json!({"title": "Follow up again"})),
             &[Role::Admin, Role::Manager, Role::Agent],
         ),
         (
-            M::GET,
+            Method::GET,
             "/api/v1/staff/lead".into(),
             None,
             &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst],
         ),
-        (M::GET, format!("/api/v1/me/feedback/{own}"), None, &[Role::Customer]),
-        (M::GET, "/api/v1/me/feedback".into(), None, &[Role::Customer]),
         (
-            M::POST,
+            Method::GET,
+            format!("/api/v1/me/feedback/{own}"),
+            None,
+            &[Role::Customer],
+        ),
+        (Method::GET, "/api/v1/me/feedback".into(), None, &[Role::Customer]),
+        (
+            Method::POST,
             "/api/v1/me/feedback".into(),
             Some(json!({"channel": "app", "kind": "praise", "subject": "S", "body": "B"})),
             &[Role::Customer],
         ),
-    ];
+    ]
+}
+
+async fn every_route_answers_each_role_as_designed(app: &TestApp) {
+    let records = loop_records(app).await;
+    let c = &records.c;
+    let routes = loop_routes(&records);
     for (method, path, body, allowed) in routes {
         for role in Role::ALL {
             let token = if role == Role::Customer {
-                app.customer_token(&c)
+                app.customer_token(c)
             } else {
                 app.token(role)
             };
@@ -962,6 +986,16 @@ async fn every_route_answers_each_role_as_designed(app: &TestApp) {
         let anonymous = app.request(method.clone(), &path, None, body.clone()).await;
         anonymous.assert_problem(401, None);
     }
+}
+
+async fn transitions_are_for_managers_and_the_assignee_only(app: &TestApp) {
+    let c = customer(app, "Ivy").await;
+    let item = file(
+        app,
+        json!({"customer_id": c, "channel": "web", "kind": "question", "subject": "Q", "body": "Q?"}),
+    )
+    .await;
+    let id = item["id"].as_str().unwrap().to_owned();
     // Transitions: admins and managers any item, agents only their own.
     let to = |s: &str| json!({"to": s});
     let path = format!("/api/v1/feedback/{id}/transitions");
@@ -1113,4 +1147,5 @@ on_both_databases!(
     the_report_counts_times_attainment_keywords_and_sentiment,
     tasks_belong_to_their_assignee,
     every_route_answers_each_role_as_designed,
+    transitions_are_for_managers_and_the_assignee_only,
 );
