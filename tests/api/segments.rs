@@ -81,7 +81,8 @@ async fn tier_of(app: &TestApp, id: &str) -> String {
 /// in its history; C's refunded order counts nowhere. G has no orders and H
 /// only a refunded one: neither is scored, both end up general, except that
 /// G's locked tier is kept.
-async fn rfm_scores_labels_tiers_and_value_match_the_hand_computed_table(app: &TestApp) {
+/// Nine customers whose orders give the hand-computed table below, scored once.
+async fn rfm_population(app: &TestApp) -> (std::collections::HashMap<&'static str, String>, Value) {
     let mut ids = std::collections::HashMap::new();
     for name in ["A", "B", "C", "D", "E", "F", "G", "H", "I"] {
         let body = match name {
@@ -109,6 +110,11 @@ async fn rfm_scores_labels_tiers_and_value_match_the_hand_computed_table(app: &T
     let result = recompute(app, json!({})).await;
     assert_eq!(result["customers_scored"], 6);
     assert_eq!(result["window_days"], 365);
+    (ids, result)
+}
+
+async fn rfm_scores_labels_tiers_and_value_match_the_hand_computed_table(app: &TestApp) {
+    let (ids, result) = rfm_population(app).await;
 
     // (name, recency, F, M, historical, r, f, m, label, tier)
     let expected = [
@@ -191,7 +197,10 @@ async fn rfm_scores_labels_tiers_and_value_match_the_hand_computed_table(app: &T
     .collect();
     assert_eq!(changes, want);
     assert_eq!(result["tier_changes"], 5);
+}
 
+async fn a_second_recompute_changes_nothing_and_takes_back_an_unlocked_hand_set_tier(app: &TestApp) {
+    let (ids, _) = rfm_population(app).await;
     // A second run changes no tiers and records nothing new.
     let again = recompute(app, json!({})).await;
     assert_eq!(again["tier_changes"], 0);
@@ -238,7 +247,10 @@ async fn rfm_scores_labels_tiers_and_value_match_the_hand_computed_table(app: &T
     let want_b = [("general", "key", "manual"), ("key", "general", "recompute")]
         .map(|(f, t, r)| (f.to_owned(), t.to_owned(), r.to_owned()));
     assert_eq!(of_b, want_b);
+}
 
+async fn the_rfm_distribution_and_graphql_show_the_same_scores(app: &TestApp) {
+    let (ids, _) = rfm_population(app).await;
     // The distribution: per label and per cell, with spend in the window.
     let dist = app.get("/api/v1/analytics/rfm", &app.token(Role::Analyst)).await;
     assert_eq!(dist.status, 200, "{}", dist.body);
@@ -996,6 +1008,8 @@ async fn every_segments_route_answers_each_role_as_the_matrix_says(app: &TestApp
 on_both_databases!(
     every_segments_route_answers_each_role_as_the_matrix_says,
     rfm_scores_labels_tiers_and_value_match_the_hand_computed_table,
+    a_second_recompute_changes_nothing_and_takes_back_an_unlocked_hand_set_tier,
+    the_rfm_distribution_and_graphql_show_the_same_scores,
     the_window_edge_and_a_per_request_window_decide_what_counts,
     every_rule_field_and_operator_selects_the_right_customers,
     invalid_rules_name_the_exact_path,
