@@ -47,14 +47,54 @@ async fn events(app: &TestApp, id: &str) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-async fn intake_classifies_analyses_and_starts_both_clocks(app: &TestApp) {
+/// The question a customer asks in the intake tests.
+fn renewal_question() -> Value {
+    json!({"channel": "email", "kind": "question", "subject": "Renewal", "body": "When does my plan renew?"})
+}
+
+/// Five items filed by staff for one customer, each classified differently:
+/// an English urgent keyword, a Chinese one, a plain complaint, a general
+/// question, and the same question once the customer is key.
+async fn five_items(app: &TestApp) -> (String, [Value; 5]) {
     let c = customer(app, "Ada").await;
+    let on = |mut body: Value| {
+        body["customer_id"] = json!(c);
+        body
+    };
     let item = file(
         app,
-        json!({"customer_id": c, "channel": "phone", "kind": "suggestion",
-               "subject": "Charger problem", "body": "The charger got hot and my son was injured. Terrible."}),
+        on(
+            json!({"channel": "phone", "kind": "suggestion", "subject": "Charger problem",
+                                   "body": "The charger got hot and my son was injured. Terrible."}),
+        ),
     )
     .await;
+    let zh = file(
+        app,
+        on(json!({"channel": "app", "kind": "complaint", "subject": "个人信息",
+                                 "body": "我的个人信息被泄露了，非常生气"})),
+    )
+    .await;
+    let late = file(
+        app,
+        on(json!({"channel": "web", "kind": "complaint", "subject": "快递", "body": "快递晚了三天"})),
+    )
+    .await;
+    let general = file(app, on(renewal_question())).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/customers/{c}"),
+            &app.token(Role::Admin),
+            json!({"value_tier": "key"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let key = file(app, on(renewal_question())).await;
+    (c, [item, zh, late, general, key])
+}
+
+async fn intake_classifies_analyses_and_starts_both_clocks(app: &TestApp) {
+    let (_, [item, zh, late, general, key]) = five_items(app).await;
     assert_eq!(item["severity"], "urgent");
     assert_eq!(item["severity_rule"], "keyword:injured");
     assert_eq!(item["status"], "new");
@@ -70,26 +110,15 @@ async fn intake_classifies_analyses_and_starts_both_clocks(app: &TestApp) {
     assert_eq!(item["resolution"]["business"], false);
     let id = item["id"].as_str().unwrap();
     assert_eq!(events(app, id).await, vec![("created".into(), Some("new".into()))]);
-    assert_eq!(app.count("outbox_event").await, 1);
+    // One event per item filed.
+    assert_eq!(app.count("outbox_event").await, 5);
 
     // Chinese: a data leak is urgent; a plain complaint is at least important.
-    let zh = file(
-        app,
-        json!({"customer_id": c, "channel": "app", "kind": "complaint",
-               "subject": "个人信息", "body": "我的个人信息被泄露了，非常生气"}),
-    )
-    .await;
     assert_eq!(
         (&zh["severity"], &zh["severity_rule"]),
         (&json!("urgent"), &json!("keyword:泄露"))
     );
     assert!(zh["sentiment"].as_f64().unwrap() < 0.0, "{zh}");
-    let late = file(
-        app,
-        json!({"customer_id": c, "channel": "web", "kind": "complaint",
-               "subject": "快递", "body": "快递晚了三天"}),
-    )
-    .await;
     assert_eq!(
         (&late["severity"], &late["severity_rule"]),
         (&json!("important"), &json!("kind:complaint"))
@@ -97,29 +126,19 @@ async fn intake_classifies_analyses_and_starts_both_clocks(app: &TestApp) {
 
     // A key customer's question is important; a general one's is general,
     // with business-day targets.
-    let question =
-        json!({"channel": "email", "kind": "question", "subject": "Renewal", "body": "When does my plan renew?"});
-    let mut q = question.clone();
-    q["customer_id"] = json!(c);
-    let general = file(app, q.clone()).await;
     assert_eq!(
         (&general["severity"], &general["resolution"]["business"]),
         (&json!("general"), &json!(true))
     );
-    let r = app
-        .patch(
-            &format!("/api/v1/customers/{c}"),
-            &app.token(Role::Admin),
-            json!({"value_tier": "key"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let key = file(app, q).await;
     assert_eq!(
         (&key["severity"], &key["severity_rule"]),
         (&json!("important"), &json!("tier:key"))
     );
+}
 
+async fn customers_file_their_own_and_lists_filter_and_show_in_the_360(app: &TestApp) {
+    let (c, _) = five_items(app).await;
+    let question = renewal_question();
     // A customer files for itself; severity is staff's call.
     let token = app.customer_token(&c);
     let mut mine = question.clone();
@@ -1139,6 +1158,7 @@ async fn graphql_covers_the_same_loop_with_the_same_rules(app: &TestApp) {
 on_both_databases!(
     graphql_covers_the_same_loop_with_the_same_rules,
     intake_classifies_analyses_and_starts_both_clocks,
+    customers_file_their_own_and_lists_filter_and_show_in_the_360,
     bad_input_names_the_field_and_writes_nothing,
     every_transition_is_checked_and_recorded,
     the_sweeper_warns_and_breaches_at_the_right_minute_once,
