@@ -361,7 +361,18 @@ async fn every_transition_is_checked_and_recorded(app: &TestApp) {
         }
         current = next;
     }
-    // Assignment, severity and comments are history too.
+    assert_eq!(events(app, &id).await, expected_events);
+}
+
+async fn assignment_severity_and_comments_are_history_with_actor_and_time(app: &TestApp) {
+    let c = customer(app, "Cy").await;
+    let item = file(
+        app,
+        json!({"customer_id": c, "channel": "email", "kind": "complaint", "subject": "Late", "body": "Late again"}),
+    )
+    .await;
+    let id = item["id"].as_str().unwrap().to_owned();
+    let mut expected_events = vec![("created".to_owned(), Some("new".to_owned()))];
     let patched = app
         .patch(
             &format!("/api/v1/feedback/{id}"),
@@ -1161,6 +1172,7 @@ on_both_databases!(
     customers_file_their_own_and_lists_filter_and_show_in_the_360,
     bad_input_names_the_field_and_writes_nothing,
     every_transition_is_checked_and_recorded,
+    assignment_severity_and_comments_are_history_with_actor_and_time,
     the_sweeper_warns_and_breaches_at_the_right_minute_once,
     two_instances_sweeping_together_fire_each_breach_once,
     settings_validate_and_apply,
