@@ -711,7 +711,31 @@ async fn refresh_records_who_entered_and_who_left(app: &TestApp) {
     events[..2].sort();
     let want = [("A", "entered"), ("B", "entered"), ("C", "entered"), ("B", "exited")];
     assert_eq!(events, want.map(|(n, k)| (n.to_owned(), k.to_owned())));
+}
 
+/// A dynamic segment of the customers tagged vip (A and C), refreshed once.
+async fn vip_segment_of_two(app: &TestApp) -> (String, String) {
+    let manager = app.token(Role::Manager);
+    for name in ["A", "C"] {
+        app.create_customer(json!({"name": name, "tags": ["vip"]})).await;
+    }
+    let seg = app
+        .post(
+            "/api/v1/segments",
+            &manager,
+            json!({"name": "VIPs", "kind": "dynamic", "rule": {"field": "tags", "op": "has_any", "value": ["vip"]}}),
+        )
+        .await;
+    assert_eq!(seg.status, 201, "{}", seg.body);
+    let id = seg.id();
+    let path = format!("/api/v1/segments/{id}");
+    let refreshed = app.post(&format!("{path}/refresh"), &manager, json!({})).await;
+    assert_eq!(refreshed.body["member_count"], 2, "{}", refreshed.body);
+    (id, path)
+}
+
+async fn members_agree_in_the_list_the_customers_filter_and_graphql(app: &TestApp) {
+    let (id, path) = vip_segment_of_two(app).await;
     // Members: the list, the customers filter and GraphQL agree.
     let masked = app.get(&format!("{path}/members"), &app.token(Role::Analyst)).await;
     assert!(
@@ -748,7 +772,11 @@ async fn refresh_records_who_entered_and_who_left(app: &TestApp) {
     assert_eq!(data["data"]["segment"]["memberCount"], 2, "{data}");
     assert_eq!(data["data"]["segment"]["members"]["edges"].as_array().unwrap().len(), 2);
     assert_eq!(data["data"]["customers"]["edges"].as_array().unwrap().len(), 2);
+}
 
+async fn a_changed_rule_applies_at_the_next_refresh_and_deleting_removes_all(app: &TestApp) {
+    let manager = app.token(Role::Manager);
+    let (_, path) = vip_segment_of_two(app).await;
     // Changing the rule takes effect at the next refresh; deleting removes all.
     let patched = app
         .patch(
@@ -1015,6 +1043,8 @@ on_both_databases!(
     invalid_rules_name_the_exact_path,
     injection_looking_values_are_data,
     refresh_records_who_entered_and_who_left,
+    members_agree_in_the_list_the_customers_filter_and_graphql,
+    a_changed_rule_applies_at_the_next_refresh_and_deleting_removes_all,
     static_segments_take_members_by_id_or_external_id,
     graphql_segments_follow_the_same_roles,
 );
