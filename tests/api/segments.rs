@@ -852,6 +852,31 @@ async fn static_segments_take_members_by_id_or_external_id(app: &TestApp) {
         .assert_problem(422, Some("customer_ids"));
     assert_eq!(app.count("segment_member").await, 1);
 
+    // GraphQL mutations do the same.
+    let data = app
+        .graphql(
+            Some(&manager),
+            "mutation($id: ID!, $c: ID!) { addSegmentMembers(id: $id, input: {customerIds: [$c]}) { memberCount } }",
+            json!({"id": seg.id(), "c": a}),
+        )
+        .await;
+    assert_eq!(data["data"]["addSegmentMembers"]["memberCount"], 2, "{data}");
+    let list = app.get("/api/v1/segments?kind=static", &app.token(Role::Agent)).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+}
+
+async fn each_kind_of_segment_refuses_what_it_does_not_take(app: &TestApp) {
+    let manager = app.token(Role::Manager);
+    let a = app.create_customer(json!({"name": "A"})).await;
+    let seg = app
+        .post(
+            "/api/v1/segments",
+            &manager,
+            json!({"name": "Hand-picked", "kind": "static"}),
+        )
+        .await;
+    assert_eq!(seg.status, 201, "{}", seg.body);
+    let path = format!("/api/v1/segments/{}", seg.id());
     // A static segment is not refreshed and takes no rule; names are unique.
     app.post(&format!("{path}/refresh"), &manager, json!({}))
         .await
@@ -900,18 +925,6 @@ async fn static_segments_take_members_by_id_or_external_id(app: &TestApp) {
     )
     .await
     .assert_problem(409, None);
-
-    // GraphQL mutations do the same.
-    let data = app
-        .graphql(
-            Some(&manager),
-            "mutation($id: ID!, $c: ID!) { addSegmentMembers(id: $id, input: {customerIds: [$c]}) { memberCount } }",
-            json!({"id": seg.id(), "c": a}),
-        )
-        .await;
-    assert_eq!(data["data"]["addSegmentMembers"]["memberCount"], 2, "{data}");
-    let list = app.get("/api/v1/segments?kind=static", &app.token(Role::Agent)).await;
-    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 }
 
 async fn graphql_segments_follow_the_same_roles(app: &TestApp) {
@@ -1046,5 +1059,6 @@ on_both_databases!(
     members_agree_in_the_list_the_customers_filter_and_graphql,
     a_changed_rule_applies_at_the_next_refresh_and_deleting_removes_all,
     static_segments_take_members_by_id_or_external_id,
+    each_kind_of_segment_refuses_what_it_does_not_take,
     graphql_segments_follow_the_same_roles,
 );
