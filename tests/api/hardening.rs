@@ -662,76 +662,92 @@ async fn race(backend: crate::common::Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
     let mut marked = 0;
     for (id, response_due, resolution_due) in &items {
-        let item = app.get(&format!("/api/v1/feedback/{id}"), &admin).await.body;
-        assert_eq!(item["status"], "resolved", "{item}");
-        let events = app
-            .get(&format!("/api/v1/feedback/{id}/events?limit=200"), &admin)
-            .await
-            .body;
-        let events = events["items"].as_array().expect("items").clone();
-        let moves: Vec<&Value> = events.iter().filter(|e| e["kind"] == "status_changed").collect();
-        let mut tos: Vec<&str> = moves.iter().filter_map(|e| e["to_value"].as_str()).collect();
-        if tos.first() == Some(&"new") {
-            tos.remove(0);
-        }
-        assert_eq!(tos, path, "every move recorded once: {events:?}");
-        let moved_at = |to: &str| {
-            moves
-                .iter()
-                .filter(|e| e["to_value"] == to)
-                .filter_map(|e| time(&e["created_at"]))
-                .min()
-                .expect("move time")
-        };
-        for (clock, due, stopped) in [
-            ("first_response", *response_due, moved_at("acknowledged")),
-            ("resolution", *resolution_due, moved_at("waiting_customer")),
-        ] {
-            let view = &item[clock];
-            let marks = |kind: &str| {
-                events
-                    .iter()
-                    .filter(|e| e["kind"] == kind && e["to_value"] == clock)
-                    .count()
-            };
-            assert!(
-                marks("sla_breach") <= 1 && marks("sla_warning") <= 1,
-                "{clock}: {events:?}"
-            );
-            marked += marks("sla_breach") + marks("sla_warning");
-            assert_eq!(
-                marks("sla_breach") == 1,
-                view["breached_at"].is_string(),
-                "{clock}: {item} {events:?}"
-            );
-            assert_eq!(
-                marks("sla_warning") == 1,
-                view["warned_at"].is_string(),
-                "{clock}: {item} {events:?}"
-            );
-            if stopped >= due {
-                let breached = time(&view["breached_at"]).expect("a clock stopped late is breached");
-                assert!(
-                    (breached - due).num_milliseconds().abs() <= 1,
-                    "{clock}: breached at the due instant"
-                );
-            } else if clock == "first_response" {
-                assert!(view["breached_at"].is_null(), "{clock} met in time: {item}");
-            }
-        }
-        assert_eq!(
-            time(&item["first_response"]["met_at"]),
-            Some(moved_at("acknowledged")),
-            "{item}"
-        );
-        assert_eq!(
-            time(&item["resolution"]["met_at"]),
-            Some(moved_at("resolved")),
-            "{item}"
-        );
+        marked += check_raced_item(&app, &admin, id, *response_due, *resolution_due, &path).await;
     }
     assert!(marked > 0, "the sweeper marked clocks while items moved");
     app.cleanup().await;
+}
+
+/// Checks one raced item: resolved, every move recorded once, each SLA mark
+/// at most once and matching its clock, each clock stopped when it was.
+/// Returns how many marks the sweeper made on it.
+async fn check_raced_item(
+    app: &TestApp,
+    admin: &str,
+    id: &str,
+    response_due: chrono::DateTime<chrono::Utc>,
+    resolution_due: chrono::DateTime<chrono::Utc>,
+    path: &[&str],
+) -> usize {
+    let mut marked = 0;
+    let item = app.get(&format!("/api/v1/feedback/{id}"), admin).await.body;
+    assert_eq!(item["status"], "resolved", "{item}");
+    let events = app
+        .get(&format!("/api/v1/feedback/{id}/events?limit=200"), admin)
+        .await
+        .body;
+    let events = events["items"].as_array().expect("items").clone();
+    let moves: Vec<&Value> = events.iter().filter(|e| e["kind"] == "status_changed").collect();
+    let mut tos: Vec<&str> = moves.iter().filter_map(|e| e["to_value"].as_str()).collect();
+    if tos.first() == Some(&"new") {
+        tos.remove(0);
+    }
+    assert_eq!(tos, path, "every move recorded once: {events:?}");
+    let moved_at = |to: &str| {
+        moves
+            .iter()
+            .filter(|e| e["to_value"] == to)
+            .filter_map(|e| time(&e["created_at"]))
+            .min()
+            .expect("move time")
+    };
+    for (clock, due, stopped) in [
+        ("first_response", response_due, moved_at("acknowledged")),
+        ("resolution", resolution_due, moved_at("waiting_customer")),
+    ] {
+        let view = &item[clock];
+        let marks = |kind: &str| {
+            events
+                .iter()
+                .filter(|e| e["kind"] == kind && e["to_value"] == clock)
+                .count()
+        };
+        assert!(
+            marks("sla_breach") <= 1 && marks("sla_warning") <= 1,
+            "{clock}: {events:?}"
+        );
+        marked += marks("sla_breach") + marks("sla_warning");
+        assert_eq!(
+            marks("sla_breach") == 1,
+            view["breached_at"].is_string(),
+            "{clock}: {item} {events:?}"
+        );
+        assert_eq!(
+            marks("sla_warning") == 1,
+            view["warned_at"].is_string(),
+            "{clock}: {item} {events:?}"
+        );
+        if stopped >= due {
+            let breached = time(&view["breached_at"]).expect("a clock stopped late is breached");
+            assert!(
+                (breached - due).num_milliseconds().abs() <= 1,
+                "{clock}: breached at the due instant"
+            );
+        } else if clock == "first_response" {
+            assert!(view["breached_at"].is_null(), "{clock} met in time: {item}");
+        }
+    }
+    assert_eq!(
+        time(&item["first_response"]["met_at"]),
+        Some(moved_at("acknowledged")),
+        "{item}"
+    );
+    assert_eq!(
+        time(&item["resolution"]["met_at"]),
+        Some(moved_at("resolved")),
+        "{item}"
+    );
+    marked
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
