@@ -129,18 +129,18 @@ impl Part {
         }
     }
 
-    fn decode(self, json: Option<Value>) -> AppResult<PartValue> {
-        let json = json.unwrap_or(Value::Null);
+    /// Reads the part's JSON text (`None`: SQL NULL, no row).
+    fn decode(self, text: Option<&str>) -> AppResult<PartValue> {
         Ok(match self {
-            Self::Contacts => PartValue::Contacts(models::<contact::Entity>(json)?),
-            Self::RecentOrders(_) => PartValue::Orders(models::<order::Entity>(json)?),
-            Self::RecentInteractions(_) => PartValue::Interactions(models::<interaction::Entity>(json)?),
-            Self::OpenFeedback(_) => PartValue::Feedback(models::<feedback_item::Entity>(json)?),
-            Self::Rfm => PartValue::Rfm(match json {
-                Value::Null => None,
-                row => Some(Box::new(model::<customer_rfm::Entity>(row)?)),
+            Self::Contacts => PartValue::Contacts(models::<contact::Entity>(text)?),
+            Self::RecentOrders(_) => PartValue::Orders(models::<order::Entity>(text)?),
+            Self::RecentInteractions(_) => PartValue::Interactions(models::<interaction::Entity>(text)?),
+            Self::OpenFeedback(_) => PartValue::Feedback(models::<feedback_item::Entity>(text)?),
+            Self::Rfm => PartValue::Rfm(match text {
+                None => None,
+                Some(text) => Some(Box::new(read(text, &shape::<customer_rfm::Entity>())?)),
             }),
-            Self::OrderSummary => PartValue::OrderSummary(summary(json)?),
+            Self::OrderSummary => PartValue::OrderSummary(summary(text)?),
         })
     }
 }
@@ -198,15 +198,20 @@ pub fn customer_statement(backend: DbBackend, id: Uuid, parts: &[Part]) -> sea_o
 
 fn select_parts(q: &mut sea_orm::sea_query::SelectStatement, backend: DbBackend, parts: &[Part]) {
     for part in parts {
-        q.expr_as(Expr::cust(part.sql(backend)), Alias::new(part.alias()));
+        // As text, read straight into the models (see [`read`]).
+        let sql = match backend {
+            DbBackend::Postgres => format!("CAST({} AS TEXT)", part.sql(backend)),
+            _ => part.sql(backend),
+        };
+        q.expr_as(Expr::cust(sql), Alias::new(part.alias()));
     }
 }
 
 fn decode_parts(row: &QueryResult, parts: &[Part]) -> AppResult<Parts> {
     let mut out = Parts::default();
     for part in parts {
-        let json: Option<Value> = row.try_get("", &part.alias())?;
-        out.insert(*part, part.decode(json)?);
+        let text: Option<String> = row.try_get("", &part.alias())?;
+        out.insert(*part, part.decode(text.as_deref())?);
     }
     Ok(out)
 }
@@ -262,6 +267,7 @@ fn object_of(backend: DbBackend, fields: &[&str], kinds: &[(&str, Kind)]) -> Str
             let value = match k {
                 Kind::Uuid => format!("CASE WHEN typeof(t.{f}) = 'blob' THEN lower(hex(t.{f})) ELSE t.{f} END"),
                 Kind::Json => format!("json(t.{f})"),
+                Kind::Bool => format!("CASE t.{f} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END"),
                 _ => format!("t.{f}"),
             };
             format!("'{f}', {value}")
@@ -330,39 +336,26 @@ fn db_time(s: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-fn from_json<T: DeserializeOwned>(mut row: Value, kinds: &[(&str, Kind)]) -> AppResult<T> {
-    normalise(&mut row, kinds);
-    serde_json::from_value(row).map_err(|e| AppError::Internal(anyhow::anyhow!("decoding a customer part: {e}")))
+/// Reads a part's JSON: straight into `T` when the database wrote every
+/// value in the form serde reads (the usual case), else through a JSON value
+/// brought to that form first (booleans as 0/1, timestamps in another shape).
+fn read<T: DeserializeOwned>(text: &str, kinds: &[(&str, Kind)]) -> AppResult<T> {
+    let bad = |e: serde_json::Error| AppError::Internal(anyhow::anyhow!("decoding a customer part: {e}"));
+    serde_json::from_str(text).or_else(|_| {
+        let mut value: Value = serde_json::from_str(text).map_err(bad)?;
+        match &mut value {
+            Value::Array(rows) => rows.iter_mut().for_each(|row| normalise(row, kinds)),
+            row => normalise(row, kinds),
+        }
+        serde_json::from_value(value).map_err(bad)
+    })
 }
 
-fn model<E: EntityTrait>(row: Value) -> AppResult<E::Model>
+fn models<E: EntityTrait>(text: Option<&str>) -> AppResult<Vec<E::Model>>
 where
     E::Model: DeserializeOwned,
 {
-    from_json(row, &shape::<E>())
-}
-
-fn models<E: EntityTrait>(json: Value) -> AppResult<Vec<E::Model>>
-where
-    E::Model: DeserializeOwned,
-{
-    let kinds = shape::<E>();
-    json_rows(json)?.into_iter().map(|row| from_json(row, &kinds)).collect()
-}
-
-/// A JSON array as the database sends it: a value, or on SQLite its text.
-fn json_rows(json: Value) -> AppResult<Vec<Value>> {
-    match json {
-        Value::Null => Ok(Vec::new()),
-        Value::Array(rows) => Ok(rows),
-        Value::String(text) => json_rows(
-            serde_json::from_str(&text)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("decoding a customer part: {e}")))?,
-        ),
-        other => Err(AppError::Internal(anyhow::anyhow!(
-            "a customer part is not a list: {other}"
-        ))),
-    }
+    text.map_or(Ok(Vec::new()), |text| read(text, &shape::<E>()))
 }
 
 #[derive(serde::Deserialize)]
@@ -374,10 +367,10 @@ struct SummaryRow {
     last_at: DateTime<Utc>,
 }
 
-fn summary(json: Value) -> AppResult<OrderSummary> {
+fn summary(text: Option<&str>) -> AppResult<OrderSummary> {
     let mut s = OrderSummary::default();
-    for row in json_rows(json)? {
-        let row: SummaryRow = from_json(row, &SUMMARY)?;
+    let rows: Vec<SummaryRow> = text.map_or(Ok(Vec::new()), |text| read(text, &SUMMARY))?;
+    for row in rows {
         s.order_count += row.n;
         s.total_spend.push(Spend {
             currency: row.currency,
@@ -404,6 +397,22 @@ mod tests {
         ] {
             assert_eq!(db_time(s), Some(want), "{s}");
         }
+    }
+
+    #[test]
+    fn a_row_in_another_databases_forms_is_still_read() {
+        let id = Uuid::now_v7();
+        let text = format!(
+            r#"[{{"id": "{}", "customer_id": "{}", "name": "Pat", "title": null, "email": null, "phone": null,
+                "role": null, "is_primary": 1, "active": 0, "left_at": null,
+                "created_at": "2026-11-30 12:00:00.5", "updated_at": "2026-11-30T12:00:00.5+00:00"}}]"#,
+            id.simple(),
+            id
+        );
+        let rows: Vec<contact::Model> = read(&text, &shape::<contact::Entity>()).unwrap();
+        assert_eq!(rows[0].id, id);
+        assert!(rows[0].is_primary && !rows[0].active);
+        assert_eq!(rows[0].created_at, rows[0].updated_at);
     }
 
     #[test]
