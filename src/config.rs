@@ -22,6 +22,14 @@ pub struct Settings {
     pub log: LogSettings,
     pub jobs: JobSettings,
     pub graphql: GraphqlSettings,
+    pub events: EventSettings,
+}
+
+/// The event log.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EventSettings {
+    /// Days an event stays readable in the feed (default 30).
+    pub retention_days: u32,
 }
 
 /// Who may introspect the GraphQL schema.
@@ -48,6 +56,12 @@ pub struct JobSettings {
     pub segment_refresh_interval_secs: u64,
     /// Seconds between SLA sweeps of feedback clocks (default 60).
     pub sla_sweep_interval_secs: u64,
+    /// Seconds between deletions of events past retention (default 3600).
+    pub event_retention_interval_secs: u64,
+    /// Seconds an exclusive job's lease lasts without renewal (renewed every
+    /// third of it while the job runs; default 60): how long a job killed
+    /// mid-run keeps other instances from running it.
+    pub lease_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -166,6 +180,9 @@ impl Settings {
             .set_default("jobs.rfm_interval_secs", 86_400)?
             .set_default("jobs.segment_refresh_interval_secs", 3_600)?
             .set_default("jobs.sla_sweep_interval_secs", 60)?
+            .set_default("jobs.event_retention_interval_secs", 3_600)?
+            .set_default("jobs.lease_secs", 60)?
+            .set_default("events.retention_days", 30)?
             .add_source(config::File::with_name(&file).required(false))
             .add_source(
                 config::Environment::with_prefix("RAPPORT")
@@ -215,10 +232,13 @@ impl Settings {
                 rfm_interval_secs: 0,
                 segment_refresh_interval_secs: 0,
                 sla_sweep_interval_secs: 0,
+                event_retention_interval_secs: 0,
+                lease_secs: 60,
             },
             graphql: GraphqlSettings {
                 introspection: Introspection::Staff,
             },
+            events: EventSettings { retention_days: 30 },
         }
     }
 
@@ -228,6 +248,9 @@ impl Settings {
                 "server.max_body_bytes must be at least 1024 (got {})",
                 self.server.max_body_bytes
             );
+        }
+        if self.events.retention_days < 1 {
+            bail!("events.retention_days must be at least 1");
         }
         if self.auth.leeway_secs > 30 {
             bail!("auth.leeway_secs must be at most 30 (got {})", self.auth.leeway_secs);

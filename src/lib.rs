@@ -13,7 +13,6 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
-pub mod jobs;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -7,6 +7,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use rapport::auth::{Claims, Role, mint_token};
 use rapport::config::{JwtAlgorithm, Settings};
+use rapport::contract::jobs::{JobOutcome, JobTrigger};
+use rapport::service::jobs;
 use rapport::{Application, startup, telemetry};
 
 #[derive(Parser)]
@@ -51,10 +53,27 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// List the background jobs with their last runs, or run one now.
+    Jobs {
+        #[command(subcommand)]
+        what: JobsCommand,
+    },
     /// Time operations on a seeded PostgreSQL database.
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Every job: schedule, last run and outcome (JSON).
+    List,
+    /// Run a job now, here, and print its run (JSON); fails while another
+    /// instance runs it, or when the run fails.
+    Run {
+        /// rfm_recompute, segment_refresh, sla_sweep or event_retention.
+        name: String,
     },
 }
 
@@ -180,6 +199,28 @@ async fn main() -> anyhow::Result<()> {
             let db = startup::connect(&settings, Default::default()).await?;
             startup::migrate(&db).await?;
             rapport::cli::bench::segments(&db, &settings.database.url, runs).await?;
+        }
+        Command::Jobs { what } => {
+            telemetry::init(&settings.log);
+            let db = startup::connect(&settings, Default::default()).await?;
+            startup::migrate(&db).await?;
+            let ctx = jobs::JobContext {
+                db,
+                settings: std::sync::Arc::new(settings),
+            };
+            match what {
+                JobsCommand::List => println!("{}", serde_json::to_string_pretty(&jobs::list_all(&ctx).await?)?),
+                JobsCommand::Run { name } => {
+                    let job = jobs::parse_name(&name).map_err(|_| anyhow::anyhow!("no job named {name:?}"))?;
+                    let run = jobs::run(&ctx, job, JobTrigger::Cli)
+                        .await?
+                        .with_context(|| format!("{name} is running on another instance"))?;
+                    println!("{}", serde_json::to_string_pretty(&run)?);
+                    if run.last_outcome == Some(JobOutcome::Failed) {
+                        bail!("{name} failed");
+                    }
+                }
+            }
         }
         Command::ExportSchema { dir } => {
             std::fs::create_dir_all(&dir)?;

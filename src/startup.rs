@@ -26,6 +26,7 @@ use crate::error::AppError;
 use crate::http::edge::{BodyLimit, RouteTable};
 use crate::http::problem::REQUEST_ID;
 use crate::http::wire::ProblemStream;
+use crate::service::jobs::JobContext;
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -33,7 +34,7 @@ pub struct Application {
     server: Server,
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
-    jobs: crate::config::JobSettings,
+    jobs: JobContext,
 }
 
 /// Connects to the database with logging of every statement turned off, and
@@ -124,13 +125,17 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.server.addr).with_context(|| format!("binding {}", settings.server.addr))?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, db.clone(), keys, &settings)?;
+        let jobs = JobContext {
+            db: db.clone(),
+            settings: Arc::new(settings.clone()),
+        };
+        let server = serve(listener, db.clone(), keys, &settings, jobs.clone())?;
         Ok(Self {
             port,
             server,
             db,
             statements,
-            jobs: settings.jobs,
+            jobs,
         })
     }
 
@@ -155,7 +160,7 @@ impl Application {
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let jobs = crate::jobs::start(&self.db, &self.jobs);
+        let jobs = crate::service::jobs::schedule(&self.jobs);
         let result = self.server.await;
         for job in jobs {
             job.abort();
@@ -164,8 +169,15 @@ impl Application {
     }
 }
 
-fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, settings: &Settings) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    db: DatabaseConnection,
+    keys: JwtKeys,
+    settings: &Settings,
+    jobs: JobContext,
+) -> anyhow::Result<Server> {
     let db = web::Data::new(db);
+    let jobs = web::Data::new(jobs);
     let keys = web::Data::new(keys);
     let schema = web::Data::new(crate::graphql::schema());
     let graphql = web::Data::new(settings.graphql.clone());
@@ -184,6 +196,7 @@ fn serve(listener: TcpListener, db: DatabaseConnection, keys: JwtKeys, settings:
             .wrap(actix_web::middleware::from_fn(request_id))
             .wrap(TracingLogger::default())
             .app_data(db.clone())
+            .app_data(jobs.clone())
             .app_data(keys.clone())
             .app_data(schema.clone())
             .app_data(graphql.clone())

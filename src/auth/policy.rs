@@ -115,3 +115,26 @@ pub fn may_see_assigned(actor: &Actor, assignee_id: Option<&str>) -> bool {
 pub fn may_assign(actor: &Actor, assignee: &str) -> bool {
     actor.role != Role::Agent || assignee == actor.sub
 }
+
+/// The event feed: admins and partners (events carry no personal data).
+///
+/// # Errors
+/// `Forbidden` for every other role.
+pub fn read_events(actor: &Actor) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Partner => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Configuration and operations: admins only.
+///
+/// # Errors
+/// `Forbidden` for every other role.
+pub fn administer(actor: &Actor) -> AppResult<()> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

@@ -6,8 +6,10 @@
 
 pub mod contacts;
 pub mod customers;
+pub mod events;
 pub mod feedback;
 pub mod interactions;
+pub mod jobs;
 pub mod orders;
 mod patch;
 pub mod segments;

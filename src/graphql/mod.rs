@@ -2,6 +2,7 @@
 //! functions REST uses; relations load through per-request DataLoaders.
 
 mod customers;
+mod events;
 mod feedback;
 pub mod guard;
 mod loaders;
@@ -56,6 +57,7 @@ pub struct QueryRoot(
     settings::SettingsQuery,
     tasks::TasksQuery,
     staff::StaffQuery,
+    events::EventsQuery,
 );
 
 #[derive(MergedObject, Default)]

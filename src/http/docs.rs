@@ -47,7 +47,8 @@ impl Modify for BearerScheme {
         (name = "feedback", description = "Feedback loops: intake, classification, SLA clocks, states, history; SLA policies, business calendar, report"),
         (name = "tasks", description = "Tasks and the staff directory (who manages whom, for escalations)"),
         (name = "me", description = "The signed-in customer"),
-        (name = "operations", description = "Probes"),
+        (name = "events", description = "The event feed: every change, in commit order, for integrations"),
+        (name = "operations", description = "Probes and background jobs"),
     )
 )]
 struct Root;
@@ -64,6 +65,8 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::settings::Doc::openapi());
     doc.merge(super::me::Doc::openapi());
     doc.merge(super::ops::Doc::openapi());
+    doc.merge(super::events::Doc::openapi());
+    doc.merge(super::jobs::Doc::openapi());
     doc
 }
 

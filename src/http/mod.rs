@@ -4,8 +4,10 @@
 pub mod customers;
 pub mod docs;
 pub mod edge;
+pub mod events;
 pub mod extract;
 pub mod feedback;
+pub mod jobs;
 pub mod me;
 pub mod ops;
 pub mod orders;
@@ -62,6 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tasks::configure)
             .configure(staff::configure)
             .configure(settings::configure)
-            .configure(me::configure),
+            .configure(me::configure)
+            .configure(events::configure)
+            .configure(jobs::configure),
     );
 }

@@ -10,12 +10,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{begin, mask, new_id, now, patch_field};
+use super::{begin, events, mask, new_id, now, patch_field};
 use crate::auth::{Actor, Role, policy};
 use crate::contract::customers::{CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier};
+use crate::contract::events::EventType;
 use crate::contract::interactions::Channel;
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult, CUSTOMER_EXTERNAL_ID};
+use serde_json::json;
 
 /// Shapes a stored customer for a caller, masking personal data where the role requires it.
 pub fn to_view(m: customer::Model, actor: &Actor) -> CustomerView {
@@ -273,6 +275,9 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewCustomer) 
     let txn = begin(db).await?;
     let model = am.insert(&txn).await.map_err(CUSTOMER_EXTERNAL_ID.map())?;
     sync_tags(&txn, model.id, &model.tags).await?;
+    let data = json!({"external_id": model.external_id, "value_tier": model.value_tier,
+        "lifecycle_stage": model.lifecycle_stage, "owner_id": model.owner_id});
+    events::emit(&txn, EventType::CustomerCreated, model.id, Some(model.id), data, at).await?;
     txn.commit().await?;
     tracing::info!(customer_id = %model.id, "customer created");
     Ok(to_view(model, actor))
@@ -351,7 +356,7 @@ async fn save_patch(
 ) -> AppResult<CustomerView> {
     let at = now();
     let tags_changed = !patch.tags.is_keep();
-    let tier_before = current.value_tier.clone();
+    let before = current.clone();
     let mut am = current.into_active_model();
     let mut c = Checker::default();
     apply_patch(&mut c, &mut am, patch, at);
@@ -362,16 +367,34 @@ async fn save_patch(
     if tags_changed {
         sync_tags(&txn, model.id, &model.tags).await?;
     }
-    if model.value_tier != tier_before {
+    if model.value_tier != before.value_tier {
         customer_tier_change::ActiveModel {
             customer_id: Set(model.id),
-            from_tier: Set(tier_before),
+            from_tier: Set(before.value_tier.clone()),
             to_tier: Set(model.value_tier.clone()),
             reason: Set("manual".into()),
             changed_at: Set(at),
             ..Default::default()
         }
         .insert(&txn)
+        .await?;
+        let data = json!({"from": before.value_tier, "to": model.value_tier, "reason": "manual"});
+        events::emit(&txn, EventType::CustomerTierChanged, model.id, Some(model.id), data, at).await?;
+    }
+    let changed = events::changed_fields(
+        &serde_json::to_value(&before).unwrap_or_default(),
+        &serde_json::to_value(&model).unwrap_or_default(),
+        &["updated_at"],
+    );
+    if !changed.is_empty() {
+        events::emit(
+            &txn,
+            EventType::CustomerUpdated,
+            model.id,
+            Some(model.id),
+            json!({"changed": changed}),
+            at,
+        )
         .await?;
     }
     txn.commit().await?;
@@ -390,7 +413,10 @@ pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
     let at = now();
     am.deleted_at = Set(Some(at));
     am.updated_at = Set(at);
-    am.update(db).await?;
+    let txn = begin(db).await?;
+    am.update(&txn).await?;
+    events::emit(&txn, EventType::CustomerDeleted, id, Some(id), json!({}), at).await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -4,12 +4,13 @@
 pub mod contacts;
 pub mod customer_list;
 pub mod customers;
+pub mod events;
 pub mod feedback;
 pub mod feedback_report;
 pub mod interactions;
+pub mod jobs;
 pub mod mask;
 pub mod orders;
-pub mod outbox;
 pub mod overview;
 pub mod paging;
 pub mod parts;

@@ -9,8 +9,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::paging::before_cursor;
-use super::{begin, customers, new_id, now};
+use super::{begin, customers, events, new_id, now};
 use crate::auth::{Actor, policy};
+use crate::contract::events::EventType;
 use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderView};
 use crate::contract::{MinorUnits, Page};
 use crate::domain::pagination::{Cursor, PageRequest};
@@ -131,16 +132,23 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
         lock_customer(&txn, customer.id).await?;
         let m = am.insert(&txn).await?;
         recount(&txn, customer.id).await?;
+        events::emit(
+            &txn,
+            EventType::OrderCompleted,
+            m.id,
+            Some(m.customer_id),
+            order_data(&m),
+            at,
+        )
+        .await?;
         txn.commit().await?;
-        Ok::<_, sea_orm::DbErr>(m)
+        Ok::<_, AppError>(m)
     }
     .await;
     match inserted {
         Ok(m) => Ok(Recorded::Created(to_view(m))),
-        Err(err)
-            if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(msg))
-                if ORDER_EXTERNAL_ID.is_violated_by(&msg)) =>
-        {
+        // A unique violation converts to a conflict naming the key.
+        Err(AppError::Conflict { detail, .. }) if detail == ORDER_EXTERNAL_ID.detail => {
             // A concurrent request with the same external_id won the race.
             let ext = external_id.unwrap_or_default();
             match find_by_external_id(db, &ext).await? {
@@ -151,8 +159,19 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
                 )),
             }
         }
-        Err(err) => Err(err.into()),
+        Err(err) => Err(err),
     }
+}
+
+/// What an order event carries beyond the ids.
+fn order_data(m: &order::Model) -> serde_json::Value {
+    serde_json::json!({
+        "external_id": m.external_id,
+        "amount_minor": m.amount_minor,
+        "currency": m.currency,
+        "status": m.status,
+        "ordered_at": m.ordered_at,
+    })
 }
 
 /// Holds the customer's row until the transaction ends (PostgreSQL), so
@@ -247,11 +266,20 @@ pub async fn refund(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
         });
     }
     recount(&txn, m.customer_id).await?;
-    txn.commit().await?;
     let refreshed = order::Entity::find_by_id(id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or(AppError::NotFound("order"))?;
+    events::emit(
+        &txn,
+        EventType::OrderRefunded,
+        m.id,
+        Some(m.customer_id),
+        order_data(&refreshed),
+        at,
+    )
+    .await?;
+    txn.commit().await?;
     Ok(to_view(refreshed))
 }
 

@@ -8,9 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use entity::customer_rfm;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
 
-use super::{now, settings};
+use super::{events, now, settings};
 use crate::auth::{Actor, policy};
 use crate::contract::MinorUnits;
+use crate::contract::events::EventType;
 use crate::contract::segments::{
     AnalyticsSettings, RfmCell, RfmDistribution, RfmLabelCount, RfmRecompute, RfmRecomputeResult, RfmView,
 };
@@ -278,6 +279,15 @@ pub async fn run(
         changes.get_or_insert(affected);
     }
     let changes = changes.unwrap_or_default();
+    let data = events::json_object(
+        backend,
+        &[("from", "from_tier"), ("to", "to_tier"), ("reason", "reason")],
+    );
+    let changed = format!(
+        "SELECT changed_at AS occurred_at, customer_id AS subject_id, customer_id, {data} AS data
+         FROM customer_tier_change WHERE changed_at = $1 AND reason = 'recompute'"
+    );
+    events::emit_all(&txn, EventType::CustomerTierChanged, &changed, vec![at.into()]).await?;
     let [clear, store] = store_sql(backend);
     txn.execute_unprepared(&clear).await?;
     let scored = txn.execute_raw(stmt(store)).await?.rows_affected();

@@ -19,12 +19,13 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::events;
 use super::feedback::{
     Event, SYSTEM, record, resolution_clock, response_clock, set_resolution_clock, set_response_clock,
 };
-use super::outbox::{self, EventType};
 use super::tasks::{self, TaskDraft};
 use super::{begin, staff};
+use crate::contract::events::EventType;
 use crate::contract::feedback::SweepReport;
 use crate::contract::tasks::TaskKind;
 use crate::domain::feedback::ClockState;
@@ -175,13 +176,12 @@ pub async fn record_mark(
     if mark == Mark::Breach && escalate_it {
         escalate(txn, item, name, now).await?;
     }
-    outbox::write(
+    events::emit(
         txn,
         topic,
         item.id,
+        Some(item.customer_id),
         json!({
-            "feedback_id": item.id,
-            "customer_id": item.customer_id,
             "clock": name,
             "severity": item.severity,
             "due_at": clock.due_at,

@@ -10,13 +10,15 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::paging::before_cursor;
-use super::{customers, new_id, now};
+use super::{begin, customers, events, new_id, now};
 use crate::auth::{Actor, Role, policy};
 use crate::contract::Page;
+use crate::contract::events::EventType;
 use crate::contract::tasks::{NewTask, TaskFilter, TaskKind, TaskPatch, TaskStatus, TaskView};
 use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
+use serde_json::json;
 
 /// Shapes a stored task.
 pub fn to_view(m: task::Model) -> TaskView {
@@ -48,12 +50,12 @@ pub struct TaskDraft {
     pub created_by: String,
 }
 
-/// Inserts a task (in the caller's transaction, if any).
+/// Inserts a task and its `task.created` event, in the caller's transaction.
 ///
 /// # Errors
 /// Database failures.
 pub async fn insert(conn: &impl ConnectionTrait, d: TaskDraft, at: DateTime<Utc>) -> AppResult<task::Model> {
-    Ok(task::ActiveModel {
+    let model = task::ActiveModel {
         id: Set(new_id()),
         kind: Set(d.kind.as_str().into()),
         customer_id: Set(d.customer_id),
@@ -69,7 +71,17 @@ pub async fn insert(conn: &impl ConnectionTrait, d: TaskDraft, at: DateTime<Utc>
         updated_at: Set(at),
     }
     .insert(conn)
-    .await?)
+    .await?;
+    events::emit(
+        conn,
+        EventType::TaskCreated,
+        model.id,
+        Some(model.customer_id),
+        json!({"kind": model.kind, "feedback_id": model.feedback_id, "assignee_id": model.assignee_id, "due_at": model.due_at}),
+        at,
+    )
+    .await?;
+    Ok(model)
 }
 
 /// Creates a task. Agents create tasks for themselves only.
@@ -109,7 +121,10 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewTask) -> A
         due_at: input.due_at,
         created_by: actor.sub.clone(),
     };
-    Ok(to_view(insert(db, draft, now()).await?))
+    let txn = begin(db).await?;
+    let model = insert(&txn, draft, now()).await?;
+    txn.commit().await?;
+    Ok(to_view(model))
 }
 
 fn read_policy(actor: &Actor) -> AppResult<()> {
@@ -225,6 +240,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Tas
         t.due_at = due;
     }
     let at = now();
+    let was_done = t.status == TaskStatus::Done.as_str();
     if let Some(status) = patch.status {
         if status == TaskStatus::Done && t.outcome.is_none() {
             c.fail("outcome", "is required to finish a task");
@@ -234,5 +250,12 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Tas
     }
     c.finish()?;
     t.updated_at = at;
-    Ok(to_view(t.into_active_model().reset_all().update(db).await?))
+    let txn = begin(db).await?;
+    let t = t.into_active_model().reset_all().update(&txn).await?;
+    if !was_done && t.status == TaskStatus::Done.as_str() {
+        let data = json!({"kind": t.kind, "feedback_id": t.feedback_id, "assignee_id": t.assignee_id});
+        events::emit(&txn, EventType::TaskCompleted, t.id, Some(t.customer_id), data, at).await?;
+    }
+    txn.commit().await?;
+    Ok(to_view(t))
 }

@@ -111,7 +111,7 @@ async fn intake_classifies_analyses_and_starts_both_clocks(app: &TestApp) {
     let id = item["id"].as_str().unwrap();
     assert_eq!(events(app, id).await, vec![("created".into(), Some("new".into()))]);
     // One event per item filed.
-    assert_eq!(app.count("outbox_event").await, 5);
+    assert_eq!(app.event_types("feedback.").await, ["feedback.created"; 5]);
 
     // Chinese: a data leak is urgent; a plain complaint is at least important.
     assert_eq!(
@@ -236,9 +236,10 @@ async fn bad_input_names_the_field_and_writes_nothing(app: &TestApp) {
     app.post("/api/v1/feedback", &app.token(Role::Agent), agent_other)
         .await
         .assert_problem(422, Some("assignee_id"));
-    for table in ["feedback_item", "feedback_event", "feedback_keyword", "outbox_event"] {
+    for table in ["feedback_item", "feedback_event", "feedback_keyword"] {
         assert_eq!(app.count(table).await, 0, "{table}");
     }
+    assert!(app.event_types("feedback.").await.is_empty());
 
     // Comments, transitions and patches check their fields too.
     let id = file(app, base).await["id"].as_str().unwrap().to_owned();
@@ -492,7 +493,11 @@ async fn the_sweeper_warns_and_breaches_at_the_right_minute_once(app: &TestApp) 
     assert!(item.body["first_response"]["breached_at"].is_string());
     let breached = app.get("/api/v1/feedback?breached=true", &app.token(Role::Admin)).await;
     assert_eq!(breached.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(app.count("outbox_event").await, 3, "created, warning, breach");
+    assert_eq!(
+        app.event_types("feedback.").await,
+        ["feedback.created", "feedback.sla_warning", "feedback.sla_breached"]
+    );
+    assert_eq!(app.event_types("task.").await, ["task.created"], "the escalation");
 
     // Waiting on the customer stops the resolution clock: no warning while
     // paused, and the time left counts again from the resume.

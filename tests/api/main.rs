@@ -8,6 +8,7 @@ mod common;
 mod access;
 mod cli;
 mod customers;
+mod events;
 mod feedback;
 mod graphql;
 mod hardening;

@@ -169,7 +169,15 @@ async fn intake(
         )
         .await?;
     }
-    outbox::write(&txn, EventType::FeedbackCreated, model.id, payload(&model), at).await?;
+    events::emit(
+        &txn,
+        EventType::FeedbackCreated,
+        model.id,
+        Some(model.customer_id),
+        payload(&model),
+        at,
+    )
+    .await?;
     txn.commit().await?;
     Ok(to_view(model, actor))
 }

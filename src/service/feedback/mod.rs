@@ -15,13 +15,14 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::outbox::{self, EventType};
+use super::events;
 use super::paging::before_cursor;
 use super::settings::{self, FeedbackRules};
 use super::{begin, customers, mask, new_id, now};
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
 use crate::contract::customers::ValueTier;
+use crate::contract::events::EventType;
 use crate::contract::feedback::{
     FeedbackChannel, FeedbackEventView, FeedbackFilter, FeedbackKind, FeedbackPatch, FeedbackStatus, FeedbackView,
     MyFeedbackView, NewComment, NewFeedback, RootCause, Severity, SlaClock, Transition,
@@ -196,8 +197,6 @@ pub async fn record(
 /// What webhooks say about an item.
 fn payload(m: &feedback_item::Model) -> serde_json::Value {
     json!({
-        "feedback_id": m.id,
-        "customer_id": m.customer_id,
         "kind": m.kind,
         "severity": m.severity,
         "status": m.status,

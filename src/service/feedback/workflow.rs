@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// Saves a changed item with its events and outbox record.
+/// Saves a changed item with its history entries and its event.
 async fn save(
     actor: &Actor,
     txn: DatabaseTransaction,
@@ -16,7 +16,7 @@ async fn save(
     for e in events {
         record(&txn, &item, e, at).await?;
     }
-    outbox::write(&txn, kind, item.id, payload(&item), at).await?;
+    events::emit(&txn, kind, item.id, Some(item.customer_id), payload(&item), at).await?;
     txn.commit().await?;
     Ok(to_view(item, actor))
 }
@@ -176,7 +176,7 @@ pub async fn transition(
             note,
         },
     );
-    save(actor, txn, item, events, EventType::FeedbackStatusChanged, at).await
+    save(actor, txn, item, events, EventType::FeedbackStateChanged, at).await
 }
 
 /// Adds a comment to an item's history.

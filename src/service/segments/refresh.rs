@@ -2,6 +2,8 @@
 //! refresh's transaction.
 
 use super::*;
+use crate::contract::events::EventType;
+use crate::service::events;
 
 /// The temporary table a refresh evaluates its rule into, once.
 const MATCHES: &str = "segment_matches";
@@ -49,7 +51,21 @@ async fn drop_matches(txn: &DatabaseTransaction) -> AppResult<()> {
     Ok(())
 }
 
+/// Ends a change of membership: the member count and refresh time stored,
+/// and an event for each customer who entered or left at `at`.
 pub(super) async fn finish_refresh(txn: &DatabaseTransaction, id: Uuid, at: DateTime<Utc>) -> AppResult<i64> {
+    let backend = txn.get_database_backend();
+    for (kind, event) in [
+        ("entered", EventType::SegmentEntered),
+        ("exited", EventType::SegmentExited),
+    ] {
+        let data = events::json_object(backend, &[]);
+        let select = format!(
+            "SELECT at AS occurred_at, segment_id AS subject_id, customer_id, {data} AS data
+             FROM segment_event WHERE segment_id = $1 AND at = $2 AND kind = '{kind}'"
+        );
+        events::emit_all(txn, event, &select, vec![id.into(), at.into()]).await?;
+    }
     let count = segment_member::Entity::find()
         .filter(segment_member::Column::SegmentId.eq(id))
         .count(txn)

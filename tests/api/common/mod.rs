@@ -351,4 +351,32 @@ impl TestApp {
             .expect("row");
         row.try_get::<i64>("", "n").expect("n")
     }
+
+    /// How many events the log holds after a feed cursor (all without one).
+    pub async fn count_after(&self, cursor: &Option<String>) -> i64 {
+        use base64::Engine as _;
+        let seq = cursor.as_ref().map_or(0, |c| {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .expect("cursor");
+            let v: Value = serde_json::from_slice(&raw).expect("cursor json");
+            let key = v["key"].as_str().expect("key").to_owned();
+            key.split_once(':').expect("tx:seq").1.parse::<i64>().expect("seq")
+        });
+        self.count(&format!("event WHERE seq > {seq}")).await
+    }
+
+    /// The types of the events written so far whose type starts with
+    /// `prefix`, in write order.
+    pub async fn event_types(&self, prefix: &str) -> Vec<String> {
+        let rows = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT type AS t FROM event WHERE type LIKE '{prefix}%' ORDER BY seq"),
+            ))
+            .await
+            .expect("events");
+        rows.iter().map(|r| r.try_get::<String>("", "t").expect("t")).collect()
+    }
 }
