@@ -50,6 +50,10 @@ def _query(case):
         return
     # A cursor is opaque: only one the server issued is valid.
     query.pop("cursor", None)
+    query.pop("after", None)
+    # The event feed's `types` is a comma-separated list of known types.
+    if "types" in query:
+        query["types"] = "customer.created,order.completed"
     for low, high in RANGES:
         if low in query and not _before(query[low], query.get(high)):
             # `to` defaults to now.
@@ -131,6 +135,12 @@ def _body(case):
             body["rule"] = {"field": "tier", "op": "eq", "value": "key"}
     if "rule" in body:
         _rule(body["rule"])
+    if path == "/api/v1/webhooks/{id}/replay":
+        # `since` before `until`; pending deliveries are not replayed.
+        if not _before(body.get("since"), body.get("until")):
+            body["since"], body["until"] = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
+        if body.get("status") == "pending":
+            body["status"] = "failed"
     if path == "/api/v1/settings/sla-policies" and isinstance(body.get("policies"), list):
         seen, policies = set(), []
         for policy in body["policies"]:

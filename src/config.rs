@@ -10,6 +10,27 @@ use serde::Deserialize;
 /// The default database: an SQLite file beside the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://rapport.db?mode=rwc";
 
+/// Waits before each webhook retry, in seconds (Standard Webhooks' schedule).
+pub const DEFAULT_RETRY_SCHEDULE: &str = "5,300,1800,7200,18000,36000,36000";
+
+impl WebhookSettings {
+    /// The waits before each retry.
+    ///
+    /// # Errors
+    /// An entry that is not a number of seconds.
+    pub fn retry_schedule(&self) -> anyhow::Result<Vec<u64>> {
+        self.retry_schedule_secs
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<u64>()
+                    .map_err(|_| anyhow::anyhow!("webhooks.retry_schedule_secs: {s:?} is not a number of seconds"))
+            })
+            .collect()
+    }
+}
+
 /// The default cap on a request body, in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -23,8 +44,34 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub graphql: GraphqlSettings,
     pub events: EventSettings,
+    pub webhooks: WebhookSettings,
 }
 
+/// Webhook delivery.
+#[derive(Clone, Debug, Deserialize)]
+pub struct WebhookSettings {
+    /// Seconds an attempt may take, connection to last byte (default 15).
+    pub timeout_secs: u64,
+    /// Seconds to wait before each retry, comma-separated; one more attempt
+    /// than entries (default `5,300,1800,7200,18000,36000,36000`: 8 attempts
+    /// over about 27 hours). Each wait is jittered by up to ±10%.
+    pub retry_schedule_secs: String,
+    /// The longest `Retry-After` honoured, in seconds (default 86400).
+    pub max_retry_after_secs: u64,
+    /// A subscription failing without a break for this long is turned off
+    /// (default 432000, five days).
+    pub disable_after_secs: u64,
+    /// Seconds the secret before a rotation keeps signing (default 86400).
+    pub secret_overlap_secs: u64,
+    /// Comma-separated addresses or CIDR blocks webhooks may reach although
+    /// they are private (default none), e.g. `127.0.0.1,10.8.0.0/16`.
+    pub allow_private_networks: String,
+    /// Deliveries one instance sends at once (default 64).
+    pub max_in_flight: usize,
+    /// Of those, at most this many to one subscription (default 4), so a slow
+    /// endpoint cannot hold up the others.
+    pub max_in_flight_per_webhook: usize,
+}
 /// The event log.
 #[derive(Clone, Debug, Deserialize)]
 pub struct EventSettings {
@@ -58,6 +105,12 @@ pub struct JobSettings {
     pub sla_sweep_interval_secs: u64,
     /// Seconds between deletions of events past retention (default 3600).
     pub event_retention_interval_secs: u64,
+    /// Seconds between fan-outs of new events into webhook deliveries (default 1).
+    pub webhook_fanout_interval_secs: u64,
+    /// Seconds between runs of the webhook sender on each instance (default 1).
+    pub webhook_delivery_interval_secs: u64,
+    /// Seconds between runs of queued webhook replays (default 10).
+    pub webhook_replay_interval_secs: u64,
     /// Seconds an exclusive job's lease lasts without renewal (renewed every
     /// third of it while the job runs; default 60): how long a job killed
     /// mid-run keeps other instances from running it.
@@ -183,6 +236,17 @@ impl Settings {
             .set_default("jobs.event_retention_interval_secs", 3_600)?
             .set_default("jobs.lease_secs", 60)?
             .set_default("events.retention_days", 30)?
+            .set_default("jobs.webhook_fanout_interval_secs", 1)?
+            .set_default("jobs.webhook_delivery_interval_secs", 1)?
+            .set_default("jobs.webhook_replay_interval_secs", 10)?
+            .set_default("webhooks.timeout_secs", 15)?
+            .set_default("webhooks.retry_schedule_secs", DEFAULT_RETRY_SCHEDULE)?
+            .set_default("webhooks.max_retry_after_secs", 86_400)?
+            .set_default("webhooks.disable_after_secs", 432_000)?
+            .set_default("webhooks.secret_overlap_secs", 86_400)?
+            .set_default("webhooks.allow_private_networks", "")?
+            .set_default("webhooks.max_in_flight", 64)?
+            .set_default("webhooks.max_in_flight_per_webhook", 4)?
             .add_source(config::File::with_name(&file).required(false))
             .add_source(
                 config::Environment::with_prefix("RAPPORT")
@@ -233,12 +297,25 @@ impl Settings {
                 segment_refresh_interval_secs: 0,
                 sla_sweep_interval_secs: 0,
                 event_retention_interval_secs: 0,
+                webhook_fanout_interval_secs: 0,
+                webhook_delivery_interval_secs: 0,
+                webhook_replay_interval_secs: 0,
                 lease_secs: 60,
             },
             graphql: GraphqlSettings {
                 introspection: Introspection::Staff,
             },
             events: EventSettings { retention_days: 30 },
+            webhooks: WebhookSettings {
+                timeout_secs: 15,
+                retry_schedule_secs: DEFAULT_RETRY_SCHEDULE.into(),
+                max_retry_after_secs: 86_400,
+                disable_after_secs: 432_000,
+                secret_overlap_secs: 86_400,
+                allow_private_networks: String::new(),
+                max_in_flight: 64,
+                max_in_flight_per_webhook: 4,
+            },
         }
     }
 
@@ -248,6 +325,15 @@ impl Settings {
                 "server.max_body_bytes must be at least 1024 (got {})",
                 self.server.max_body_bytes
             );
+        }
+        self.webhooks.retry_schedule()?;
+        crate::service::webhooks::guard::AllowList::parse(&self.webhooks.allow_private_networks)
+            .map_err(|e| anyhow::anyhow!("webhooks.allow_private_networks: {e}"))?;
+        if self.webhooks.timeout_secs == 0
+            || self.webhooks.max_in_flight == 0
+            || self.webhooks.max_in_flight_per_webhook == 0
+        {
+            bail!("webhooks.timeout_secs, max_in_flight and max_in_flight_per_webhook must be positive");
         }
         if self.events.retention_days < 1 {
             bail!("events.retention_days must be at least 1");

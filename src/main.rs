@@ -72,7 +72,7 @@ enum JobsCommand {
     /// Run a job now, here, and print its run (JSON); fails while another
     /// instance runs it, or when the run fails.
     Run {
-        /// rfm_recompute, segment_refresh, sla_sweep or event_retention.
+        /// A job name, as `rapport jobs list` prints them.
         name: String,
     },
 }
@@ -204,10 +204,7 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init(&settings.log);
             let db = startup::connect(&settings, Default::default()).await?;
             startup::migrate(&db).await?;
-            let ctx = jobs::JobContext {
-                db,
-                settings: std::sync::Arc::new(settings),
-            };
+            let ctx = jobs::JobContext::new(db, std::sync::Arc::new(settings))?;
             match what {
                 JobsCommand::List => println!("{}", serde_json::to_string_pretty(&jobs::list_all(&ctx).await?)?),
                 JobsCommand::Run { name } => {

@@ -125,10 +125,7 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.server.addr).with_context(|| format!("binding {}", settings.server.addr))?;
         let port = listener.local_addr()?.port();
-        let jobs = JobContext {
-            db: db.clone(),
-            settings: Arc::new(settings.clone()),
-        };
+        let jobs = JobContext::new(db.clone(), Arc::new(settings.clone()))?;
         let server = serve(listener, db.clone(), keys, &settings, jobs.clone())?;
         Ok(Self {
             port,

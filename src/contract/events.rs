@@ -54,6 +54,7 @@ event_types! {
     FeedbackSlaBreached => "feedback.sla_breached", "feedback_id";
     TaskCreated => "task.created", "task_id";
     TaskCompleted => "task.completed", "task_id";
+    WebhookEndpointDisabled => "webhook.endpoint_disabled", "webhook_id";
 }
 
 impl EventType {

@@ -13,6 +13,9 @@ value_enum!(
         SegmentRefresh => "segment_refresh",
         SlaSweep => "sla_sweep",
         EventRetention => "event_retention",
+        WebhookFanout => "webhook_fanout",
+        WebhookDelivery => "webhook_delivery",
+        WebhookReplay => "webhook_replay",
     }
 );
 

@@ -16,6 +16,7 @@ pub mod segments;
 pub mod settings;
 pub mod staff;
 pub mod tasks;
+pub mod webhooks;
 
 pub use patch::Patch;
 use serde::{Deserialize, Serialize};

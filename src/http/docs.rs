@@ -48,6 +48,7 @@ impl Modify for BearerScheme {
         (name = "tasks", description = "Tasks and the staff directory (who manages whom, for escalations)"),
         (name = "me", description = "The signed-in customer"),
         (name = "events", description = "The event feed: every change, in commit order, for integrations"),
+        (name = "webhooks", description = "Standard Webhooks subscriptions: deliveries, log, tests, secret rotation, replay"),
         (name = "operations", description = "Probes and background jobs"),
     )
 )]
@@ -67,6 +68,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::ops::Doc::openapi());
     doc.merge(super::events::Doc::openapi());
     doc.merge(super::jobs::Doc::openapi());
+    doc.merge(super::webhooks::Doc::openapi());
     doc
 }
 
@@ -197,6 +199,10 @@ fn input_format(key: &str) -> Option<Value> {
         | "external_ids" => pattern(p::ID_PATTERN, 1, p::MAX_EXTERNAL_ID),
         "tags" | "urgent_keywords" | "important_keywords" => pattern(p::TAG_PATTERN, 1, p::MAX_TAG_LEN),
         "email" => json!({"maxLength": p::MAX_EMAIL, "pattern": p::EMAIL_PATTERN}),
+        // A public host name (private addresses are refused unless allowed),
+        // no user info or port; labels never hold `--` (punycode).
+        "url" => json!({"maxLength": 2048,
+            "pattern": "^https?://([a-z0-9]+(-[a-z0-9]+)*\\.)+[a-z]{2,24}(/[A-Za-z0-9._~-]+)*/?$"}),
         "phone" => json!({"pattern": p::PHONE_PATTERN}),
         "country" => json!({"pattern": p::COUNTRY_PATTERN}),
         "currency" => json!({"pattern": p::CURRENCY_PATTERN}),

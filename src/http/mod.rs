@@ -16,6 +16,7 @@ pub mod segments;
 pub mod settings;
 pub mod staff;
 pub mod tasks;
+pub mod webhooks;
 pub mod wire;
 
 use actix_web::{HttpResponse, http::header, web};
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(settings::configure)
             .configure(me::configure)
             .configure(events::configure)
-            .configure(jobs::configure),
+            .configure(jobs::configure)
+            .configure(webhooks::configure),
     );
 }

@@ -129,7 +129,7 @@ pub fn to_view(m: &event::Model) -> AppResult<EventView> {
 }
 
 /// A feed position: the writing transaction and the sequence number.
-fn position(m: &event::Model) -> Cursor {
+pub(crate) fn position(m: &event::Model) -> Cursor {
     Cursor {
         key: format!("{}:{}", m.tx, m.seq),
         id: m.id,

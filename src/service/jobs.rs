@@ -18,17 +18,33 @@ use entity::job_run;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
-use super::{events, now, rfm, segments, sla};
+use super::{events, now, rfm, segments, sla, webhooks};
 use crate::auth::{Actor, policy};
 use crate::config::Settings;
 use crate::contract::jobs::{JobName, JobOutcome, JobTrigger, JobView};
 use crate::error::{AppError, AppResult};
 
-/// What a job needs: the database and the settings.
+/// What jobs (and the routes that start work) need: the database, the
+/// settings, and the webhook sender.
 #[derive(Clone)]
 pub struct JobContext {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
+    pub webhooks: Arc<webhooks::Sender>,
+}
+
+impl JobContext {
+    /// Builds the context of one process.
+    ///
+    /// # Errors
+    /// Invalid webhook settings.
+    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> anyhow::Result<Self> {
+        Ok(Self {
+            webhooks: Arc::new(webhooks::Sender::new(&settings.webhooks)?),
+            db,
+            settings,
+        })
+    }
 }
 
 /// This process, as a lease holder.
@@ -42,6 +58,9 @@ impl JobName {
             Self::SegmentRefresh => "re-evaluates every dynamic segment's rule",
             Self::SlaSweep => "SLA warnings and breaches of feedback clocks, with escalation tasks",
             Self::EventRetention => "deletes events older than the retention period",
+            Self::WebhookFanout => "turns new events into deliveries for the subscriptions that want them",
+            Self::WebhookDelivery => "sends due webhook deliveries, signed, with retries",
+            Self::WebhookReplay => "queues the deliveries of requested webhook replays again",
         }
     }
 
@@ -52,15 +71,20 @@ impl JobName {
             Self::SegmentRefresh => s.jobs.segment_refresh_interval_secs,
             Self::SlaSweep => s.jobs.sla_sweep_interval_secs,
             Self::EventRetention => s.jobs.event_retention_interval_secs,
+            Self::WebhookFanout => s.jobs.webhook_fanout_interval_secs,
+            Self::WebhookDelivery => s.jobs.webhook_delivery_interval_secs,
+            Self::WebhookReplay => s.jobs.webhook_replay_interval_secs,
         }
     }
 
     /// Whether one instance at a time runs it.
     pub const fn exclusive(self) -> bool {
-        !matches!(self, Self::SlaSweep)
+        !matches!(self, Self::SlaSweep | Self::WebhookDelivery)
     }
 
-    async fn execute(self, ctx: &JobContext) -> AppResult<String> {
+    /// Does the work. A scheduled run of the sender returns once its sends
+    /// are started; a run someone asked for waits for them.
+    async fn execute(self, ctx: &JobContext, trigger: JobTrigger) -> AppResult<String> {
         let db = &ctx.db;
         Ok(match self {
             Self::RfmRecompute => {
@@ -85,6 +109,13 @@ impl JobName {
                     events::purge(db, days, now()).await?
                 )
             }
+            Self::WebhookFanout => format!("{} deliveries made", webhooks::delivery::fan_out(db).await?),
+            Self::WebhookDelivery => {
+                let wait = trigger != JobTrigger::Schedule;
+                let n = webhooks::delivery::send_due(db, &ctx.webhooks, wait).await?;
+                format!("{n} deliveries {}", if wait { "attempted" } else { "started" })
+            }
+            Self::WebhookReplay => format!("{} replays worked", webhooks::work_replays(db).await?),
         })
     }
 }
@@ -102,7 +133,7 @@ pub async fn run(ctx: &JobContext, job: JobName, trigger: JobTrigger) -> AppResu
         return Ok(None);
     }
     let clock = Instant::now();
-    let work = job.execute(ctx);
+    let work = job.execute(ctx, trigger);
     tokio::pin!(work);
     let mut renew = tokio::time::interval(lease / 3);
     renew.tick().await;

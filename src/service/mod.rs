@@ -21,6 +21,7 @@ pub mod settings;
 pub mod sla;
 pub mod staff;
 pub mod tasks;
+pub mod webhooks;
 
 use crate::contract::Patch;
 use chrono::{DateTime, SubsecRound, Utc};

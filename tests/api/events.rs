@@ -358,7 +358,15 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
         .collect();
     assert_eq!(
         names,
-        ["rfm_recompute", "segment_refresh", "sla_sweep", "event_retention"]
+        [
+            "rfm_recompute",
+            "segment_refresh",
+            "sla_sweep",
+            "event_retention",
+            "webhook_fanout",
+            "webhook_delivery",
+            "webhook_replay"
+        ]
     );
     assert!(list.body[3]["last_outcome"].is_null());
 

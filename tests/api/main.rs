@@ -17,3 +17,4 @@ mod relations;
 mod schema;
 mod seed;
 mod segments;
+mod webhooks;

@@ -12,6 +12,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub mod receiver;
+
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 pub const AGENT: &str = "agent-1";
 
@@ -25,6 +27,28 @@ pub enum Backend {
 /// Runs each listed `async fn name(app: TestApp)` once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_databases {
+    (settings = $adjust:ident; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn_with($crate::common::Backend::Sqlite, super::$adjust).await;
+                    super::$name(&app).await;
+                    app.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn_with($crate::common::Backend::Postgres, super::$adjust).await;
+                    super::$name(&app).await;
+                    app.cleanup().await;
+                }
+            )*
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
@@ -62,8 +86,13 @@ pub struct TestApp {
 }
 
 enum Cleanup {
+    /// A second instance: the first one owns the database.
+    Shared,
     File(std::path::PathBuf),
-    Database { admin_url: String, name: String },
+    Database {
+        admin_url: String,
+        name: String,
+    },
 }
 
 /// A response: status, headers and the parsed JSON body (Null when empty).
@@ -194,6 +223,16 @@ impl TestApp {
                 )
             }
         };
+        Self::serve(backend, url, cleanup, adjust).await
+    }
+
+    /// A second instance against the same database, as another server of a
+    /// deployment would be.
+    pub async fn spawn_on(first: &TestApp, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::serve(first.backend, first.url.clone(), Cleanup::Shared, adjust).await
+    }
+
+    async fn serve(backend: Backend, url: String, cleanup: Cleanup, adjust: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = Settings::for_database(&url, SECRET);
         adjust(&mut settings);
         let app = Application::build(settings).await.expect("build app");
@@ -212,12 +251,18 @@ impl TestApp {
         }
     }
 
+    /// Lets go of a second instance's connections.
+    pub async fn detach(self) {
+        self.db.clone().close().await.ok();
+    }
+
     /// Drops the test database, and fails the test if any server thread panicked.
     pub async fn cleanup(self) {
         let panics = server_panics();
         assert!(panics.is_empty(), "the server panicked or overflowed: {panics:#?}");
         self.db.clone().close().await.ok();
         match self.cleanup {
+            Cleanup::Shared => {}
             Cleanup::File(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
