@@ -2,6 +2,7 @@
 //! with utoipa. Each area module ends with its `configure`.
 
 pub mod customers;
+pub mod db;
 pub mod docs;
 pub mod edge;
 pub mod events;
@@ -20,14 +21,12 @@ pub mod webhooks;
 pub mod wire;
 
 use actix_web::{HttpResponse, http::header, web};
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use utoipa::IntoResponses;
 
 use problem::Problem;
 
-/// The shared database handle, as handlers receive it.
-pub type Db = web::Data<DatabaseConnection>;
+pub use db::Db;
 
 /// `201 Created` with a `Location` header.
 pub fn created(location: String, body: impl Serialize) -> HttpResponse {

@@ -1,11 +1,12 @@
 //! Contacts: the people at a company customer.
 
 use crate::contract::Patch;
+use crate::service::Store;
 use entity::contact;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -50,12 +51,7 @@ async fn demote_others(conn: &impl ConnectionTrait, customer_id: Uuid, keep: Uui
 /// # Errors
 /// `Forbidden`, `NotFound` (customer), `Validation` naming each bad field.
 #[tracing::instrument(skip_all, fields(customer_id = %customer_id, actor = %actor.sub))]
-pub async fn create(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    customer_id: Uuid,
-    input: NewContact,
-) -> AppResult<ContactView> {
+pub async fn create(db: &impl Store, actor: &Actor, customer_id: Uuid, input: NewContact) -> AppResult<ContactView> {
     let customer = customers::find_live(db, customer_id).await?;
     policy::write_customer(actor, customer.owner_id.as_deref())?;
     let mut c = Checker::default();
@@ -89,7 +85,7 @@ pub async fn create(
     Ok(to_view(model, actor))
 }
 
-async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<contact::Model> {
+async fn find(db: &impl Store, id: Uuid) -> AppResult<contact::Model> {
     contact::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -100,7 +96,7 @@ async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<contact::Model> {
 ///
 /// # Errors
 /// `Forbidden`, `NotFound` (also when its customer was deleted).
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<ContactView> {
+pub async fn get(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<ContactView> {
     policy::read_customers(actor)?;
     let m = find(db, id).await?;
     customers::find_live(db, m.customer_id)
@@ -113,7 +109,7 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<
 ///
 /// # Errors
 /// `Forbidden`, `NotFound` (customer).
-pub async fn list(db: &DatabaseConnection, actor: &Actor, customer_id: Uuid) -> AppResult<Vec<ContactView>> {
+pub async fn list(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult<Vec<ContactView>> {
     policy::read_customers(actor)?;
     customers::find_live(db, customer_id).await?;
     let rows = list_for(db, &[customer_id]).await?;
@@ -124,7 +120,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, customer_id: Uuid) -> 
 ///
 /// # Errors
 /// Database failures.
-pub async fn list_for(db: &DatabaseConnection, customer_ids: &[Uuid]) -> AppResult<Vec<contact::Model>> {
+pub async fn list_for(db: &impl Store, customer_ids: &[Uuid]) -> AppResult<Vec<contact::Model>> {
     Ok(contact::Entity::find()
         .filter(contact::Column::CustomerId.is_in(customer_ids.iter().copied()))
         .order_by_desc(contact::Column::IsPrimary)
@@ -139,7 +135,7 @@ pub async fn list_for(db: &DatabaseConnection, customer_ids: &[Uuid]) -> AppResu
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` naming each bad field.
 #[tracing::instrument(skip_all, fields(contact_id = %id, actor = %actor.sub))]
-pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: ContactPatch) -> AppResult<ContactView> {
+pub async fn update(db: &impl Store, actor: &Actor, id: Uuid, patch: ContactPatch) -> AppResult<ContactView> {
     let current = find(db, id).await?;
     let customer = customers::find_live(db, current.customer_id)
         .await
@@ -201,7 +197,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Con
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<()> {
+pub async fn delete(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<()> {
     let current = find(db, id).await?;
     let customer = customers::find_live(db, current.customer_id)
         .await

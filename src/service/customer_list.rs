@@ -1,9 +1,10 @@
 //! Listing customers: filters, sort orders and keyset pagination.
 
+use crate::service::Store;
 use chrono::{DateTime, Utc};
 use entity::{customer, customer_tag, segment_member};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
 
 use super::customers::to_view;
 use crate::auth::{Actor, policy};
@@ -133,7 +134,7 @@ pub fn filter_condition(filter: &CustomerFilter, masked: bool) -> AppResult<Cond
 /// # Errors
 /// `Forbidden` for roles without read access; `Validation` on bad paging or filters.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     filter: &CustomerFilter,
     sort: Option<CustomerSort>,

@@ -1,12 +1,12 @@
 //! Customer records: create, read, update, soft delete, list.
 
 use crate::contract::Patch;
+use crate::service::Store;
 use async_graphql::Json;
 use chrono::{DateTime, Utc};
 use entity::{customer, customer_tag, customer_tier_change};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -225,7 +225,7 @@ async fn sync_tags(conn: &impl ConnectionTrait, id: Uuid, tags: &serde_json::Val
 /// `Forbidden` for roles that may not create; `Validation` naming each bad
 /// field; `Conflict` on a taken `external_id`.
 #[tracing::instrument(skip_all, fields(actor = %actor.sub))]
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewCustomer) -> AppResult<CustomerView> {
+pub async fn create(db: &impl Store, actor: &Actor, input: NewCustomer) -> AppResult<CustomerView> {
     policy::create_customer(actor)?;
     let at = now();
     let mut patch = CustomerPatch::from(input);
@@ -299,7 +299,7 @@ pub async fn find_live(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<custo
 ///
 /// # Errors
 /// `Forbidden` for roles without read access; `NotFound`.
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<CustomerView> {
+pub async fn get(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<CustomerView> {
     policy::read_customers(actor)?;
     Ok(to_view(find_live(db, id).await?, actor))
 }
@@ -309,7 +309,7 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<
 /// # Errors
 /// `Forbidden` for roles without read access; `NotFound`.
 pub async fn get_with(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     id: Uuid,
     parts: &[super::parts::Part],
@@ -323,7 +323,7 @@ pub async fn get_with(
 ///
 /// # Errors
 /// `Forbidden` for roles without read access; `NotFound`.
-pub async fn get_by_external_id(db: &DatabaseConnection, actor: &Actor, external_id: &str) -> AppResult<CustomerView> {
+pub async fn get_by_external_id(db: &impl Store, actor: &Actor, external_id: &str) -> AppResult<CustomerView> {
     policy::read_customers(actor)?;
     let model = customer::Entity::find()
         .filter(customer::Column::ExternalId.eq(external_id))
@@ -339,7 +339,7 @@ pub async fn get_by_external_id(db: &DatabaseConnection, actor: &Actor, external
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` naming each bad field, `Conflict` on a taken `external_id`.
 #[tracing::instrument(skip_all, fields(customer_id = %id, actor = %actor.sub))]
-pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: CustomerPatch) -> AppResult<CustomerView> {
+pub async fn update(db: &impl Store, actor: &Actor, id: Uuid, patch: CustomerPatch) -> AppResult<CustomerView> {
     let current = find_live(db, id).await?;
     policy::write_customer(actor, current.owner_id.as_deref())?;
     if !patch.owner_id.is_keep() && patch.owner_id.as_opt_ref() != Some(current.owner_id.as_ref()) {
@@ -349,7 +349,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Cus
 }
 
 async fn save_patch(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     current: customer::Model,
     patch: CustomerPatch,
@@ -406,7 +406,7 @@ async fn save_patch(
 /// # Errors
 /// `Forbidden` unless admin or manager; `NotFound`.
 #[tracing::instrument(skip_all, fields(customer_id = %id, actor = %actor.sub))]
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<()> {
+pub async fn delete(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<()> {
     policy::manage_customers(actor)?;
     let current = find_live(db, id).await?;
     let mut am = current.into_active_model();
@@ -424,7 +424,7 @@ pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
 ///
 /// # Errors
 /// `Forbidden` for non-customer tokens; `NotFound` if the record is gone.
-pub async fn get_me(db: &DatabaseConnection, actor: &Actor) -> AppResult<CustomerView> {
+pub async fn get_me(db: &impl Store, actor: &Actor) -> AppResult<CustomerView> {
     let id = policy::own_customer(actor)?;
     Ok(to_view(find_live(db, id).await?, actor))
 }
@@ -433,7 +433,7 @@ pub async fn get_me(db: &DatabaseConnection, actor: &Actor) -> AppResult<Custome
 ///
 /// # Errors
 /// `Forbidden` for non-customer tokens; `Validation` naming each bad field.
-pub async fn update_me(db: &DatabaseConnection, actor: &Actor, patch: CustomerPatch) -> AppResult<CustomerView> {
+pub async fn update_me(db: &impl Store, actor: &Actor, patch: CustomerPatch) -> AppResult<CustomerView> {
     let id = policy::own_customer(actor)?;
     let current = find_live(db, id).await?;
     save_patch(db, actor, current, patch).await

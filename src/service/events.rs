@@ -3,13 +3,14 @@
 //! nothing and a committed one is never lost. The pull feed reads it in
 //! commit order; webhook delivery fans it out.
 
+use crate::service::Store;
 use async_graphql::Json;
 use chrono::{DateTime, Duration, Utc};
 use entity::event;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -166,7 +167,7 @@ fn parse_types(raw: Option<&str>) -> AppResult<Vec<EventType>> {
 ///
 /// # Errors
 /// `Forbidden` unless admin or partner; `Validation` on `after`, `types` or `limit`.
-pub async fn feed(db: &DatabaseConnection, actor: &Actor, query: &EventQuery) -> AppResult<EventFeed> {
+pub async fn feed(db: &impl Store, actor: &Actor, query: &EventQuery) -> AppResult<EventFeed> {
     policy::read_events(actor)?;
     let request = PageRequest::parse(query.limit, None)?;
     let after = query
@@ -201,7 +202,7 @@ pub async fn feed(db: &DatabaseConnection, actor: &Actor, query: &EventQuery) ->
 /// # Errors
 /// As [`feed`].
 pub async fn feed_page(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     types: &[EventType],
     request: &PageRequest,
@@ -260,7 +261,7 @@ pub async fn read_after(
 ///
 /// # Errors
 /// Database failures.
-pub async fn purge(db: &DatabaseConnection, keep_days: u32, now: DateTime<Utc>) -> AppResult<u64> {
+pub async fn purge(db: &impl Store, keep_days: u32, now: DateTime<Utc>) -> AppResult<u64> {
     let before = now - Duration::days(i64::from(keep_days));
     Ok(event::Entity::delete_many()
         .filter(event::Column::OccurredAt.lt(before))

@@ -2,8 +2,9 @@
 //! 90th percentile, nearest rank), SLA attainment, top keywords and the
 //! weekly sentiment trend — each one aggregate statement in the database.
 
+use crate::service::Store;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
 use super::now;
 use crate::auth::{Actor, policy};
@@ -17,14 +18,14 @@ const DEFAULT_DAYS: i64 = 30;
 /// Keywords listed.
 const TOP_KEYWORDS: u32 = 20;
 
-struct Sql<'a> {
-    db: &'a DatabaseConnection,
+struct Sql<'a, C: ConnectionTrait> {
+    db: &'a C,
     backend: DbBackend,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 }
 
-impl Sql<'_> {
+impl<C: ConnectionTrait> Sql<'_, C> {
     /// Runs `sql`, written with `$1`/`$2` for the window bounds.
     async fn rows(&self, sql: &str) -> AppResult<Vec<QueryResult>> {
         let sql = match self.backend {
@@ -191,7 +192,7 @@ impl From<sea_orm::TryGetError> for AppError {
 /// # Errors
 /// `Forbidden` for agents and customers; `Validation` when `from` is not
 /// before `to`.
-pub async fn report(db: &DatabaseConnection, actor: &Actor, q: FeedbackReportQuery) -> AppResult<FeedbackReport> {
+pub async fn report(db: &impl Store, actor: &Actor, q: FeedbackReportQuery) -> AppResult<FeedbackReport> {
     policy::read_reports(actor)?;
     let to = q.to.unwrap_or_else(now);
     let from = q.from.unwrap_or(to - Duration::days(DEFAULT_DAYS));

@@ -1,11 +1,11 @@
 //! Interactions: touchpoints with a customer. Logging one moves the
 //! customer's `last_contacted_at` forward.
 
+use crate::service::Store;
 use entity::{contact, customer, interaction};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ pub fn to_view(m: interaction::Model, actor: &Actor) -> InteractionView {
 /// (including a contact of another customer, or a time in the future).
 #[tracing::instrument(skip_all, fields(customer_id = %customer_id, actor = %actor.sub))]
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     customer_id: Uuid,
     input: NewInteraction,
@@ -103,7 +103,7 @@ pub async fn create(
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` on bad paging.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     customer_id: Uuid,
     page: &PageRequest,
@@ -122,11 +122,7 @@ pub async fn list(
 ///
 /// # Errors
 /// Database failures; `Validation` on a bad cursor.
-pub async fn page_for(
-    db: &DatabaseConnection,
-    customer_id: Uuid,
-    page: &PageRequest,
-) -> AppResult<Vec<interaction::Model>> {
+pub async fn page_for(db: &impl Store, customer_id: Uuid, page: &PageRequest) -> AppResult<Vec<interaction::Model>> {
     let mut q = interaction::Entity::find().filter(interaction::Column::CustomerId.eq(customer_id));
     if let Some(after) = &page.after {
         q = q.filter(super::paging::before_cursor(

@@ -25,7 +25,7 @@ pub mod webhooks;
 
 use crate::contract::Patch;
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 use crate::error::AppResult;
 
@@ -39,12 +39,32 @@ pub fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
 
+/// Where a service reads and writes: the pool, or the transaction an
+/// idempotent request runs in (its changes and its stored response commit
+/// together). A service's own transaction inside the request's is a savepoint.
+pub trait Store: ConnectionTrait + Send + Sync {
+    /// Starts a transaction (a savepoint inside one).
+    fn open(&self) -> impl std::future::Future<Output = Result<DatabaseTransaction, sea_orm::DbErr>> + Send;
+}
+
+impl Store for DatabaseConnection {
+    fn open(&self) -> impl std::future::Future<Output = Result<DatabaseTransaction, sea_orm::DbErr>> + Send {
+        self.begin()
+    }
+}
+
+impl Store for DatabaseTransaction {
+    fn open(&self) -> impl std::future::Future<Output = Result<DatabaseTransaction, sea_orm::DbErr>> + Send {
+        self.begin()
+    }
+}
+
 /// Opens a transaction; writes that touch several rows go through one.
 ///
 /// # Errors
 /// Fails when the database cannot start a transaction.
-pub async fn begin(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
-    let txn = db.begin().await?;
+pub async fn begin(db: &impl Store) -> AppResult<DatabaseTransaction> {
+    let txn = db.open().await?;
     write_lock(&txn).await?;
     Ok(txn)
 }
@@ -58,7 +78,6 @@ pub async fn begin(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
 /// # Errors
 /// Database failures (the lock not had within the busy timeout).
 pub(crate) async fn write_lock(txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
-    use sea_orm::ConnectionTrait;
     if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
         txn.execute_unprepared("UPDATE seaql_migrations SET version = version WHERE 1 = 0")
             .await?;

@@ -1,10 +1,11 @@
 //! Orders: purchases, idempotent by `external_id`, refundable.
 
+use crate::service::Store;
 use entity::{customer, order};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -39,11 +40,7 @@ pub enum Recorded {
     Existing(OrderView),
 }
 
-async fn resolve_customer(
-    db: &DatabaseConnection,
-    input: &NewOrder,
-    c: &mut Checker,
-) -> AppResult<Option<customer::Model>> {
+async fn resolve_customer(db: &impl Store, input: &NewOrder, c: &mut Checker) -> AppResult<Option<customer::Model>> {
     match (input.customer_id, &input.customer_external_id) {
         (Some(_), Some(_)) => {
             c.fail("customer_id", "give customer_id or customer_external_id, not both");
@@ -75,7 +72,7 @@ async fn resolve_customer(
     }
 }
 
-async fn find_by_external_id(db: &DatabaseConnection, external_id: &str) -> AppResult<Option<order::Model>> {
+async fn find_by_external_id(db: &impl Store, external_id: &str) -> AppResult<Option<order::Model>> {
     Ok(order::Entity::find()
         .filter(order::Column::ExternalId.eq(external_id))
         .one(db)
@@ -89,7 +86,7 @@ async fn find_by_external_id(db: &DatabaseConnection, external_id: &str) -> AppR
 /// `Forbidden` (agents only for customers they own), `Validation` naming each
 /// bad field, `Conflict` when the `external_id` belongs to another customer's order.
 #[tracing::instrument(skip_all, fields(actor = %actor.sub))]
-pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> AppResult<Recorded> {
+pub async fn record(db: &impl Store, actor: &Actor, input: NewOrder) -> AppResult<Recorded> {
     policy::read_customers(actor)?;
     let mut c = Checker::default();
     let customer = resolve_customer(db, &input, &mut c).await?;
@@ -128,7 +125,7 @@ pub async fn record(db: &DatabaseConnection, actor: &Actor, input: NewOrder) -> 
         updated_at: Set(at),
     };
     let inserted = async {
-        let txn = db.begin().await?;
+        let txn = db.open().await?;
         lock_customer(&txn, customer.id).await?;
         let m = am.insert(&txn).await?;
         recount(&txn, customer.id).await?;
@@ -219,7 +216,7 @@ fn existing_for(existing: order::Model, customer_id: Uuid) -> AppResult<Recorded
     }
 }
 
-async fn find_visible(db: &DatabaseConnection, id: Uuid) -> AppResult<(order::Model, customer::Model)> {
+async fn find_visible(db: &impl Store, id: Uuid) -> AppResult<(order::Model, customer::Model)> {
     let m = order::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -234,7 +231,7 @@ async fn find_visible(db: &DatabaseConnection, id: Uuid) -> AppResult<(order::Mo
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<OrderView> {
+pub async fn get(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<OrderView> {
     policy::read_customers(actor)?;
     Ok(to_view(find_visible(db, id).await?.0))
 }
@@ -244,7 +241,7 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<
 /// # Errors
 /// `Forbidden` unless admin or manager; `NotFound`; `Conflict` when already refunded.
 #[tracing::instrument(skip_all, fields(order_id = %id, actor = %actor.sub))]
-pub async fn refund(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<OrderView> {
+pub async fn refund(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<OrderView> {
     policy::manage_customers(actor)?;
     let (m, _) = find_visible(db, id).await?;
     let at = now();
@@ -288,7 +285,7 @@ pub async fn refund(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
 /// # Errors
 /// `Forbidden`, `Validation` on bad paging.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     q: &OrderListQuery,
     page: &PageRequest,

@@ -1,7 +1,8 @@
 //! The customer 360 and the merged timeline.
 
+use crate::service::Store;
 use entity::order;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::paging::before_cursor;
@@ -35,7 +36,7 @@ pub const OVERVIEW: [Part; 5] = [
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
-pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<CustomerOverview> {
+pub async fn overview(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<CustomerOverview> {
     policy::read_customers(actor)?;
     let (customer, mut parts) = super::parts::customer_with(db, id, &OVERVIEW).await?;
     let mut view = CustomerOverview {
@@ -70,12 +71,7 @@ pub async fn overview(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRe
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` on bad paging.
-pub async fn timeline(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    page: &PageRequest,
-) -> AppResult<Page<TimelineEntry>> {
+pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageRequest) -> AppResult<Page<TimelineEntry>> {
     policy::read_customers(actor)?;
     customers::find_live(db, id).await?;
     let mut q = order::Entity::find().filter(order::Column::CustomerId.eq(id));

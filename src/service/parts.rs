@@ -7,12 +7,13 @@
 
 use std::collections::HashMap;
 
+use crate::service::Store;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use entity::{contact, customer, customer_rfm, feedback_item, interaction, order};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ColumnType, ConnectionTrait, DatabaseConnection, DbBackend, EntityName, EntityTrait, FromQueryResult,
-    IdenStatic, Iterable, QueryResult,
+    ColumnTrait, ColumnType, DbBackend, EntityName, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -150,7 +151,7 @@ impl Part {
 ///
 /// # Errors
 /// Database failures.
-pub async fn load(db: &DatabaseConnection, ids: &[Uuid], parts: &[Part]) -> AppResult<HashMap<Uuid, Parts>> {
+pub async fn load(db: &impl Store, ids: &[Uuid], parts: &[Part]) -> AppResult<HashMap<Uuid, Parts>> {
     if ids.is_empty() || parts.is_empty() {
         return Ok(ids.iter().map(|id| (*id, Parts::default())).collect());
     }
@@ -173,7 +174,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[Uuid], parts: &[Part]) -> AppR
 ///
 /// # Errors
 /// `NotFound` for a missing or deleted customer; database failures.
-pub async fn customer_with(db: &DatabaseConnection, id: Uuid, parts: &[Part]) -> AppResult<(customer::Model, Parts)> {
+pub async fn customer_with(db: &impl Store, id: Uuid, parts: &[Part]) -> AppResult<(customer::Model, Parts)> {
     let row = db
         .query_one_raw(customer_statement(db.get_database_backend(), id, parts))
         .await?

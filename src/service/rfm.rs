@@ -2,11 +2,12 @@
 //! statement per step inside one transaction. Nothing is loaded into the
 //! server: the database ranks, scores, labels and tiers every customer.
 
+use crate::service::Store;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use entity::customer_rfm;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 use super::{events, now, settings};
 use crate::auth::{Actor, policy};
@@ -226,7 +227,7 @@ fn store_sql(backend: DbBackend) -> [String; 2] {
 /// # Errors
 /// `Forbidden` unless admin or manager; `Validation` on a bad window.
 #[tracing::instrument(skip_all, fields(actor = %actor.sub))]
-pub async fn recompute(db: &DatabaseConnection, actor: &Actor, input: RfmRecompute) -> AppResult<RfmRecomputeResult> {
+pub async fn recompute(db: &impl Store, actor: &Actor, input: RfmRecompute) -> AppResult<RfmRecomputeResult> {
     policy::manage_customers(actor)?;
     if let Some(days) = input.window_days
         && !(7..=3650).contains(&days)
@@ -240,11 +241,7 @@ pub async fn recompute(db: &DatabaseConnection, actor: &Actor, input: RfmRecompu
 ///
 /// # Errors
 /// Database failures.
-pub async fn run(
-    db: &DatabaseConnection,
-    window_days: Option<u32>,
-    at: DateTime<Utc>,
-) -> AppResult<RfmRecomputeResult> {
+pub async fn run(db: &impl Store, window_days: Option<u32>, at: DateTime<Utc>) -> AppResult<RfmRecomputeResult> {
     let started = Instant::now();
     let settings = settings::analytics(db).await?;
     let window_days = window_days.unwrap_or(settings.rfm_window_days);
@@ -257,7 +254,7 @@ pub async fn run(
     let backend = db.get_database_backend();
     let values = params.values();
     let stmt = |sql: String| Statement::from_sql_and_values(backend, sql, values.clone());
-    let txn = db.begin().await?;
+    let txn = db.open().await?;
     super::write_lock(&txn).await?;
     if backend == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
@@ -332,7 +329,7 @@ pub fn to_view(m: customer_rfm::Model) -> RfmView {
 ///
 /// # Errors
 /// `Forbidden` for partners and customers.
-pub async fn distribution(db: &DatabaseConnection, actor: &Actor) -> AppResult<RfmDistribution> {
+pub async fn distribution(db: &impl Store, actor: &Actor) -> AppResult<RfmDistribution> {
     policy::read_customers(actor)?;
     let backend = db.get_database_backend();
     let labels = db

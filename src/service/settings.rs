@@ -1,9 +1,10 @@
 //! Admin-editable settings kept in `app_setting`, one JSON document per key.
 
+use crate::service::Store;
 use chrono::NaiveTime;
 use entity::app_setting;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -69,7 +70,7 @@ pub async fn analytics(conn: &impl ConnectionTrait) -> AppResult<AnalyticsSettin
 ///
 /// # Errors
 /// `Forbidden` for roles that may not read settings.
-pub async fn get_analytics(db: &DatabaseConnection, actor: &Actor) -> AppResult<AnalyticsSettings> {
+pub async fn get_analytics(db: &impl Store, actor: &Actor) -> AppResult<AnalyticsSettings> {
     policy::read_customers(actor)?;
     analytics(db).await
 }
@@ -79,7 +80,7 @@ pub async fn get_analytics(db: &DatabaseConnection, actor: &Actor) -> AppResult<
 /// # Errors
 /// `Forbidden` unless admin or manager; `Validation` naming each bad field.
 pub async fn put_analytics(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     mut input: AnalyticsSettings,
 ) -> AppResult<AnalyticsSettings> {
@@ -144,7 +145,7 @@ pub async fn feedback_rules(conn: &impl ConnectionTrait) -> AppResult<FeedbackRu
 ///
 /// # Errors
 /// `Forbidden` for partners and customers.
-pub async fn get_sla_policies(db: &DatabaseConnection, actor: &Actor) -> AppResult<SlaPolicies> {
+pub async fn get_sla_policies(db: &impl Store, actor: &Actor) -> AppResult<SlaPolicies> {
     policy::read_customers(actor)?;
     load(db, SLA_POLICIES).await
 }
@@ -153,7 +154,7 @@ pub async fn get_sla_policies(db: &DatabaseConnection, actor: &Actor) -> AppResu
 ///
 /// # Errors
 /// `Forbidden` unless admin or manager; `Validation` naming each bad field.
-pub async fn put_sla_policies(db: &DatabaseConnection, actor: &Actor, input: SlaPolicies) -> AppResult<SlaPolicies> {
+pub async fn put_sla_policies(db: &impl Store, actor: &Actor, input: SlaPolicies) -> AppResult<SlaPolicies> {
     policy::manage_customers(actor)?;
     let mut c = Checker::default();
     let mut seen = std::collections::HashSet::new();
@@ -187,7 +188,7 @@ pub async fn put_sla_policies(db: &DatabaseConnection, actor: &Actor, input: Sla
 ///
 /// # Errors
 /// `Forbidden` for partners and customers.
-pub async fn get_business_calendar(db: &DatabaseConnection, actor: &Actor) -> AppResult<BusinessCalendarSettings> {
+pub async fn get_business_calendar(db: &impl Store, actor: &Actor) -> AppResult<BusinessCalendarSettings> {
     policy::read_customers(actor)?;
     load(db, BUSINESS_CALENDAR).await
 }
@@ -198,7 +199,7 @@ pub async fn get_business_calendar(db: &DatabaseConnection, actor: &Actor) -> Ap
 /// # Errors
 /// `Forbidden` unless admin or manager; `Validation` naming each bad field.
 pub async fn put_business_calendar(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     mut input: BusinessCalendarSettings,
 ) -> AppResult<BusinessCalendarSettings> {
@@ -291,7 +292,7 @@ pub fn to_calendar(input: &BusinessCalendarSettings) -> Result<BusinessCalendar,
 ///
 /// # Errors
 /// `Forbidden` for partners and customers.
-pub async fn get_classification(db: &DatabaseConnection, actor: &Actor) -> AppResult<ClassificationSettings> {
+pub async fn get_classification(db: &impl Store, actor: &Actor) -> AppResult<ClassificationSettings> {
     policy::read_customers(actor)?;
     load(db, CLASSIFICATION).await
 }
@@ -304,7 +305,7 @@ const MAX_KEYWORDS: usize = 500;
 /// # Errors
 /// `Forbidden` unless admin or manager; `Validation` naming each bad field.
 pub async fn put_classification(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     mut input: ClassificationSettings,
 ) -> AppResult<ClassificationSettings> {

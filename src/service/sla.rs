@@ -9,13 +9,14 @@
 //! same transaction keep a later sweep from firing again. SQLite has one
 //! writer, so the in-process sweeper alone does the work there.
 
+use crate::service::Store;
 use chrono::{DateTime, Duration, Utc};
 use entity::{customer, feedback_item};
 use sea_orm::sea_query::LockBehavior;
 use sea_orm::sea_query::LockType;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -69,7 +70,7 @@ fn due(now: DateTime<Utc>) -> Condition {
 ///
 /// # Errors
 /// Database failures (a failed batch is rolled back and retried next sweep).
-pub async fn sweep(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<SweepReport> {
+pub async fn sweep(db: &impl Store, now: DateTime<Utc>) -> AppResult<SweepReport> {
     let mut report = SweepReport::default();
     loop {
         let txn = begin(db).await?;

@@ -1,9 +1,10 @@
 //! The staff directory: names and reporting lines, keyed by token subject.
 //! Escalations go to the manager recorded here.
 
+use crate::service::Store;
 use entity::staff_member;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder, QuerySelect};
 
 use super::now;
 use crate::auth::{Actor, policy};
@@ -38,7 +39,7 @@ pub async fn manager_of(conn: &impl ConnectionTrait, id: &str) -> AppResult<Opti
 ///
 /// # Errors
 /// `Forbidden`; `Validation` naming each bad field.
-pub async fn put(db: &DatabaseConnection, actor: &Actor, id: &str, input: StaffInput) -> AppResult<StaffView> {
+pub async fn put(db: &impl Store, actor: &Actor, id: &str, input: StaffInput) -> AppResult<StaffView> {
     policy::manage_customers(actor)?;
     let mut c = Checker::default();
     let id = c.check("id", parse::staff_id(id.to_owned()));
@@ -80,7 +81,7 @@ pub async fn put(db: &DatabaseConnection, actor: &Actor, id: &str, input: StaffI
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: &str) -> AppResult<StaffView> {
+pub async fn get(db: &impl Store, actor: &Actor, id: &str) -> AppResult<StaffView> {
     policy::read_customers(actor)?;
     staff_member::Entity::find_by_id(id.to_owned())
         .one(db)
@@ -93,7 +94,7 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: &str) -> AppResult<
 ///
 /// # Errors
 /// `Forbidden`; `Validation` on bad paging.
-pub async fn list(db: &DatabaseConnection, actor: &Actor, page: &PageRequest) -> AppResult<Page<StaffView>> {
+pub async fn list(db: &impl Store, actor: &Actor, page: &PageRequest) -> AppResult<Page<StaffView>> {
     use sea_orm::{ColumnTrait, QueryFilter};
     policy::read_customers(actor)?;
     let mut q = staff_member::Entity::find();

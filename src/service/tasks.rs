@@ -1,11 +1,12 @@
 //! Tasks: work for a staff member about a customer. Admins and managers see
 //! and change every task; agents see and work their own; analysts read.
 
+use crate::service::Store;
 use chrono::{DateTime, Utc};
 use entity::task;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -89,7 +90,7 @@ pub async fn insert(conn: &impl ConnectionTrait, d: TaskDraft, at: DateTime<Utc>
 /// # Errors
 /// `Forbidden` for analysts, partners and customers; `Validation` naming
 /// each bad field (an unknown customer or feedback item included).
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewTask) -> AppResult<TaskView> {
+pub async fn create(db: &impl Store, actor: &Actor, input: NewTask) -> AppResult<TaskView> {
     policy::log_interaction(actor)?;
     let mut c = Checker::default();
     let title = c.check("title", parse::name(input.title));
@@ -143,7 +144,7 @@ fn may_see(actor: &Actor, t: &task::Model) -> bool {
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<TaskView> {
+pub async fn get(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<TaskView> {
     read_policy(actor)?;
     let t = task::Entity::find_by_id(id)
         .one(db)
@@ -159,12 +160,7 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<
 ///
 /// # Errors
 /// `Forbidden`; `Validation` on bad paging.
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    f: &TaskFilter,
-    page: &PageRequest,
-) -> AppResult<Page<TaskView>> {
+pub async fn list(db: &impl Store, actor: &Actor, f: &TaskFilter, page: &PageRequest) -> AppResult<Page<TaskView>> {
     read_policy(actor)?;
     use task::Column as C;
     let mut cond = Condition::all();
@@ -210,7 +206,7 @@ pub async fn list(
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` naming each bad field.
-pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: TaskPatch) -> AppResult<TaskView> {
+pub async fn update(db: &impl Store, actor: &Actor, id: Uuid, patch: TaskPatch) -> AppResult<TaskView> {
     read_policy(actor)?;
     let mut t = task::Entity::find_by_id(id)
         .one(db)

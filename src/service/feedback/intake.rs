@@ -15,7 +15,7 @@ async fn analyse(text: String, customer_name: String) -> AppResult<text::Analysi
 /// `Forbidden` for analysts, partners and customers; `Validation` naming
 /// each bad field (including an unknown customer).
 #[tracing::instrument(skip_all, fields(actor = %actor.sub))]
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewFeedback) -> AppResult<FeedbackView> {
+pub async fn create(db: &impl Store, actor: &Actor, input: NewFeedback) -> AppResult<FeedbackView> {
     policy::log_interaction(actor)?;
     let mut c = Checker::default();
     let customer = match input.customer_id {
@@ -43,7 +43,7 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewFeedback) 
 ///
 /// # Errors
 /// `Forbidden` for other roles; `Validation` naming each bad field.
-pub async fn create_mine(db: &DatabaseConnection, actor: &Actor, input: NewFeedback) -> AppResult<MyFeedbackView> {
+pub async fn create_mine(db: &impl Store, actor: &Actor, input: NewFeedback) -> AppResult<MyFeedbackView> {
     let own = policy::own_customer(actor)?;
     let mut c = Checker::default();
     if input.customer_id.is_some_and(|id| id != own) {
@@ -60,7 +60,7 @@ pub async fn create_mine(db: &DatabaseConnection, actor: &Actor, input: NewFeedb
 }
 
 async fn intake(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     input: NewFeedback,
     customer: Option<customer::Model>,

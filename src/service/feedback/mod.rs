@@ -6,11 +6,12 @@
 //! item row is locked first, so a change and the SLA sweeper never
 //! interleave.
 
+use crate::service::Store;
 use chrono::{DateTime, Utc};
 use entity::{customer, feedback_event, feedback_item, feedback_keyword};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;

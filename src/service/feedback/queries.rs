@@ -6,7 +6,7 @@ use super::*;
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<FeedbackView> {
+pub async fn get(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<FeedbackView> {
     read_policy(actor)?;
     Ok(to_view(find(db, id).await?, actor))
 }
@@ -15,7 +15,7 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<
 ///
 /// # Errors
 /// `Forbidden` for other roles; `NotFound` for another customer's item.
-pub async fn get_mine(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<MyFeedbackView> {
+pub async fn get_mine(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<MyFeedbackView> {
     let own = policy::own_customer(actor)?;
     let item = find(db, id).await?;
     if item.customer_id != own {
@@ -60,11 +60,7 @@ fn filtered(filter: &FeedbackFilter) -> Condition {
     cond
 }
 
-async fn page_of(
-    db: &DatabaseConnection,
-    cond: Condition,
-    page: &PageRequest,
-) -> AppResult<Page<feedback_item::Model>> {
+async fn page_of(db: &impl Store, cond: Condition, page: &PageRequest) -> AppResult<Page<feedback_item::Model>> {
     let mut q = feedback_item::Entity::find().filter(cond);
     if let Some(after) = &page.after {
         q = q.filter(before_cursor(
@@ -90,7 +86,7 @@ async fn page_of(
 /// # Errors
 /// `Forbidden`; `Validation` on bad paging.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     filter: &FeedbackFilter,
     page: &PageRequest,
@@ -103,7 +99,7 @@ pub async fn list(
 ///
 /// # Errors
 /// `Forbidden` for other roles; `Validation` on bad paging.
-pub async fn list_mine(db: &DatabaseConnection, actor: &Actor, page: &PageRequest) -> AppResult<Page<MyFeedbackView>> {
+pub async fn list_mine(db: &impl Store, actor: &Actor, page: &PageRequest) -> AppResult<Page<MyFeedbackView>> {
     let own = policy::own_customer(actor)?;
     let cond = Condition::all().add(feedback_item::Column::CustomerId.eq(own));
     Ok(page_of(db, cond, page).await?.map(|m| to_view(m, actor).into()))
@@ -123,7 +119,7 @@ pub enum History {
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` on bad paging.
 pub async fn events(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     id: Uuid,
     which: History,
@@ -156,7 +152,7 @@ pub async fn events(
 /// # Errors
 /// Database failures; `Validation` on a bad cursor.
 pub async fn events_for_timeline(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     customer_id: Uuid,
     page: &PageRequest,

@@ -25,7 +25,7 @@ async fn save(
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` naming each bad field.
-pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: FeedbackPatch) -> AppResult<FeedbackView> {
+pub async fn update(db: &impl Store, actor: &Actor, id: Uuid, patch: FeedbackPatch) -> AppResult<FeedbackView> {
     policy::manage_customers(actor)?;
     let mut c = Checker::default();
     let assignee = crate::service::patch_field(&mut c, "assignee_id", patch.assignee_id, parse::staff_id);
@@ -84,12 +84,7 @@ fn retarget(item: &mut feedback_item::Model, severity: Severity, rules: &Feedbac
 /// # Errors
 /// `Forbidden`, `NotFound`; `Conflict` on `to` naming the allowed moves;
 /// `Validation` when closing without a root cause or review note.
-pub async fn transition(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    input: Transition,
-) -> AppResult<FeedbackView> {
+pub async fn transition(db: &impl Store, actor: &Actor, id: Uuid, input: Transition) -> AppResult<FeedbackView> {
     read_policy(actor)?;
     let mut c = Checker::default();
     let note = c.opt("note", input.note, |v| parse::text(v, parse::MAX_TEXT));
@@ -183,12 +178,7 @@ pub async fn transition(
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` on `body`.
-pub async fn comment(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    input: NewComment,
-) -> AppResult<FeedbackEventView> {
+pub async fn comment(db: &impl Store, actor: &Actor, id: Uuid, input: NewComment) -> AppResult<FeedbackEventView> {
     read_policy(actor)?;
     let mut c = Checker::default();
     let body = c.check("body", parse::text(input.body, parse::MAX_TEXT));

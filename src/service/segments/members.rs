@@ -64,7 +64,7 @@ pub enum Membership {
 /// segment; `Validation` naming unknown customers.
 #[tracing::instrument(skip_all, fields(segment_id = %id, actor = %actor.sub, ?membership))]
 pub async fn change_members(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     id: Uuid,
     change: MemberChange,
@@ -130,7 +130,7 @@ pub async fn change_members(
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation` on bad paging.
 pub async fn members(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     id: Uuid,
     page: &PageRequest,

@@ -3,14 +3,14 @@
 //! and who left, all set-based inside one transaction.
 
 use crate::contract::Patch;
+use crate::service::Store;
 use async_graphql::Json;
 use chrono::{DateTime, Utc};
 use entity::{customer, customer_rfm, segment, segment_event, segment_member};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel, Order, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, FromQueryResult, IntoActiveModel, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -98,7 +98,7 @@ struct Count {
 /// # Errors
 /// `Forbidden` for partners and customers; `Validation` naming the bad path of the rule.
 #[tracing::instrument(skip_all, fields(actor = %actor.sub))]
-pub async fn preview(db: &DatabaseConnection, actor: &Actor, rule: &Value) -> AppResult<SegmentPreview> {
+pub async fn preview(db: &impl Store, actor: &Actor, rule: &Value) -> AppResult<SegmentPreview> {
     policy::read_customers(actor)?;
     let rule = parse_rule(rule)?;
     let at = now();
@@ -130,7 +130,7 @@ pub async fn preview(db: &DatabaseConnection, actor: &Actor, rule: &Value) -> Ap
 /// # Errors
 /// `Forbidden` unless admin or manager; `Validation`; `Conflict` on a taken name.
 #[tracing::instrument(skip_all, fields(actor = %actor.sub))]
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewSegment) -> AppResult<SegmentView> {
+pub async fn create(db: &impl Store, actor: &Actor, input: NewSegment) -> AppResult<SegmentView> {
     policy::manage_customers(actor)?;
     let mut c = Checker::default();
     let name = c.check("name", parse::name(input.name));
@@ -187,7 +187,7 @@ async fn find(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<segment::Model
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<SegmentView> {
+pub async fn get(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<SegmentView> {
     policy::read_customers(actor)?;
     Ok(to_view(find(db, id).await?))
 }
@@ -205,7 +205,7 @@ pub fn cursor_of(v: &SegmentView) -> Cursor {
 /// # Errors
 /// `Forbidden`, `Validation` on bad paging.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     kind: Option<SegmentKind>,
     page: &PageRequest,
@@ -237,7 +237,7 @@ pub async fn list(
 /// # Errors
 /// `Forbidden`, `NotFound`, `Validation`, `Conflict` on a taken name or a
 /// rule for a static segment.
-pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: SegmentPatch) -> AppResult<SegmentView> {
+pub async fn update(db: &impl Store, actor: &Actor, id: Uuid, patch: SegmentPatch) -> AppResult<SegmentView> {
     policy::manage_customers(actor)?;
     let current = find(db, id).await?;
     let dynamic = SegmentKind::from_db(&current.kind) == SegmentKind::Dynamic;
@@ -285,7 +285,7 @@ pub async fn update(db: &DatabaseConnection, actor: &Actor, id: Uuid, patch: Seg
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<()> {
+pub async fn delete(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<()> {
     policy::manage_customers(actor)?;
     find(db, id).await?;
     let txn = begin(db).await?;

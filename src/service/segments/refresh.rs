@@ -88,7 +88,7 @@ use sea_orm::PaginatorTrait;
 /// # Errors
 /// `Forbidden` unless admin or manager; `NotFound`; `Conflict` for a static segment.
 #[tracing::instrument(skip_all, fields(segment_id = %id, actor = %actor.sub))]
-pub async fn refresh(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<SegmentRefresh> {
+pub async fn refresh(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<SegmentRefresh> {
     policy::manage_customers(actor)?;
     refresh_segment(db, id, now()).await
 }
@@ -97,7 +97,7 @@ pub async fn refresh(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppRes
 ///
 /// # Errors
 /// `NotFound`; `Conflict` for a static segment; database failures.
-pub async fn refresh_segment(db: &DatabaseConnection, id: Uuid, at: DateTime<Utc>) -> AppResult<SegmentRefresh> {
+pub async fn refresh_segment(db: &impl Store, id: Uuid, at: DateTime<Utc>) -> AppResult<SegmentRefresh> {
     let txn = begin(db).await?;
     let seg = lock(&txn, id).await?;
     let Some(rule) = seg.rule.filter(|_| seg.kind == SegmentKind::Dynamic.as_str()) else {
@@ -181,7 +181,7 @@ pub async fn refresh_segment(db: &DatabaseConnection, id: Uuid, at: DateTime<Utc
 ///
 /// # Errors
 /// Failure to list the segments.
-pub async fn refresh_all(db: &DatabaseConnection) -> AppResult<usize> {
+pub async fn refresh_all(db: &impl Store) -> AppResult<usize> {
     let ids: Vec<Uuid> = segment::Entity::find()
         .select_only()
         .column(segment::Column::Id)

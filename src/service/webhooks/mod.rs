@@ -7,6 +7,7 @@ pub mod guard;
 mod replay;
 pub mod signing;
 
+use crate::service::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,8 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::{webhook, webhook_attempt, webhook_delivery};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -173,7 +173,7 @@ fn types_json(types: Option<Vec<EventType>>) -> serde_json::Value {
     json!(names)
 }
 
-async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<webhook::Model> {
+async fn find(db: &impl Store, id: Uuid) -> AppResult<webhook::Model> {
     webhook::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -184,12 +184,7 @@ async fn find(db: &DatabaseConnection, id: Uuid) -> AppResult<webhook::Model> {
 ///
 /// # Errors
 /// `Forbidden` unless admin; `Validation` naming each bad field.
-pub async fn create(
-    db: &DatabaseConnection,
-    sender: &Sender,
-    actor: &Actor,
-    input: NewWebhook,
-) -> AppResult<WebhookView> {
+pub async fn create(db: &impl Store, sender: &Sender, actor: &Actor, input: NewWebhook) -> AppResult<WebhookView> {
     policy::administer(actor)?;
     let mut c = Checker::default();
     let url = check_url(&mut c, sender, input.url);
@@ -221,7 +216,7 @@ pub async fn create(
 ///
 /// # Errors
 /// `Forbidden` unless admin; `Validation` on paging.
-pub async fn list(db: &DatabaseConnection, actor: &Actor, request: &PageRequest) -> AppResult<Page<WebhookView>> {
+pub async fn list(db: &impl Store, actor: &Actor, request: &PageRequest) -> AppResult<Page<WebhookView>> {
     policy::administer(actor)?;
     let mut q = webhook::Entity::find();
     if let Some(after) = &request.after {
@@ -244,7 +239,7 @@ pub async fn list(db: &DatabaseConnection, actor: &Actor, request: &PageRequest)
 ///
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`.
-pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<WebhookView> {
+pub async fn get(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<WebhookView> {
     policy::administer(actor)?;
     Ok(to_view(find(db, id).await?, false))
 }
@@ -254,7 +249,7 @@ pub async fn get(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`; `Validation` naming each bad field.
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &impl Store,
     sender: &Sender,
     actor: &Actor,
     id: Uuid,
@@ -297,7 +292,7 @@ pub async fn update(
 ///
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`.
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResult<()> {
+pub async fn delete(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<()> {
     policy::administer(actor)?;
     let txn = super::begin(db).await?;
     webhook_attempt::Entity::delete_many()
@@ -325,12 +320,7 @@ pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> AppResu
 ///
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`.
-pub async fn rotate_secret(
-    db: &DatabaseConnection,
-    sender: &Sender,
-    actor: &Actor,
-    id: Uuid,
-) -> AppResult<WebhookView> {
+pub async fn rotate_secret(db: &impl Store, sender: &Sender, actor: &Actor, id: Uuid) -> AppResult<WebhookView> {
     policy::administer(actor)?;
     let current = find(db, id).await?;
     let at = now();
@@ -360,7 +350,7 @@ pub(crate) fn signing_secrets(m: &webhook::Model, at: DateTime<Utc>) -> Vec<&str
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`; `Validation` on paging.
 pub async fn deliveries(
-    db: &DatabaseConnection,
+    db: &impl Store,
     actor: &Actor,
     id: Uuid,
     filter: &DeliveryFilter,
@@ -394,12 +384,7 @@ pub async fn deliveries(
 ///
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`; `Validation` on paging.
-pub async fn attempts(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    request: &PageRequest,
-) -> AppResult<Page<AttemptView>> {
+pub async fn attempts(db: &impl Store, actor: &Actor, id: Uuid, request: &PageRequest) -> AppResult<Page<AttemptView>> {
     policy::administer(actor)?;
     find(db, id).await?;
     use webhook_attempt::Column as C;
@@ -419,7 +404,7 @@ pub async fn attempts(
     .map(attempt_view))
 }
 
-async fn find_delivery(db: &DatabaseConnection, webhook_id: Uuid, id: Uuid) -> AppResult<webhook_delivery::Model> {
+async fn find_delivery(db: &impl Store, webhook_id: Uuid, id: Uuid) -> AppResult<webhook_delivery::Model> {
     webhook_delivery::Entity::find_by_id(id)
         .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
         .one(db)
@@ -432,7 +417,7 @@ async fn find_delivery(db: &DatabaseConnection, webhook_id: Uuid, id: Uuid) -> A
 ///
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`; `Conflict` while it is pending.
-pub async fn redeliver(db: &DatabaseConnection, actor: &Actor, webhook_id: Uuid, id: Uuid) -> AppResult<DeliveryView> {
+pub async fn redeliver(db: &impl Store, actor: &Actor, webhook_id: Uuid, id: Uuid) -> AppResult<DeliveryView> {
     policy::administer(actor)?;
     find(db, webhook_id).await?;
     let d = find_delivery(db, webhook_id, id).await?;

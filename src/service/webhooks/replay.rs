@@ -3,10 +3,11 @@
 //! replaying failures, the events of the range the subscription never got
 //! (it was off, or did not exist yet).
 
+use crate::service::Store;
 use chrono::{DateTime, Utc};
 use entity::{event, webhook_delivery, webhook_replay};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use super::{find, wants};
@@ -37,12 +38,7 @@ fn view(m: webhook_replay::Model) -> ReplayView {
 ///
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`; `Validation` on the range or status.
-pub async fn replay(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    webhook_id: Uuid,
-    input: ReplayRequest,
-) -> AppResult<ReplayView> {
+pub async fn replay(db: &impl Store, actor: &Actor, webhook_id: Uuid, input: ReplayRequest) -> AppResult<ReplayView> {
     policy::administer(actor)?;
     find(db, webhook_id).await?;
     let mut c = Checker::default();
@@ -75,7 +71,7 @@ pub async fn replay(
 ///
 /// # Errors
 /// `Forbidden` unless admin; `NotFound`.
-pub async fn get_replay(db: &DatabaseConnection, actor: &Actor, webhook_id: Uuid, id: Uuid) -> AppResult<ReplayView> {
+pub async fn get_replay(db: &impl Store, actor: &Actor, webhook_id: Uuid, id: Uuid) -> AppResult<ReplayView> {
     policy::administer(actor)?;
     webhook_replay::Entity::find_by_id(id)
         .filter(webhook_replay::Column::WebhookId.eq(webhook_id))
@@ -89,7 +85,7 @@ pub async fn get_replay(db: &DatabaseConnection, actor: &Actor, webhook_id: Uuid
 ///
 /// # Errors
 /// Database failures.
-pub async fn work_replays(db: &DatabaseConnection) -> AppResult<usize> {
+pub async fn work_replays(db: &impl Store) -> AppResult<usize> {
     let queued = webhook_replay::Entity::find()
         .filter(webhook_replay::Column::State.eq(ReplayState::Queued.as_str()))
         .order_by_asc(webhook_replay::Column::CreatedAt)
@@ -101,7 +97,7 @@ pub async fn work_replays(db: &DatabaseConnection) -> AppResult<usize> {
     Ok(queued.len())
 }
 
-async fn work(db: &DatabaseConnection, r: &webhook_replay::Model) -> AppResult<()> {
+async fn work(db: &impl Store, r: &webhook_replay::Model) -> AppResult<()> {
     let at = now();
     let status = r
         .status
