@@ -45,8 +45,15 @@ pub struct Settings {
     pub graphql: GraphqlSettings,
     pub events: EventSettings,
     pub webhooks: WebhookSettings,
+    pub idempotency: IdempotencySettings,
 }
 
+/// Stored answers of idempotent requests.
+#[derive(Clone, Debug, Deserialize)]
+pub struct IdempotencySettings {
+    /// Hours an answer is kept for replay (default 24, at least 24).
+    pub retention_hours: u32,
+}
 /// Webhook delivery.
 #[derive(Clone, Debug, Deserialize)]
 pub struct WebhookSettings {
@@ -111,6 +118,8 @@ pub struct JobSettings {
     pub webhook_delivery_interval_secs: u64,
     /// Seconds between runs of queued webhook replays (default 10).
     pub webhook_replay_interval_secs: u64,
+    /// Seconds between deletions of stored idempotent answers past their time (default 3600).
+    pub idempotency_purge_interval_secs: u64,
     /// Seconds an exclusive job's lease lasts without renewal (renewed every
     /// third of it while the job runs; default 60): how long a job killed
     /// mid-run keeps other instances from running it.
@@ -240,6 +249,8 @@ impl Settings {
             .set_default("jobs.webhook_delivery_interval_secs", 1)?
             .set_default("jobs.webhook_replay_interval_secs", 10)?
             .set_default("webhooks.timeout_secs", 15)?
+            .set_default("idempotency.retention_hours", 24)?
+            .set_default("jobs.idempotency_purge_interval_secs", 3_600)?
             .set_default("webhooks.retry_schedule_secs", DEFAULT_RETRY_SCHEDULE)?
             .set_default("webhooks.max_retry_after_secs", 86_400)?
             .set_default("webhooks.disable_after_secs", 432_000)?
@@ -300,12 +311,14 @@ impl Settings {
                 webhook_fanout_interval_secs: 0,
                 webhook_delivery_interval_secs: 0,
                 webhook_replay_interval_secs: 0,
+                idempotency_purge_interval_secs: 0,
                 lease_secs: 60,
             },
             graphql: GraphqlSettings {
                 introspection: Introspection::Staff,
             },
             events: EventSettings { retention_days: 30 },
+            idempotency: IdempotencySettings { retention_hours: 24 },
             webhooks: WebhookSettings {
                 timeout_secs: 15,
                 retry_schedule_secs: DEFAULT_RETRY_SCHEDULE.into(),
@@ -334,6 +347,9 @@ impl Settings {
             || self.webhooks.max_in_flight_per_webhook == 0
         {
             bail!("webhooks.timeout_secs, max_in_flight and max_in_flight_per_webhook must be positive");
+        }
+        if self.idempotency.retention_hours < 24 {
+            bail!("idempotency.retention_hours must be at least 24");
         }
         if self.events.retention_days < 1 {
             bail!("events.retention_days must be at least 1");

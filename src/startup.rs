@@ -186,9 +186,13 @@ fn serve(
     );
     let openapi = web::Data::new(openapi);
     let limit = web::Data::new(BodyLimit(settings.server.max_body_bytes));
+    let retention = web::Data::new(crate::http::idempotency::Retention(chrono::Duration::hours(i64::from(
+        settings.idempotency.retention_hours,
+    ))));
     let max_body = settings.server.max_body_bytes;
     let app = move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(crate::http::idempotency::idempotency))
             .wrap(actix_web::middleware::from_fn(crate::http::edge::guard))
             .wrap(actix_web::middleware::from_fn(request_id))
             .wrap(TracingLogger::default())
@@ -199,6 +203,7 @@ fn serve(
             .app_data(graphql.clone())
             .app_data(routes.clone())
             .app_data(limit.clone())
+            .app_data(retention.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(crate::http::ops::configure)
             .configure(crate::http::configure)

@@ -12,6 +12,7 @@ pub mod feed_position;
 pub mod feedback_event;
 pub mod feedback_item;
 pub mod feedback_keyword;
+pub mod idempotency_key;
 pub mod interaction;
 pub mod job_run;
 pub mod order;

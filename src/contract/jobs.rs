@@ -16,6 +16,7 @@ value_enum!(
         WebhookFanout => "webhook_fanout",
         WebhookDelivery => "webhook_delivery",
         WebhookReplay => "webhook_replay",
+        IdempotencyPurge => "idempotency_purge",
     }
 );
 

@@ -79,6 +79,50 @@ pub fn openapi() -> Value {
     doc
 }
 
+/// `POST`s that create or move nothing, or act outside the request's
+/// transaction, and so take no `Idempotency-Key`.
+const NOT_IDEMPOTENT: [&str; 3] = [
+    "/api/v1/segments/preview",
+    "/api/v1/jobs/{name}/run",
+    "/api/v1/webhooks/{id}/test",
+];
+
+/// Every other `POST` under `/api/v1` takes an optional `Idempotency-Key`
+/// (the idempotency middleware reads this document to know which), and may
+/// answer 409 while a request with the same key runs.
+fn idempotent_posts(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        if !path.starts_with("/api/v1/") || NOT_IDEMPOTENT.contains(&path.as_str()) {
+            continue;
+        }
+        let Some(op) = item.get_mut("post").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let params = op.entry("parameters").or_insert_with(|| json!([]));
+        if let Some(params) = params.as_array_mut() {
+            params.push(json!({
+                "name": super::edge::IDEMPOTENCY_KEY,
+                "in": "header",
+                "required": false,
+                "description": "Makes a retry safe: the first answer (a 2xx or a 4xx) is stored with the change and \
+                    replayed for the same key, method, route and caller (with `Idempotent-Replayed: true`); the same \
+                    key with another body is a 422, and while the first request runs a second is a 409. Kept 24 hours.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7E]+$"}
+            }));
+        }
+        if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+            responses.entry("409").or_insert_with(|| {
+                problem_response(
+                    "A request with the same Idempotency-Key is still running, or a conflict with the current state.",
+                )
+            });
+        }
+    }
+}
+
 fn problem_response(description: &str) -> Value {
     json!({
         "description": description,
@@ -100,6 +144,7 @@ fn problem_response(description: &str) -> Value {
 fn finish(doc: &mut Value) {
     no_nul_in_strings(doc);
     constrain_inputs(doc);
+    idempotent_posts(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in item.values_mut().filter_map(Value::as_object_mut) {

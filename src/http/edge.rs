@@ -29,9 +29,21 @@ struct Operation {
     method: &'static str,
     /// `None`: no token needed. `Some(empty)`: any valid token. Otherwise the roles.
     roles: Option<Vec<Role>>,
+    /// Whether the operation takes an `Idempotency-Key` header, and must have one.
+    idempotency: Option<bool>,
+}
+
+/// An operation that takes an `Idempotency-Key`: its route template, and
+/// whether the key is required. Left in the request for the idempotency
+/// middleware.
+#[derive(Clone, Debug)]
+pub struct IdempotentRoute {
+    pub template: String,
+    pub required: bool,
 }
 
 struct Route {
+    template: String,
     segments: Vec<Segment>,
     operations: Vec<Operation>,
 }
@@ -61,10 +73,15 @@ impl RouteTable {
                     Some(Operation {
                         method,
                         roles: roles_of(op),
+                        idempotency: idempotency_of(op),
                     })
                 })
                 .collect();
-            routes.push(Route { segments, operations });
+            routes.push(Route {
+                template: path.clone(),
+                segments,
+                operations,
+            });
         }
         Self { routes }
     }
@@ -72,8 +89,16 @@ impl RouteTable {
     /// Adds a route the document does not describe (GraphQL, the docs UI).
     pub fn with_extra(mut self, path: &str, methods: &[&'static str]) -> Self {
         self.routes.push(Route {
+            template: path.to_owned(),
             segments: split(path).map(|s| Segment::Literal(s.to_owned())).collect(),
-            operations: methods.iter().map(|method| Operation { method, roles: None }).collect(),
+            operations: methods
+                .iter()
+                .map(|method| Operation {
+                    method,
+                    roles: None,
+                    idempotency: None,
+                })
+                .collect(),
         });
         self
     }
@@ -102,6 +127,17 @@ impl RouteTable {
 
 fn split(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty())
+}
+
+/// The name of the idempotency header.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+fn idempotency_of(op: &Value) -> Option<bool> {
+    op.get("parameters")?
+        .as_array()?
+        .iter()
+        .find(|p| p["in"] == "header" && p["name"] == IDEMPOTENCY_KEY)
+        .map(|p| p["required"] == true)
 }
 
 fn roles_of(op: &Value) -> Option<Vec<Role>> {
@@ -150,6 +186,12 @@ fn check(req: &ServiceRequest, table: &RouteTable, limit: usize) -> Result<(), A
             return Err(AppError::Forbidden);
         }
         req.extensions_mut().insert(actor);
+    }
+    if let Some(required) = op.idempotency {
+        req.extensions_mut().insert(IdempotentRoute {
+            template: route.template.clone(),
+            required,
+        });
     }
     let mut errors = Vec::new();
     for (seg, part) in route.segments.iter().zip(split(path)) {

@@ -8,6 +8,7 @@ pub mod edge;
 pub mod events;
 pub mod extract;
 pub mod feedback;
+pub mod idempotency;
 pub mod jobs;
 pub mod me;
 pub mod ops;

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use super::extract::{Filtered, Json, Paged, parse_id};
 use super::problem::Problem;
-use super::{ErrorResponses, created};
+use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::webhooks::{
     AttemptView, DeliveryFilter, DeliveryView, NewWebhook, ReplayRequest, ReplayView, WebhookPatch, WebhookView,
@@ -23,10 +23,11 @@ type Ctx = web::Data<JobContext>;
     responses((status = 201, body = WebhookView), ErrorResponses), security(("bearer" = ["admin"])))]
 pub async fn create_webhook(
     ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     Json(input): Json<NewWebhook>,
 ) -> AppResult<HttpResponse> {
-    let view = webhooks::create(&ctx.db, &ctx.webhooks, &actor, input).await?;
+    let view = webhooks::create(&db, &ctx.webhooks, &actor, input).await?;
     Ok(created(format!("/api/v1/webhooks/{}", view.id), view))
 }
 
@@ -34,19 +35,19 @@ pub async fn create_webhook(
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(PageQuery),
     responses((status = 200, body = Page<WebhookView>), ErrorResponses), security(("bearer" = ["admin"])))]
 pub async fn list_webhooks(
-    ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     Filtered(_no_filter, page): Paged,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(webhooks::list(&ctx.db, &actor, &page).await?))
+    Ok(HttpResponse::Ok().json(webhooks::list(&db, &actor, &page).await?))
 }
 
 /// A subscription.
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = WebhookView), ErrorResponses), security(("bearer" = ["admin"])))]
-pub async fn get_webhook(ctx: Ctx, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_webhook(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "webhook")?;
-    Ok(HttpResponse::Ok().json(webhooks::get(&ctx.db, &actor, id).await?))
+    Ok(HttpResponse::Ok().json(webhooks::get(&db, &actor, id).await?))
 }
 
 /// Changes URL, types, description or the active flag; turning a
@@ -56,20 +57,21 @@ pub async fn get_webhook(ctx: Ctx, BearerAuth(actor): BearerAuth, id: web::Path<
     responses((status = 200, body = WebhookView), ErrorResponses), security(("bearer" = ["admin"])))]
 pub async fn update_webhook(
     ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
     Json(patch): Json<WebhookPatch>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "webhook")?;
-    Ok(HttpResponse::Ok().json(webhooks::update(&ctx.db, &ctx.webhooks, &actor, id, patch).await?))
+    Ok(HttpResponse::Ok().json(webhooks::update(&db, &ctx.webhooks, &actor, id, patch).await?))
 }
 
 /// Deletes a subscription, its deliveries and its log.
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
     responses((status = 204, description = "Deleted"), ErrorResponses), security(("bearer" = ["admin"])))]
-pub async fn delete_webhook(ctx: Ctx, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn delete_webhook(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "webhook")?;
-    webhooks::delete(&ctx.db, &actor, id).await?;
+    webhooks::delete(&db, &actor, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -79,11 +81,12 @@ pub async fn delete_webhook(ctx: Ctx, BearerAuth(actor): BearerAuth, id: web::Pa
     responses((status = 200, body = WebhookView), ErrorResponses), security(("bearer" = ["admin"])))]
 pub async fn rotate_webhook_secret(
     ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "webhook")?;
-    Ok(HttpResponse::Ok().json(webhooks::rotate_secret(&ctx.db, &ctx.webhooks, &actor, id).await?))
+    Ok(HttpResponse::Ok().json(webhooks::rotate_secret(&db, &ctx.webhooks, &actor, id).await?))
 }
 
 /// Sends a `webhook.test` message now and answers with the delivery after
@@ -100,13 +103,13 @@ pub async fn test_webhook(ctx: Ctx, BearerAuth(actor): BearerAuth, id: web::Path
     params(("id" = uuid::Uuid, Path), DeliveryFilter, PageQuery),
     responses((status = 200, body = Page<DeliveryView>), ErrorResponses), security(("bearer" = ["admin"])))]
 pub async fn list_webhook_deliveries(
-    ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
     Filtered(filter, page): Filtered<DeliveryFilter>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "webhook")?;
-    Ok(HttpResponse::Ok().json(webhooks::deliveries(&ctx.db, &actor, id, &filter, &page).await?))
+    Ok(HttpResponse::Ok().json(webhooks::deliveries(&db, &actor, id, &filter, &page).await?))
 }
 
 /// The delivery log: every attempt, newest first, with status, latency and
@@ -115,13 +118,13 @@ pub async fn list_webhook_deliveries(
     params(("id" = uuid::Uuid, Path), PageQuery),
     responses((status = 200, body = Page<AttemptView>), ErrorResponses), security(("bearer" = ["admin"])))]
 pub async fn list_webhook_attempts(
-    ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
     Filtered(_no_filter, page): Paged,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "webhook")?;
-    Ok(HttpResponse::Ok().json(webhooks::attempts(&ctx.db, &actor, id, &page).await?))
+    Ok(HttpResponse::Ok().json(webhooks::attempts(&db, &actor, id, &page).await?))
 }
 
 /// Sends one finished delivery once more, now.
@@ -131,13 +134,13 @@ pub async fn list_webhook_attempts(
         (status = 409, description = "Still pending", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin"])))]
 pub async fn redeliver_webhook_delivery(
-    ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&path.0, "webhook")?;
     let delivery = parse_id(&path.1, "delivery")?;
-    Ok(HttpResponse::Ok().json(webhooks::redeliver(&ctx.db, &actor, id, delivery).await?))
+    Ok(HttpResponse::Ok().json(webhooks::redeliver(&db, &actor, id, delivery).await?))
 }
 
 /// Queues the deliveries made in `[since, until)` in one state (default
@@ -147,13 +150,13 @@ pub async fn redeliver_webhook_delivery(
     request_body = ReplayRequest,
     responses((status = 202, body = ReplayView), ErrorResponses), security(("bearer" = ["admin"])))]
 pub async fn replay_webhook(
-    ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
     Json(input): Json<ReplayRequest>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "webhook")?;
-    let view = webhooks::replay(&ctx.db, &actor, id, input).await?;
+    let view = webhooks::replay(&db, &actor, id, input).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -167,13 +170,13 @@ pub async fn replay_webhook(
     params(("id" = uuid::Uuid, Path), ("replay_id" = uuid::Uuid, Path)),
     responses((status = 200, body = ReplayView), ErrorResponses), security(("bearer" = ["admin"])))]
 pub async fn get_webhook_replay(
-    ctx: Ctx,
+    db: Db,
     BearerAuth(actor): BearerAuth,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&path.0, "webhook")?;
     let replay = parse_id(&path.1, "replay")?;
-    Ok(HttpResponse::Ok().json(webhooks::get_replay(&ctx.db, &actor, id, replay).await?))
+    Ok(HttpResponse::Ok().json(webhooks::get_replay(&db, &actor, id, replay).await?))
 }
 
 /// The paths of this module, for the OpenAPI document.

@@ -61,6 +61,7 @@ impl JobName {
             Self::WebhookFanout => "turns new events into deliveries for the subscriptions that want them",
             Self::WebhookDelivery => "sends due webhook deliveries, signed, with retries",
             Self::WebhookReplay => "queues the deliveries of requested webhook replays again",
+            Self::IdempotencyPurge => "deletes stored idempotent answers past their retention",
         }
     }
 
@@ -74,6 +75,7 @@ impl JobName {
             Self::WebhookFanout => s.jobs.webhook_fanout_interval_secs,
             Self::WebhookDelivery => s.jobs.webhook_delivery_interval_secs,
             Self::WebhookReplay => s.jobs.webhook_replay_interval_secs,
+            Self::IdempotencyPurge => s.jobs.idempotency_purge_interval_secs,
         }
     }
 
@@ -116,6 +118,7 @@ impl JobName {
                 format!("{n} deliveries {}", if wait { "attempted" } else { "started" })
             }
             Self::WebhookReplay => format!("{} replays worked", webhooks::work_replays(db).await?),
+            Self::IdempotencyPurge => format!("{} stored answers deleted", super::idempotency::purge(db).await?),
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod events;
 pub mod feedback;
 pub mod feedback_report;
+pub mod idempotency;
 pub mod interactions;
 pub mod jobs;
 pub mod mask;

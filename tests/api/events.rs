@@ -365,7 +365,8 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
             "event_retention",
             "webhook_fanout",
             "webhook_delivery",
-            "webhook_replay"
+            "webhook_replay",
+            "idempotency_purge"
         ]
     );
     assert!(list.body[3]["last_outcome"].is_null());

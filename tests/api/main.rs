@@ -12,6 +12,7 @@ mod events;
 mod feedback;
 mod graphql;
 mod hardening;
+mod idempotency;
 mod migrations;
 mod relations;
 mod schema;
