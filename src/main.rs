@@ -58,6 +58,12 @@ enum Command {
         #[command(subcommand)]
         what: JobsCommand,
     },
+    /// Erase again every customer the erasure records name (after restoring a backup).
+    Erase {
+        /// Required: repeat the recorded erasures.
+        #[arg(long)]
+        replay: bool,
+    },
     /// Time operations on a seeded PostgreSQL database.
     Bench {
         #[command(subcommand)]
@@ -218,6 +224,18 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             }
+        }
+        Command::Erase { replay } => {
+            if !replay {
+                bail!(
+                    "erasing a customer is `POST /api/v1/customers/{{id}}/erase`; `rapport erase --replay` repeats the recorded erasures"
+                );
+            }
+            telemetry::init(&settings.log);
+            let db = startup::connect(&settings, Default::default()).await?;
+            startup::migrate(&db).await?;
+            let n = rapport::service::privacy::replay(&db).await?;
+            println!("{n} recorded erasures applied again");
         }
         Command::ExportSchema { dir } => {
             std::fs::create_dir_all(&dir)?;

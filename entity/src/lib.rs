@@ -7,6 +7,7 @@ pub mod customer;
 pub mod customer_rfm;
 pub mod customer_tag;
 pub mod customer_tier_change;
+pub mod erasure;
 pub mod event;
 pub mod feed_position;
 pub mod feedback_event;

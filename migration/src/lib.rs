@@ -12,6 +12,7 @@ mod m20261130_000006_list_indexes;
 mod m20261130_000007_events_and_jobs;
 mod m20261130_000008_webhooks;
 mod m20261130_000009_idempotency;
+mod m20261130_000010_erasure;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_events_and_jobs::Migration),
             Box::new(m20261130_000008_webhooks::Migration),
             Box::new(m20261130_000009_idempotency::Migration),
+            Box::new(m20261130_000010_erasure::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod interactions;
 pub mod jobs;
 pub mod orders;
 mod patch;
+pub mod privacy;
 pub mod segments;
 pub mod settings;
 pub mod staff;

@@ -9,9 +9,10 @@ use crate::contract::PageQuery;
 use crate::contract::contacts::{ContactPatch, ContactView, NewContact};
 use crate::contract::customers::{CustomerListQuery, CustomerOverview, CustomerPatch, CustomerView, NewCustomer};
 use crate::contract::interactions::{InteractionView, NewInteraction};
+use crate::contract::privacy::{CustomerExport, ErasureView};
 use crate::contract::{Page, orders::TimelineEntry};
 use crate::error::AppResult;
-use crate::service::{contacts, customer_list, customers, interactions, overview};
+use crate::service::{contacts, customer_list, customers, interactions, overview, privacy};
 
 /// Creates a customer.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomer,
@@ -79,6 +80,26 @@ pub async fn delete_customer(db: Db, BearerAuth(actor): BearerAuth, id: web::Pat
     let id = parse_id(&id, "customer")?;
     customers::delete(&db, &actor, id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Everything held about a customer, as JSON (a data subject's access
+/// request); deleted and erased customers included.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", tag = "customers", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = CustomerExport), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
+pub async fn export_customer(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    Ok(HttpResponse::Ok().json(privacy::export(&db, &actor, id).await?))
+}
+
+/// Erases a customer's personal data in every table that holds it,
+/// irreversibly: the record stays, deleted and anonymised, with its orders,
+/// aggregates and history; `customer.erased` is emitted and the erasure
+/// recorded (so `rapport erase --replay` can repeat it after a restore).
+#[utoipa::path(post, path = "/api/v1/customers/{id}/erase", tag = "customers", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = ErasureView), ErrorResponses), security(("bearer" = ["admin"])))]
+pub async fn erase_customer(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "customer")?;
+    Ok(HttpResponse::Ok().json(privacy::erase(&db, &actor, id).await?))
 }
 
 /// The customer 360: profile, contacts, recent interactions, order summary.
@@ -197,6 +218,8 @@ pub async fn list_interactions(
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
+    export_customer,
+    erase_customer,
     create_customer,
     list_customers,
     get_customer,
@@ -229,6 +252,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(update_customer))
             .route(web::delete().to(delete_customer)),
     )
+    .service(web::resource("/customers/{id}/export").route(web::get().to(export_customer)))
+    .service(web::resource("/customers/{id}/erase").route(web::post().to(erase_customer)))
     .service(web::resource("/customers/{id}/overview").route(web::get().to(get_customer_overview)))
     .service(web::resource("/customers/{id}/timeline").route(web::get().to(list_customer_timeline)))
     .service(

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod overview;
 pub mod paging;
 pub mod parts;
+pub mod privacy;
 pub mod rfm;
 pub mod segment_fields;
 pub mod segments;

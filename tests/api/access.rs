@@ -94,6 +94,7 @@ pub(crate) const MANAGERS_201: Expect = |r| match r {
     Role::Admin | Role::Manager => 201,
     _ => 403,
 };
+pub(crate) const ADMIN_200: Expect = |r| if r == Role::Admin { 200 } else { 403 };
 pub(crate) const CUSTOMER_ONLY: Expect = |r| if r == Role::Customer { 200 } else { 403 };
 
 /// One row of an area's role matrix: (method, path, body, expected status per

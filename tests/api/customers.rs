@@ -1,7 +1,8 @@
 //! Customers over REST: create, read, update, delete, list, validation.
 
 use crate::access::{
-    CUSTOMER_ONLY, MANAGERS_204, OWNER_WRITERS_200, OWNER_WRITERS_201, READERS, Route, answers_as_the_matrix_says,
+    ADMIN_200, CUSTOMER_ONLY, MANAGERS_200, MANAGERS_204, OWNER_WRITERS_200, OWNER_WRITERS_201, READERS, Route,
+    answers_as_the_matrix_says,
 };
 use crate::common::{AGENT, TestApp};
 use rapport::auth::Role;
@@ -438,6 +439,13 @@ fn routes() -> Vec<Route> {
         ),
         (Method::DELETE, "/api/v1/customers/{owned}", None, MANAGERS_204),
         (Method::GET, "/api/v1/customers/{owned}/overview", None, READERS),
+        (Method::GET, "/api/v1/customers/{owned}/export", None, MANAGERS_200),
+        (
+            Method::POST,
+            "/api/v1/customers/{owned}/erase",
+            Some(json!({})),
+            ADMIN_200,
+        ),
         (Method::GET, "/api/v1/customers/{owned}/timeline", None, READERS),
         (Method::GET, "/api/v1/me", None, CUSTOMER_ONLY),
         (

@@ -47,6 +47,12 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"name": "Keyed"}),
         ),
         (
+            "/api/v1/customers/{id}/erase",
+            format!("/api/v1/customers/{}/erase", f.erasable),
+            Role::Admin,
+            json!({}),
+        ),
+        (
             "/api/v1/customers/{id}/contacts",
             format!("/api/v1/customers/{c}/contacts"),
             Role::Admin,
@@ -159,6 +165,7 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
 
 struct Fixture {
     customer: String,
+    erasable: String,
     order: String,
     feedback: String,
     static_segment: String,
@@ -212,6 +219,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .id();
     Fixture {
+        erasable: app.create_customer(json!({"name": "To be erased"})).await,
         customer,
         order,
         feedback,

@@ -147,7 +147,7 @@ pub fn to_view(m: feedback_item::Model, actor: &Actor) -> FeedbackView {
     }
 }
 
-fn event_view(e: feedback_event::Model, actor: &Actor) -> FeedbackEventView {
+pub(crate) fn event_view(e: feedback_event::Model, actor: &Actor) -> FeedbackEventView {
     FeedbackEventView {
         id: e.id,
         feedback_id: e.feedback_id,

@@ -1,0 +1,61 @@
+//! A customer's data, exported whole; an erasure's record.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::contacts::ContactView;
+use super::customers::CustomerView;
+use super::events::EventView;
+use super::feedback::{FeedbackEventView, FeedbackView};
+use super::interactions::InteractionView;
+use super::orders::OrderView;
+use super::segments::RfmView;
+use super::tasks::TaskView;
+
+/// A segment the customer is in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub segment_id: Uuid,
+    pub segment_name: String,
+    pub entered_at: DateTime<Utc>,
+}
+
+/// A change of the customer's value tier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierChangeView {
+    pub from_tier: String,
+    pub to_tier: String,
+    pub reason: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Everything held about one customer (a data subject's access request).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerExport {
+    pub customer: CustomerView,
+    pub contacts: Vec<ContactView>,
+    pub interactions: Vec<InteractionView>,
+    pub orders: Vec<OrderView>,
+    pub feedback: Vec<FeedbackView>,
+    /// Every feedback item's history: states, assignments, comments, SLA marks.
+    pub feedback_history: Vec<FeedbackEventView>,
+    pub tasks: Vec<TaskView>,
+    pub segments: Vec<MembershipView>,
+    pub rfm: Option<RfmView>,
+    pub tier_changes: Vec<TierChangeView>,
+    /// The events about this customer still in the log.
+    pub events: Vec<EventView>,
+    /// When it was erased, if it was.
+    pub erased_at: Option<DateTime<Utc>>,
+    pub exported_at: DateTime<Utc>,
+}
+
+/// An erasure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasureView {
+    pub customer_id: Uuid,
+    pub erased_at: DateTime<Utc>,
+    pub erased_by: String,
+}
