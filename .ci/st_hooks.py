@@ -15,6 +15,7 @@ from RAPPORT_ST_ROLE.
 """
 
 import os
+import uuid
 from datetime import date, datetime, timezone
 
 import schemathesis
@@ -169,9 +170,27 @@ def _body(case):
         body["kind_floors"] = list(floors.values())
 
 
+def _headers(case):
+    headers = case.headers
+    if isinstance(headers, dict) and "Idempotency-Key" in headers:
+        # A key names one request: reused with another body it is rightly a
+        # 422, so each generated request gets its own.
+        headers["Idempotency-Key"] = f"st-{uuid.uuid4()}"
+
+
+def _path(case):
+    params = case.path_parameters
+    if case.path == "/api/v1/customers/{id}/erase" and isinstance(params, dict) and params.get("id") == CUSTOMER_ID:
+        # The fixture customer stays: erasing it would delete it for every
+        # later case.
+        params["id"] = str(uuid.uuid4())
+
+
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
+    _path(case)
     if not _positive(case):
         return
+    _headers(case)
     _query(case)
     _body(case)

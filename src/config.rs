@@ -46,8 +46,17 @@ pub struct Settings {
     pub events: EventSettings,
     pub webhooks: WebhookSettings,
     pub idempotency: IdempotencySettings,
+    pub rate_limit: RateLimitSettings,
 }
 
+/// Request quotas, per instance; 0 turns one off.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RateLimitSettings {
+    /// Requests per minute per token subject (default 1200).
+    pub token_per_minute: u32,
+    /// Requests per minute per client IP without a valid token (default 120).
+    pub ip_per_minute: u32,
+}
 /// Stored answers of idempotent requests.
 #[derive(Clone, Debug, Deserialize)]
 pub struct IdempotencySettings {
@@ -250,6 +259,8 @@ impl Settings {
             .set_default("jobs.webhook_replay_interval_secs", 10)?
             .set_default("webhooks.timeout_secs", 15)?
             .set_default("idempotency.retention_hours", 24)?
+            .set_default("rate_limit.token_per_minute", 1_200)?
+            .set_default("rate_limit.ip_per_minute", 120)?
             .set_default("jobs.idempotency_purge_interval_secs", 3_600)?
             .set_default("webhooks.retry_schedule_secs", DEFAULT_RETRY_SCHEDULE)?
             .set_default("webhooks.max_retry_after_secs", 86_400)?
@@ -319,6 +330,11 @@ impl Settings {
             },
             events: EventSettings { retention_days: 30 },
             idempotency: IdempotencySettings { retention_hours: 24 },
+            // Tests make many requests quickly; the limits get their own test.
+            rate_limit: RateLimitSettings {
+                token_per_minute: 0,
+                ip_per_minute: 0,
+            },
             webhooks: WebhookSettings {
                 timeout_secs: 15,
                 retry_schedule_secs: DEFAULT_RETRY_SCHEDULE.into(),

@@ -49,6 +49,9 @@ pub enum AppError {
     /// input that collides, when there is one.
     #[error("conflict: {detail}")]
     Conflict { detail: String, field: Option<String> },
+    /// 429: the caller's quota is used up; retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited(u64),
     /// 500: anything unexpected. Logged in full, shown to clients as a neutral message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -79,6 +82,7 @@ impl AppError {
             Self::Conflict { .. } => "conflict",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::RateLimited(_) => "rate_limited",
             Self::Internal(_) => "internal",
         }
     }
@@ -94,6 +98,7 @@ impl AppError {
             Self::Conflict { .. } => 409,
             Self::MethodNotAllowed(_) => 405,
             Self::PayloadTooLarge(_) => 413,
+            Self::RateLimited(_) => 429,
             Self::Internal(_) => 500,
         }
     }
@@ -109,6 +114,7 @@ impl AppError {
             Self::Conflict { .. } => "Conflict",
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PayloadTooLarge(_) => "Payload too large",
+            Self::RateLimited(_) => "Too many requests",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -127,6 +133,7 @@ impl AppError {
             Self::Conflict { detail, .. } => detail.clone(),
             Self::MethodNotAllowed(allowed) => format!("this path accepts {}", allowed.join(", ")),
             Self::PayloadTooLarge(limit) => format!("the body must be at most {limit} bytes"),
+            Self::RateLimited(secs) => format!("the request quota is used up; retry in {secs} s"),
             Self::Internal(_) => "an unexpected error occurred".into(),
         }
     }

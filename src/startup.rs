@@ -186,6 +186,7 @@ fn serve(
     );
     let openapi = web::Data::new(openapi);
     let limit = web::Data::new(BodyLimit(settings.server.max_body_bytes));
+    let rate_limits = web::Data::new(crate::http::rate_limit::RateLimits::new(&settings.rate_limit));
     let retention = web::Data::new(crate::http::idempotency::Retention(chrono::Duration::hours(i64::from(
         settings.idempotency.retention_hours,
     ))));
@@ -194,6 +195,8 @@ fn serve(
         App::new()
             .wrap(actix_web::middleware::from_fn(crate::http::idempotency::idempotency))
             .wrap(actix_web::middleware::from_fn(crate::http::edge::guard))
+            .wrap(actix_web::middleware::from_fn(crate::http::rate_limit::limit))
+            .wrap(actix_web::middleware::from_fn(crate::http::metrics::record))
             .wrap(actix_web::middleware::from_fn(request_id))
             .wrap(TracingLogger::default())
             .app_data(db.clone())
@@ -203,9 +206,11 @@ fn serve(
             .app_data(graphql.clone())
             .app_data(routes.clone())
             .app_data(limit.clone())
+            .app_data(rate_limits.clone())
             .app_data(retention.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(crate::http::ops::configure)
+            .configure(crate::http::metrics::configure)
             .configure(crate::http::configure)
             .configure(crate::graphql::configure)
             .app_data(openapi.clone())

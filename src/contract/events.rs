@@ -15,7 +15,7 @@ use uuid::Uuid;
 macro_rules! event_types {
     ($($variant:ident => $wire:literal, $subject:literal;)+) => {
         /// The type of an event (`<area>.<what happened>`).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, async_graphql::Enum)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
         pub enum EventType {
             $(#[serde(rename = $wire)] $variant,)+
         }
@@ -56,6 +56,19 @@ event_types! {
     TaskCompleted => "task.completed", "task_id";
     WebhookEndpointDisabled => "webhook.endpoint_disabled", "webhook_id";
 }
+
+/// The wire names, as OpenAPI's enum (the derive would use variant names).
+impl utoipa::PartialSchema for EventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("The type of an event (`<area>.<what happened>`)."))
+            .enum_values(Some(Self::ALL.iter().map(|t| t.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for EventType {}
 
 impl EventType {
     /// Reads a wire name.

@@ -66,6 +66,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::settings::Doc::openapi());
     doc.merge(super::me::Doc::openapi());
     doc.merge(super::ops::Doc::openapi());
+    doc.merge(super::metrics::Doc::openapi());
     doc.merge(super::events::Doc::openapi());
     doc.merge(super::jobs::Doc::openapi());
     doc.merge(super::webhooks::Doc::openapi());
@@ -146,7 +147,10 @@ fn finish(doc: &mut Value) {
     constrain_inputs(doc);
     idempotent_posts(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
             for op in item.values_mut().filter_map(Value::as_object_mut) {
                 if let Some(id) = op.get("operationId").and_then(Value::as_str) {
                     let camel = lower_camel(id);
@@ -187,6 +191,13 @@ fn finish(doc: &mut Value) {
                 let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                     continue;
                 };
+                if !super::rate_limit::UNLIMITED.contains(&path.as_str()) {
+                    responses.entry("429").or_insert_with(|| {
+                        problem_response(
+                            "The caller's quota is used up (per token, or per IP without one); `Retry-After` says when to retry, `RateLimit` and `RateLimit-Policy` describe the quota.",
+                        )
+                    });
+                }
                 if has_body {
                     responses
                         .entry("400")

@@ -103,6 +103,12 @@ impl RouteTable {
         self
     }
 
+    /// The template of the route a path matches (`unmatched` for none), the
+    /// label requests are counted under.
+    pub fn template(&self, path: &str) -> &str {
+        self.find(path).map_or("unmatched", |r| r.template.as_str())
+    }
+
     /// The route matching a path, preferring literal segments over parameters.
     fn find(&self, path: &str) -> Option<&Route> {
         let parts: Vec<&str> = split(path).collect();

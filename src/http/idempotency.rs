@@ -129,7 +129,10 @@ pub async fn idempotency(
         Err(e) => return Ok(req.error_response(e)),
     };
     match stored.find(&outer).await {
-        Ok(Some(row)) if row.fingerprint == fingerprint => return Ok(req.into_response(replay(&row))),
+        Ok(Some(row)) if row.fingerprint == fingerprint => {
+            crate::metrics::METRICS.idempotent_replays.inc();
+            return Ok(req.into_response(replay(&row)));
+        }
         Ok(Some(_)) => {
             return Ok(req.error_response(AppError::field(
                 IDEMPOTENCY_KEY,

@@ -69,6 +69,9 @@ impl ResponseError for AppError {
                 HeaderValue::from_static("Bearer realm=\"rapport\""),
             ));
         }
+        if let Self::RateLimited(secs) = self {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from(*secs)));
+        }
         if let Self::MethodNotAllowed(allowed) = self
             && let Ok(value) = HeaderValue::from_str(&allowed.join(", "))
         {

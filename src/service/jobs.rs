@@ -158,6 +158,11 @@ pub async fn run(ctx: &JobContext, job: JobName, trigger: JobTrigger) -> AppResu
         }
     };
     let ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let m = &crate::metrics::METRICS;
+    m.job_runs.with_label_values(&[job.as_str(), outcome.as_str()]).inc();
+    m.job_duration
+        .with_label_values(&[job.as_str()])
+        .observe(clock.elapsed().as_secs_f64());
     tracing::info!(job = job.as_str(), outcome = outcome.as_str(), %summary, ms, "job finished");
     let mut done = job_run::Entity::update_many()
         .col_expr(job_run::Column::LastFinishedAt, Expr::value(Some(now())))

@@ -14,6 +14,7 @@ mod graphql;
 mod hardening;
 mod idempotency;
 mod migrations;
+mod platform;
 mod privacy;
 mod relations;
 mod schema;

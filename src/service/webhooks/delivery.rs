@@ -96,6 +96,31 @@ pub async fn fan_out(db: &DatabaseConnection) -> AppResult<u64> {
     }
 }
 
+/// Events the fan-out has not read yet, and deliveries still pending.
+///
+/// # Errors
+/// Database failures.
+pub async fn backlog(db: &DatabaseConnection) -> AppResult<(i64, i64)> {
+    use sea_orm::PaginatorTrait;
+    let position = feed_position::Entity::find_by_id(FANOUT).one(db).await?;
+    let seq = position
+        .and_then(|p| Cursor::decode(&p.cursor).ok())
+        .and_then(|c| c.key.split_once(':').and_then(|(_, s)| s.parse::<i64>().ok()))
+        .unwrap_or(0);
+    let events = event::Entity::find()
+        .filter(event::Column::Seq.gt(seq))
+        .count(db)
+        .await?;
+    let pending = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .count(db)
+        .await?;
+    Ok((
+        i64::try_from(events).unwrap_or(i64::MAX),
+        i64::try_from(pending).unwrap_or(i64::MAX),
+    ))
+}
+
 fn body_of(e: &event::Model) -> AppResult<String> {
     serde_json::to_string(&events::to_view(e)?).map_err(|e| AppError::Internal(e.into()))
 }
@@ -426,6 +451,24 @@ async fn record(
     }
     .insert(&txn)
     .await?;
+    let label = if succeeded {
+        "delivered"
+    } else if outcome.status.is_none()
+        && outcome
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not a public address"))
+    {
+        "refused"
+    } else if gone || spent {
+        "failed"
+    } else {
+        "retry"
+    };
+    crate::metrics::METRICS
+        .webhook_attempts
+        .with_label_values(&[label])
+        .inc();
     let (status, completed, next) = if succeeded {
         (DeliveryStatus::Succeeded, Some(at), at)
     } else if gone || spent {
