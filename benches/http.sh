@@ -34,6 +34,8 @@ export RAPPORT__DATABASE__MAX_CONNECTIONS=$POOL
 export RAPPORT__SERVER__ADDR=127.0.0.1:$PORT
 # Access logs off: a load test measures the service, not the terminal.
 export RAPPORT__LOG__FILTER=warn
+# wrk sends tens of thousands of requests a minute with one token.
+export RAPPORT__RATE_LIMIT__TOKEN_PER_MINUTE=0 RAPPORT__RATE_LIMIT__IP_PER_MINUTE=0
 pg_db="rapport_bench_${CUSTOMERS}_${ORDERS}"
 pg_url="${PG_ADMIN_URL%/*}/$pg_db"
 sqlite_file="$work/bench_${CUSTOMERS}_${ORDERS}.db"
