@@ -172,10 +172,15 @@ def _body(case):
 
 def _headers(case):
     headers = case.headers
-    if isinstance(headers, dict) and "Idempotency-Key" in headers:
-        # A key names one request: reused with another body it is rightly a
-        # 422, so each generated request gets its own.
-        headers["Idempotency-Key"] = f"st-{uuid.uuid4()}"
+    if headers is None:
+        return
+    for name in list(headers.keys()):
+        value = headers[name]
+        valid = isinstance(value, str) and 0 < len(value) <= 255 and all(0x21 <= ord(c) <= 0x7E for c in value)
+        if name.lower() == "idempotency-key" and valid:
+            # A key names one request: reused with another body it is rightly
+            # a 422, so each generated request gets its own.
+            headers[name] = f"st-{uuid.uuid4()}"
 
 
 def _path(case):
@@ -189,8 +194,8 @@ def _path(case):
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
     _path(case)
+    _headers(case)
     if not _positive(case):
         return
-    _headers(case)
     _query(case)
     _body(case)

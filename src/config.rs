@@ -47,8 +47,15 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub idempotency: IdempotencySettings,
     pub rate_limit: RateLimitSettings,
+    pub imports: ImportSettings,
 }
 
+/// Bulk imports.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ImportSettings {
+    /// Largest upload, in bytes (default 536870912, 512 MiB); spooled to disk.
+    pub max_bytes: usize,
+}
 /// Request quotas, per instance; 0 turns one off.
 #[derive(Clone, Debug, Deserialize)]
 pub struct RateLimitSettings {
@@ -259,6 +266,7 @@ impl Settings {
             .set_default("jobs.webhook_replay_interval_secs", 10)?
             .set_default("webhooks.timeout_secs", 15)?
             .set_default("idempotency.retention_hours", 24)?
+            .set_default("imports.max_bytes", 536_870_912_u64)?
             .set_default("rate_limit.token_per_minute", 1_200)?
             .set_default("rate_limit.ip_per_minute", 120)?
             .set_default("jobs.idempotency_purge_interval_secs", 3_600)?
@@ -335,6 +343,7 @@ impl Settings {
                 token_per_minute: 0,
                 ip_per_minute: 0,
             },
+            imports: ImportSettings { max_bytes: 536_870_912 },
             webhooks: WebhookSettings {
                 timeout_secs: 15,
                 retry_schedule_secs: DEFAULT_RETRY_SCHEDULE.into(),

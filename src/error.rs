@@ -49,6 +49,9 @@ pub enum AppError {
     /// input that collides, when there is one.
     #[error("conflict: {detail}")]
     Conflict { detail: String, field: Option<String> },
+    /// 415: the body is in a format the route does not take; names the ones it does.
+    #[error("unsupported media type")]
+    UnsupportedMediaType(&'static str),
     /// 429: the caller's quota is used up; retry after this many seconds.
     #[error("rate limited")]
     RateLimited(u64),
@@ -83,6 +86,7 @@ impl AppError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited(_) => "rate_limited",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Internal(_) => "internal",
         }
     }
@@ -99,6 +103,7 @@ impl AppError {
             Self::MethodNotAllowed(_) => 405,
             Self::PayloadTooLarge(_) => 413,
             Self::RateLimited(_) => 429,
+            Self::UnsupportedMediaType(_) => 415,
             Self::Internal(_) => 500,
         }
     }
@@ -115,6 +120,7 @@ impl AppError {
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::RateLimited(_) => "Too many requests",
+            Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -134,6 +140,7 @@ impl AppError {
             Self::MethodNotAllowed(allowed) => format!("this path accepts {}", allowed.join(", ")),
             Self::PayloadTooLarge(limit) => format!("the body must be at most {limit} bytes"),
             Self::RateLimited(secs) => format!("the request quota is used up; retry in {secs} s"),
+            Self::UnsupportedMediaType(takes) => format!("the body must be {takes}"),
             Self::Internal(_) => "an unexpected error occurred".into(),
         }
     }

@@ -186,6 +186,7 @@ fn serve(
     );
     let openapi = web::Data::new(openapi);
     let limit = web::Data::new(BodyLimit(settings.server.max_body_bytes));
+    let import_limit = web::Data::new(crate::http::bulk::ImportLimit(settings.imports.max_bytes));
     let rate_limits = web::Data::new(crate::http::rate_limit::RateLimits::new(&settings.rate_limit));
     let retention = web::Data::new(crate::http::idempotency::Retention(chrono::Duration::hours(i64::from(
         settings.idempotency.retention_hours,
@@ -207,6 +208,7 @@ fn serve(
             .app_data(routes.clone())
             .app_data(limit.clone())
             .app_data(rate_limits.clone())
+            .app_data(import_limit.clone())
             .app_data(retention.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(crate::http::ops::configure)

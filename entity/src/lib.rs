@@ -14,6 +14,8 @@ pub mod feedback_event;
 pub mod feedback_item;
 pub mod feedback_keyword;
 pub mod idempotency_key;
+pub mod import_error;
+pub mod import_run;
 pub mod interaction;
 pub mod job_run;
 pub mod order;

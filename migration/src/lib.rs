@@ -13,6 +13,7 @@ mod m20261130_000007_events_and_jobs;
 mod m20261130_000008_webhooks;
 mod m20261130_000009_idempotency;
 mod m20261130_000010_erasure;
+mod m20261130_000011_imports;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_webhooks::Migration),
             Box::new(m20261130_000009_idempotency::Migration),
             Box::new(m20261130_000010_erasure::Migration),
+            Box::new(m20261130_000011_imports::Migration),
         ]
     }
 }

@@ -274,7 +274,7 @@ value_enum!(
 );
 
 /// Filters for the customer list (all optional, combined with AND).
-#[derive(Debug, Default, InputObject)]
+#[derive(Clone, Debug, Default, InputObject)]
 #[graphql(name = "CustomerFilter")]
 pub struct CustomerFilter {
     pub value_tier: Option<ValueTier>,

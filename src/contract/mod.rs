@@ -4,6 +4,7 @@
 //! live in `http/` and `graphql/`; rules in `domain/`, which may use the value
 //! enums here but not the structs.
 
+pub mod bulk;
 pub mod contacts;
 pub mod customers;
 pub mod events;

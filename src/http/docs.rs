@@ -49,6 +49,7 @@ impl Modify for BearerScheme {
         (name = "me", description = "The signed-in customer"),
         (name = "events", description = "The event feed: every change, in commit order, for integrations"),
         (name = "webhooks", description = "Standard Webhooks subscriptions: deliveries, log, tests, secret rotation, replay"),
+        (name = "bulk", description = "Import and export of customers and orders, CSV or NDJSON"),
         (name = "operations", description = "Probes and background jobs"),
     )
 )]
@@ -70,6 +71,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::events::Doc::openapi());
     doc.merge(super::jobs::Doc::openapi());
     doc.merge(super::webhooks::Doc::openapi());
+    doc.merge(super::bulk::Doc::openapi());
     doc
 }
 
@@ -80,9 +82,24 @@ pub fn openapi() -> Value {
     doc
 }
 
+/// Imports take NDJSON beside CSV (utoipa declares one content type).
+fn ndjson_uploads(doc: &mut Value) {
+    for path in ["/api/v1/imports/customers", "/api/v1/imports/orders"] {
+        if let Some(content) = doc["paths"][path]["post"]["requestBody"]["content"].as_object_mut() {
+            let csv = content
+                .get("text/csv")
+                .cloned()
+                .unwrap_or_else(|| json!({"schema": {"type": "string"}}));
+            content.insert("application/x-ndjson".into(), csv);
+        }
+    }
+}
+
 /// `POST`s that create or move nothing, or act outside the request's
 /// transaction, and so take no `Idempotency-Key`.
-const NOT_IDEMPOTENT: [&str; 3] = [
+const NOT_IDEMPOTENT: [&str; 5] = [
+    "/api/v1/imports/customers",
+    "/api/v1/imports/orders",
     "/api/v1/segments/preview",
     "/api/v1/jobs/{name}/run",
     "/api/v1/webhooks/{id}/test",
@@ -146,6 +163,7 @@ fn finish(doc: &mut Value) {
     no_nul_in_strings(doc);
     constrain_inputs(doc);
     idempotent_posts(doc);
+    ndjson_uploads(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else {

@@ -232,9 +232,13 @@ pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let limit = req
-        .app_data::<web::Data<BodyLimit>>()
-        .map_or(crate::config::DEFAULT_MAX_BODY_BYTES, |l| l.0);
+    let imports = req.path().starts_with("/api/v1/imports/") && req.method() == actix_web::http::Method::POST;
+    let limit = match req.app_data::<web::Data<super::bulk::ImportLimit>>() {
+        Some(l) if imports => l.0,
+        _ => req
+            .app_data::<web::Data<BodyLimit>>()
+            .map_or(crate::config::DEFAULT_MAX_BODY_BYTES, |l| l.0),
+    };
     let outcome = match req.app_data::<web::Data<RouteTable>>() {
         Some(table) => check(&req, table, limit),
         None => Ok(()),

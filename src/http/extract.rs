@@ -172,7 +172,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
 pub struct Query<T>(pub T);
 
 /// Parses a query string into `T`, naming the failing parameter.
-fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -1,6 +1,7 @@
 //! REST under `/api/v1`: thin handlers over the service layer, documented
 //! with utoipa. Each area module ends with its `configure`.
 
+pub mod bulk;
 pub mod customers;
 pub mod db;
 pub mod docs;
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(me::configure)
             .configure(events::configure)
             .configure(jobs::configure)
-            .configure(webhooks::configure),
+            .configure(webhooks::configure)
+            .configure(bulk::configure),
     );
 }

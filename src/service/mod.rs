@@ -1,6 +1,7 @@
 //! Use cases per area. The only layer that talks to the database; REST
 //! handlers and GraphQL resolvers call these functions and nothing below them.
 
+pub mod bulk;
 pub mod contacts;
 pub mod customer_list;
 pub mod customers;

@@ -193,6 +193,19 @@ pub async fn replay(db: &impl Store) -> AppResult<usize> {
 /// Overwrites a customer's personal data in every table that holds it.
 async fn anonymise(txn: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> AppResult<()> {
     let none = Option::<String>::None;
+    // Rows an import refused are kept as sent: those naming the customer go.
+    if let Some(c) = customer::Entity::find_by_id(id).one(txn).await? {
+        let backend = txn.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => "DELETE FROM import_error WHERE CAST(cells AS text) LIKE $1",
+            _ => "DELETE FROM import_error WHERE CAST(cells AS TEXT) LIKE ?",
+        };
+        for needle in [c.external_id, c.email].into_iter().flatten() {
+            let pattern = format!("%{needle}%");
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, [pattern.into()]))
+                .await?;
+        }
+    }
     customer::Entity::update_many()
         .col_expr(customer::Column::Name, Expr::value("Erased customer"))
         .col_expr(customer::Column::ExternalId, Expr::value(none.clone()))

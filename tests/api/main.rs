@@ -6,6 +6,7 @@
 mod common;
 
 mod access;
+mod bulk;
 mod cli;
 mod customers;
 mod events;
