@@ -149,6 +149,9 @@ async fn spool(req: &HttpRequest, mut payload: web::Payload) -> AppResult<tempfi
         if written > limit {
             return Err(AppError::PayloadTooLarge(limit));
         }
+        if chunk.contains(&0) {
+            return Err(AppError::field("body", crate::http::edge::NUL_MESSAGE));
+        }
         file.write_all(&chunk).await.map_err(|e| AppError::Internal(e.into()))?;
     }
     file.flush().await.map_err(|e| AppError::Internal(e.into()))?;

@@ -82,15 +82,21 @@ pub fn openapi() -> Value {
     doc
 }
 
-/// Imports take NDJSON beside CSV (utoipa declares one content type).
+/// Imports take NDJSON beside CSV (utoipa declares one content type), and
+/// both say what the server checks of a file as a whole: no NUL, and rows
+/// matched by `external_id` — a CSV header with that column, NDJSON that
+/// names it.
 fn ndjson_uploads(doc: &mut Value) {
     for path in ["/api/v1/imports/customers", "/api/v1/imports/orders"] {
         if let Some(content) = doc["paths"][path]["post"]["requestBody"]["content"].as_object_mut() {
-            let csv = content
-                .get("text/csv")
-                .cloned()
-                .unwrap_or_else(|| json!({"schema": {"type": "string"}}));
-            content.insert("application/x-ndjson".into(), csv);
+            content.insert(
+                "text/csv".into(),
+                json!({"schema": {"type": "string", "pattern": crate::service::bulk::CSV_PATTERN}}),
+            );
+            content.insert(
+                "application/x-ndjson".into(),
+                json!({"schema": {"type": "string", "pattern": crate::service::bulk::NDJSON_PATTERN}}),
+            );
         }
     }
 }

@@ -164,7 +164,7 @@ fn claim_span(sender: &Sender) -> Duration {
 async fn claim(
     db: &DatabaseConnection,
     claim: Uuid,
-    until: DateTime<Utc>,
+    (due, until): (DateTime<Utc>, DateTime<Utc>),
     limit: usize,
     per_webhook: usize,
 ) -> AppResult<Vec<webhook_delivery::Model>> {
@@ -194,7 +194,7 @@ async fn claim(
     let values: Vec<sea_orm::Value> = vec![
         claim.into(),
         until.into(),
-        now().into(),
+        due.into(),
         i64::try_from(per_webhook).unwrap_or(1).into(),
         i64::try_from(limit).unwrap_or(1).into(),
     ];
@@ -205,14 +205,15 @@ async fn claim(
     )
 }
 
-/// Hands claimed rows back, due now (a subscription already at its cap here).
-async fn release(db: &DatabaseConnection, claim: Uuid, ids: Vec<Uuid>) -> AppResult<()> {
+/// Hands claimed rows back, due as of `due` (a subscription already at its
+/// cap here), so this run and others can take them again.
+async fn release(db: &DatabaseConnection, claim: Uuid, ids: Vec<Uuid>, due: DateTime<Utc>) -> AppResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
     webhook_delivery::Entity::update_many()
         .col_expr(webhook_delivery::Column::Claim, Expr::value(Option::<Uuid>::None))
-        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now()))
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(due))
         .filter(webhook_delivery::Column::Id.is_in(ids))
         .filter(webhook_delivery::Column::Claim.eq(claim))
         .exec(db)
@@ -220,28 +221,71 @@ async fn release(db: &DatabaseConnection, claim: Uuid, ids: Vec<Uuid>) -> AppRes
     Ok(())
 }
 
-/// One run of the sender: claims what it has room for and sends each on its
-/// own task. With `wait`, returns when they are done (an admin's run, the
-/// tests); otherwise at once. Returns how many it started.
+/// How long a scheduled run of the sender keeps refilling its slots.
+const RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One run of the sender: claims what was due when it started, as far as it
+/// has room, sends each on its own task, and claims again as tasks finish —
+/// for a second when scheduled (then it leaves the tasks running and
+/// returns), or until nothing due is left and every send has finished when
+/// someone asked for the run. A retry due after the run started waits for
+/// the next run. Returns how many sends it started.
 ///
 /// # Errors
 /// Database failures while claiming.
 pub async fn send_due(db: &DatabaseConnection, sender: &Arc<Sender>, wait: bool) -> AppResult<usize> {
-    let room = sender.slots.available_permits();
-    if room == 0 {
-        return Ok(0);
+    let due = now();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut sent = 0;
+    loop {
+        let room = sender.slots.available_permits();
+        let claimed = if room > 0 {
+            claim_and_spawn(db, sender, due, room, &mut tasks).await?
+        } else {
+            0
+        };
+        sent += claimed;
+        if claimed == 0 && (tasks.is_empty() || !wait) {
+            break;
+        }
+        if !wait && started.elapsed() > RUN_BUDGET {
+            break;
+        }
+        // Room comes back as sends finish.
+        tokio::select! {
+            _ = tasks.join_next(), if !tasks.is_empty() => {}
+            () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+        }
     }
+    if wait {
+        while tasks.join_next().await.is_some() {}
+    } else {
+        tasks.detach_all();
+    }
+    Ok(sent)
+}
+
+/// Claims up to `room` deliveries due at `due` and starts a send for each
+/// (a subscription already at its cap here hands its rows back).
+async fn claim_and_spawn(
+    db: &DatabaseConnection,
+    sender: &Arc<Sender>,
+    due: DateTime<Utc>,
+    room: usize,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> AppResult<usize> {
     let claim_id = new_id();
     let claimed = claim(
         db,
         claim_id,
-        now() + claim_span(sender),
+        (due, now() + claim_span(sender)),
         room,
         sender.settings.max_in_flight_per_webhook,
     )
     .await?;
-    let mut tasks = tokio::task::JoinSet::new();
     let mut released = Vec::new();
+    let mut started = 0;
     for d in claimed {
         let Ok(permit) = sender.slots.clone().try_acquire_owned() else {
             released.push(d.id);
@@ -259,6 +303,7 @@ pub async fn send_due(db: &DatabaseConnection, sender: &Arc<Sender>, wait: bool)
             }
             *n += 1;
         }
+        started += 1;
         let (db, sender) = (db.clone(), sender.clone());
         tasks.spawn(async move {
             let webhook_id = d.webhook_id;
@@ -275,13 +320,7 @@ pub async fn send_due(db: &DatabaseConnection, sender: &Arc<Sender>, wait: bool)
             drop(permit);
         });
     }
-    release(db, claim_id, released).await?;
-    let started = tasks.len();
-    if wait {
-        while tasks.join_next().await.is_some() {}
-    } else {
-        tasks.detach_all();
-    }
+    release(db, claim_id, released, due).await?;
     Ok(started)
 }
 
