@@ -158,6 +158,9 @@ def _body(case):
         key, important = body.get("key_tier_percent"), body.get("important_tier_percent")
         if isinstance(key, (int, float)) and isinstance(important, (int, float)) and key + important > 100:
             body["important_tier_percent"] = 100 - int(key)
+    if path == "/api/v1/tasks/{id}" and body.get("status") == "done" and not body.get("outcome"):
+        # Finishing a task needs an outcome.
+        body["outcome"] = "Done"
     if path == "/api/v1/staff/{id}" and body.get("manager_id") == case.path_parameters.get("id"):
         # Nobody manages themselves.
         body.pop("manager_id")

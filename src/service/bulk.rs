@@ -82,7 +82,8 @@ pub fn customers<S: Store + Clone + 'static>(
 
 /// What a CSV upload must look like as a whole: no NUL, and a header line
 /// with an `external_id` column (optionally quoted) — rows are matched by it.
-pub const CSV_PATTERN: &str = r#"^\uFEFF?([^\u0000\n\r,"]*,)*"?external_id"?(,[^\u0000\n\r"]*)?(\r?\n[^\u0000]*)?$"#;
+pub const CSV_PATTERN: &str =
+    r#"^\uFEFF?([^\u0000\n\r,"]*,)*(external_id|"external_id")(,[^\u0000\n\r"]*)?(\r?\n[^\u0000]*)?$"#;
 /// What an NDJSON upload must look like as a whole: no NUL, and
 /// `"external_id"` named somewhere.
 pub const NDJSON_PATTERN: &str = r#"^[^\u0000]*"external_id"[^\u0000]*$"#;

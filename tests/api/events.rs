@@ -25,16 +25,14 @@ async fn read_from(
     start: Option<String>,
 ) -> (Vec<Value>, Option<String>) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let expected = app.count_after(&start).await;
     let mut out = Vec::new();
     let mut after = start;
     loop {
         let (items, next) = read_pages(app, token, query, limit, after.clone()).await;
         out.extend(items);
         after = next;
-        if !query.is_empty()
-            || out.len() as i64 >= app.count_after(&after).await
-            || std::time::Instant::now() > deadline
-        {
+        if !query.is_empty() || out.len() as i64 >= expected || std::time::Instant::now() > deadline {
             return (out, after);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

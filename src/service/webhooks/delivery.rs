@@ -223,6 +223,9 @@ async fn release(db: &DatabaseConnection, claim: Uuid, ids: Vec<Uuid>, due: Date
 
 /// How long a scheduled run of the sender keeps refilling its slots.
 const RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a run someone asked for waits for its sends before answering
+/// (the rest finish in the background).
+const ASKED_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// One run of the sender: claims what was due when it started, as far as it
 /// has room, sends each on its own task, and claims again as tasks finish —
@@ -249,7 +252,7 @@ pub async fn send_due(db: &DatabaseConnection, sender: &Arc<Sender>, wait: bool)
         if claimed == 0 && (tasks.is_empty() || !wait) {
             break;
         }
-        if !wait && started.elapsed() > RUN_BUDGET {
+        if started.elapsed() > if wait { ASKED_BUDGET } else { RUN_BUDGET } {
             break;
         }
         // Room comes back as sends finish.
@@ -259,10 +262,10 @@ pub async fn send_due(db: &DatabaseConnection, sender: &Arc<Sender>, wait: bool)
         }
     }
     if wait {
-        while tasks.join_next().await.is_some() {}
-    } else {
-        tasks.detach_all();
+        let rest = ASKED_BUDGET.saturating_sub(started.elapsed());
+        let _ = tokio::time::timeout(rest, async { while tasks.join_next().await.is_some() {} }).await;
     }
+    tasks.detach_all();
     Ok(sent)
 }
 

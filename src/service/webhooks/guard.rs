@@ -127,6 +127,9 @@ fn literal(ip: IpAddr, allow: &AllowList) -> Result<(), String> {
     }
 }
 
+/// How long a host may take to resolve.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The DNS resolver of the webhook client: the system's, with every answer
 /// checked.
 pub struct GuardedResolver(pub Arc<AllowList>);
@@ -136,7 +139,11 @@ impl Resolve for GuardedResolver {
         let allow = self.0.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let lookup = tokio::net::lookup_host((host.as_str(), 0));
+            let addrs: Vec<SocketAddr> = tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
+                .await
+                .map_err(|_| format!("{host} did not resolve within {} s", LOOKUP_TIMEOUT.as_secs()))??
+                .collect();
             if addrs.is_empty() {
                 return Err(format!("{host} has no address").into());
             }

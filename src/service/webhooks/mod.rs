@@ -61,6 +61,7 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(Duration::from_secs(settings.timeout_secs))
+            .connect_timeout(Duration::from_secs(settings.timeout_secs.min(5)))
             .user_agent(concat!("Rapport-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
