@@ -281,8 +281,7 @@ fn input_format(key: &str) -> Option<Value> {
         "email" => json!({"maxLength": p::MAX_EMAIL, "pattern": p::EMAIL_PATTERN}),
         // A public host name (private addresses are refused unless allowed),
         // no user info or port; labels never hold `--` (punycode).
-        "url" => json!({"maxLength": 2048,
-            "pattern": "^https?://([a-z0-9]+(-[a-z0-9]+)*\\.)+[a-z]{2,24}(/[A-Za-z0-9._~-]+)*/?$"}),
+        "url" => json!({"maxLength": 2048, "pattern": crate::service::webhooks::URL_PATTERN}),
         "phone" => json!({"pattern": p::PHONE_PATTERN}),
         "country" => json!({"pattern": p::COUNTRY_PATTERN}),
         "currency" => json!({"pattern": p::CURRENCY_PATTERN}),

@@ -463,6 +463,52 @@ on_both_databases!(
     rotation_tests_redelivery_and_replay,
 );
 
+/// A subscription is given up on at its first failure.
+fn impatient(s: &mut Settings) {
+    local(s);
+    s.webhooks.disable_after_secs = 0;
+}
+
+async fn an_endpoint_failing_too_long_is_turned_off(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let receiver = Receiver::start().await;
+    let (hook, _) = subscribe(app, &receiver.url("/down"), json!(["customer.created"])).await;
+    receiver.script("/down", vec![(500, vec![], "down".into())]);
+    app.create_customer(json!({"name": "Unlucky"})).await;
+    deliver(app).await;
+    let off = app.get(&format!("/api/v1/webhooks/{hook}"), &admin).await;
+    assert_eq!(off.body["active"], false, "{}", off.body);
+    assert!(
+        off.body["disabled_reason"].as_str().unwrap().contains("failed since"),
+        "{}",
+        off.body
+    );
+    assert!(off.body["failing_since"].is_string());
+    let mut disabled = Value::Null;
+    for _ in 0..400 {
+        disabled = app
+            .get("/api/v1/events?types=webhook.endpoint_disabled", &admin)
+            .await
+            .body;
+        if disabled["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(disabled["items"][0]["data"]["webhook_id"], hook.as_str(), "{disabled}");
+    assert!(
+        disabled["items"][0]["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("failed since")
+    );
+}
+
+mod patience {
+    use super::{an_endpoint_failing_too_long_is_turned_off, impatient};
+    on_both_databases!(settings = impatient; an_endpoint_failing_too_long_is_turned_off);
+}
+
 mod production {
     use super::{guarded, the_address_is_checked_when_sending};
     on_both_databases!(settings = guarded; the_address_is_checked_when_sending);

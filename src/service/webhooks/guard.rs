@@ -41,6 +41,11 @@ impl AllowList {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
+    /// Whether the list itself names `ip` (not merely that it is public).
+    pub fn names(&self, ip: IpAddr) -> bool {
+        self.allows(canonical(ip))
+    }
+
     /// Whether webhooks may connect to `ip`.
     pub fn permits(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);

@@ -141,8 +141,16 @@ fn attempt_view(m: webhook_attempt::Model) -> AttemptView {
     }
 }
 
+/// A subscription's URL as the document states it: http(s), a public host
+/// name (labels of letters and digits joined by single hyphens, a
+/// letters-only top-level domain), no port, user info or query.
+pub const URL_PATTERN: &str = r"^https?://([a-z0-9]+(-[a-z0-9]+)*\.)+[a-z]{2,24}(/[A-Za-z0-9._~-]+)*/?$";
+
+static URL_SHAPE: std::sync::LazyLock<regex_lite::Regex> = std::sync::LazyLock::new(|| {
+    regex_lite::Regex::new(URL_PATTERN).unwrap_or_else(|_| unreachable!("constant pattern"))
+});
+
 fn check_url(c: &mut Checker, sender: &Sender, raw: String) -> Option<String> {
-    let raw = raw.trim().to_owned();
     if raw.len() > MAX_URL {
         c.fail("url", format!("must be at most {MAX_URL} characters"));
         return None;
@@ -156,6 +164,20 @@ fn check_url(c: &mut Checker, sender: &Sender, raw: String) -> Option<String> {
     };
     if let Err(why) = guard::check_url(&parsed, &sender.allow) {
         c.fail("url", why);
+        return None;
+    }
+    // An address the allow-list names may be written as such (with a port);
+    // everything else has the documented shape.
+    let allowed_literal = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => sender.allow.names(ip.into()),
+        Some(url::Host::Ipv6(ip)) => sender.allow.names(ip.into()),
+        _ => false,
+    };
+    if !allowed_literal && !URL_SHAPE.is_match(&raw) {
+        c.fail(
+            "url",
+            "must be http(s)://a.public.host/path: lowercase host name, no port, user or query",
+        );
         return None;
     }
     if parsed.host_str().is_some_and(|h| h.eq_ignore_ascii_case("localhost"))
