@@ -32,6 +32,8 @@ pub struct ExportFormatQuery {
 pub struct ImportQuery {
     /// Validate every row and report, writing nothing.
     pub dry_run: Option<bool>,
+    /// `csv` (default) or `ndjson`, for an `application/octet-stream` upload.
+    pub format: Option<BulkFormat>,
 }
 
 /// What an import did.

@@ -125,13 +125,16 @@ pub async fn export_customers(db: Db, BearerAuth(actor): BearerAuth, req: HttpRe
         .streaming(first.chain(rest)))
 }
 
-/// The format an upload declares.
-fn upload_format(req: &HttpRequest) -> AppResult<BulkFormat> {
+/// The format of an upload: its content type when that says, else `format`.
+fn upload_format(req: &HttpRequest, asked: Option<BulkFormat>) -> AppResult<BulkFormat> {
     let mime = req.mime_type().ok().flatten();
     match mime.as_ref().map(|m| m.essence_str()) {
         Some("text/csv") => Ok(BulkFormat::Csv),
         Some("application/x-ndjson" | "application/ndjson") => Ok(BulkFormat::Ndjson),
-        _ => Err(AppError::UnsupportedMediaType("text/csv or application/x-ndjson")),
+        Some("application/octet-stream") | None => Ok(asked.unwrap_or(BulkFormat::Csv)),
+        _ => Err(AppError::UnsupportedMediaType(
+            "application/octet-stream (with format), text/csv or application/x-ndjson",
+        )),
     }
 }
 
@@ -149,12 +152,12 @@ async fn spool(req: &HttpRequest, mut payload: web::Payload) -> AppResult<tempfi
         if written > limit {
             return Err(AppError::PayloadTooLarge(limit));
         }
-        if chunk.contains(&0) {
-            return Err(AppError::field("body", crate::http::edge::NUL_MESSAGE));
-        }
         file.write_all(&chunk).await.map_err(|e| AppError::Internal(e.into()))?;
     }
     file.flush().await.map_err(|e| AppError::Internal(e.into()))?;
+    if written == 0 {
+        return Err(AppError::BadRequest("an import needs a file: the body is empty".into()));
+    }
     Ok(path)
 }
 
@@ -184,7 +187,7 @@ async fn import(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     crate::auth::policy::manage_customers(&actor)?;
-    let format = upload_format(&req)?;
+    let format = upload_format(&req, query.format)?;
     let file = spool(&req, payload).await?;
     let report = bulk::import(&db, &actor, kind, format, query.dry_run.unwrap_or(false), &file.0).await?;
     Ok(HttpResponse::Ok().json(report))
@@ -197,9 +200,10 @@ async fn import(
 /// `external_id` twice: the later row wins; an e-mail of another customer: a
 /// row error). `dry_run=true` checks without writing.
 #[utoipa::path(post, path = "/api/v1/imports/customers", tag = "bulk", params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "CSV with a header row, or NDJSON (`application/x-ndjson`)"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file: CSV with a header row, or NDJSON, as `format` says (`Content-Type: text/csv` or `application/x-ndjson` say it too)"),
     responses((status = 200, body = ImportReport), ErrorResponses,
-        (status = 415, description = "Neither CSV nor NDJSON", body = Problem, content_type = "application/problem+json")),
+        (status = 415, description = "Not a file type imports take", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin", "manager"])))]
 pub async fn import_customers(
     db: Db,
@@ -216,9 +220,10 @@ pub async fn import_customers(
 /// already recorded with the same values is unchanged, with other values a
 /// row error.
 #[utoipa::path(post, path = "/api/v1/imports/orders", tag = "bulk", params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "CSV with a header row, or NDJSON (`application/x-ndjson`)"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file: CSV with a header row, or NDJSON, as `format` says (`Content-Type: text/csv` or `application/x-ndjson` say it too)"),
     responses((status = 200, body = ImportReport), ErrorResponses,
-        (status = 415, description = "Neither CSV nor NDJSON", body = Problem, content_type = "application/problem+json")),
+        (status = 415, description = "Not a file type imports take", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin", "manager"])))]
 pub async fn import_orders(
     db: Db,

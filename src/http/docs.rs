@@ -82,20 +82,14 @@ pub fn openapi() -> Value {
     doc
 }
 
-/// Imports take NDJSON beside CSV (utoipa declares one content type), and
-/// both say what the server checks of a file as a whole: no NUL, and rows
-/// matched by `external_id` — a CSV header with that column, NDJSON that
-/// names it.
+/// An import's file is bytes (generated clients upload it as a file); the
+/// NUL rule for strings does not apply to it.
 fn ndjson_uploads(doc: &mut Value) {
     for path in ["/api/v1/imports/customers", "/api/v1/imports/orders"] {
-        if let Some(content) = doc["paths"][path]["post"]["requestBody"]["content"].as_object_mut() {
-            content.insert(
-                "text/csv".into(),
-                json!({"schema": {"type": "string", "pattern": crate::service::bulk::CSV_PATTERN}}),
-            );
-            content.insert(
-                "application/x-ndjson".into(),
-                json!({"schema": {"type": "string", "pattern": crate::service::bulk::NDJSON_PATTERN}}),
+        if let Some(body) = doc["paths"][path]["post"]["requestBody"].as_object_mut() {
+            body.insert(
+                "content".into(),
+                json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}),
             );
         }
     }
