@@ -215,6 +215,32 @@ impl Rows {
     }
 }
 
+/// Replaces NUL characters (which PostgreSQL text cannot hold) in every
+/// string of a value; says whether there were any.
+fn scrub(v: &mut serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => {
+            *s = s.replace('\0', "\u{fffd}");
+            true
+        }
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |any, i| scrub(i) | any),
+        serde_json::Value::Object(map) => {
+            let keys: Vec<String> = map.keys().filter(|k| k.contains('\0')).cloned().collect();
+            let mut found = !keys.is_empty();
+            for k in keys {
+                if let Some(value) = map.remove(&k) {
+                    map.insert(k.replace('\0', "\u{fffd}"), value);
+                }
+            }
+            for value in map.values_mut() {
+                found |= scrub(value);
+            }
+            found
+        }
+        _ => false,
+    }
+}
+
 /// Text cells of a CSV row as the JSON types an input takes.
 fn typed(kind: ImportKind, fields: &mut serde_json::Map<String, serde_json::Value>) -> Result<(), (String, String)> {
     for (name, value) in fields.iter_mut() {
@@ -376,6 +402,7 @@ pub async fn import(
 ) -> AppResult<ImportReport> {
     policy::manage_customers(actor)?;
     let (mut rows, columns) = Rows::open(path, format)?;
+    let columns: Vec<String> = columns.iter().map(|c| c.replace('\0', "\u{fffd}")).collect();
     let id = super::new_id();
     let started_at = super::now();
     import_run::ActiveModel {
@@ -414,6 +441,22 @@ pub async fn import(
         let txn = super::begin(db).await?;
         let mut refused: Vec<import_error::ActiveModel> = Vec::new();
         for item in batch {
+            let item = match item {
+                Ok(mut row) => {
+                    let in_fields = serde_json::Value::Object(row.fields.clone())
+                        .to_string()
+                        .contains("\\u0000");
+                    if scrub(&mut row.cells) || in_fields {
+                        Err((row, crate::http::edge::NUL_MESSAGE.to_owned()))
+                    } else {
+                        Ok(row)
+                    }
+                }
+                Err((mut row, why)) => {
+                    scrub(&mut row.cells);
+                    Err((row, why.replace('\0', "\u{fffd}")))
+                }
+            };
             let (row, outcome) = match item {
                 Err((row, why)) => (row, Err(("row".to_owned(), why))),
                 Ok(mut row) => {
@@ -440,6 +483,7 @@ pub async fn import(
                 Ok(Outcome::Updated) => updated += 1,
                 Ok(Outcome::Unchanged) => unchanged += 1,
                 Err((field, error)) => {
+                    let (field, error) = (field.replace('\0', "\u{fffd}"), error.replace('\0', "\u{fffd}"));
                     failed += 1;
                     if errors.len() < LISTED_ERRORS {
                         errors.push(RowError {

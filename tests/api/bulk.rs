@@ -124,6 +124,20 @@ async fn imports_count_every_row_and_store_no_bad_one(app: &TestApp) {
     assert_eq!(counts(&nd), [3, 1, 0, 0, 2], "{nd}");
     let (status, _) = upload(app, "/api/v1/imports/customers", "application/json", "{}").await;
     assert_eq!(status, 415);
+    // Bytes that are no CSV at all, NUL characters included, are row errors.
+    let (status, odd) = upload(
+        app,
+        "/api/v1/imports/customers?format=csv",
+        "application/octet-stream",
+        "external_id,na\u{0}me\nx\u{0},a\u{0}b\n\u{0}\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{odd}");
+    assert_eq!(counts(&odd), [2, 0, 0, 0, 2], "{odd}");
+    let errors = text(app, &format!("/api/v1/imports/{}/errors", odd["id"].as_str().unwrap())).await;
+    assert!(errors.contains("NUL"), "{errors}");
+    let (status, _) = upload(app, "/api/v1/imports/customers", "application/octet-stream", "").await;
+    assert_eq!(status, 400, "an empty body is no file");
     // Only admins and managers.
     let res = app
         .client
