@@ -1,244 +1,32 @@
-//! Bulk export and import of customers and orders. Exports stream page by
-//! page through the list's own filters and masking; imports read an upload
-//! spooled to disk record by record, validate each row with the same rules
-//! as the API, and write each batch in one transaction (each row in a
-//! savepoint, so a bad row never fails its batch).
+//! Imports: an upload spooled to disk, read record by record, each row
+//! checked by the API's rules in a savepoint, batches of 500 in one
+//! transaction; the refused rows kept for the errors file.
 
 use entity::{customer, import_error, import_run};
-use futures_util::Stream;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use uuid::Uuid;
 
+mod rows;
+
 use crate::auth::{Actor, policy};
 use crate::contract::bulk::{BulkFormat, ImportKind, ImportReport, RowError};
-use crate::contract::customers::{CustomerFilter, CustomerPatch, CustomerSort, CustomerView, NewCustomer};
+use crate::contract::customers::{CustomerPatch, CustomerView, NewCustomer};
 use crate::contract::orders::NewOrder;
-use crate::domain::pagination::PageRequest;
 use crate::error::{AppError, AppResult};
-use crate::service::Store;
-
-/// Customers per page of an export.
-const EXPORT_PAGE: u64 = 500;
-
-/// The cells that spreadsheets read as formulas start with one of these.
-const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
-/// A cell as exported: one a spreadsheet would run as a formula gets a
-/// leading `'`.
-pub fn neutralise(cell: &str) -> String {
-    if cell.starts_with(FORMULA_STARTS) {
-        format!("'{cell}")
-    } else {
-        cell.to_owned()
-    }
-}
-
-/// A cell as imported: the export's neutralising `'` comes off again.
-pub fn restore(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
-        _ => cell,
-    }
-}
-
-/// The customers of a filtered list, page after page, as the caller may see
-/// them.
-pub fn customers<S: Store + Clone + 'static>(
-    db: S,
-    actor: Actor,
-    filter: CustomerFilter,
-    sort: Option<CustomerSort>,
-) -> impl Stream<Item = AppResult<Vec<CustomerView>>> {
-    let start = Some(PageRequest {
-        limit: EXPORT_PAGE,
-        after: None,
-    });
-    futures_util::stream::unfold(start, move |request| {
-        let (db, actor, filter) = (db.clone(), actor.clone(), filter.clone());
-        async move {
-            let request = request?;
-            match super::customer_list::list(&db, &actor, &filter, sort, &request).await {
-                Ok(page) => {
-                    let next = page
-                        .next_cursor
-                        .as_deref()
-                        .map(crate::domain::pagination::Cursor::decode)
-                        .transpose()
-                        .ok()
-                        .flatten()
-                        .map(|after| PageRequest {
-                            limit: EXPORT_PAGE,
-                            after: Some(after),
-                        });
-                    Some((Ok(page.items), next))
-                }
-                Err(e) => Some((Err(e), None)),
-            }
-        }
-    })
-}
+use crate::service::{self, Store};
+use rows::{Rows, scrub};
 
 /// Rows written per transaction.
 const BATCH: usize = 500;
 /// Row errors listed in the reply (all are kept for the errors file).
 const LISTED_ERRORS: usize = 20;
-/// Columns an export writes that an import does not take.
-const EXPORT_ONLY: [&str; 4] = ["id", "created_at", "updated_at", "last_contacted_at"];
-
-/// One row of an upload: its number, what was sent, and its fields.
-struct Row {
-    number: i64,
-    cells: serde_json::Value,
-    fields: serde_json::Map<String, serde_json::Value>,
-}
-
 /// How a row ended.
 enum Outcome {
     Created,
     Updated,
     Unchanged,
-}
-
-/// Reads an upload record by record.
-enum Rows {
-    Csv(csv::StringRecordsIntoIter<std::fs::File>, Vec<String>),
-    Ndjson(std::io::Lines<std::io::BufReader<std::fs::File>>),
-}
-
-impl Rows {
-    fn open(path: &std::path::Path, format: BulkFormat) -> AppResult<(Self, Vec<String>)> {
-        let file = std::fs::File::open(path).map_err(|e| AppError::Internal(e.into()))?;
-        Ok(match format {
-            BulkFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-                // A header that cannot be read leaves every row without
-                // fields: each is then a row error, not the whole file.
-                let header: Vec<String> = reader
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (Self::Csv(reader.into_records(), header.clone()), header)
-            }
-            BulkFormat::Ndjson => {
-                use std::io::BufRead as _;
-                (Self::Ndjson(std::io::BufReader::new(file).lines()), Vec::new())
-            }
-        })
-    }
-
-    /// The next row; `Err` carries a row that could not be read at all.
-    fn next(&mut self, number: i64) -> Option<Result<Row, (Row, String)>> {
-        match self {
-            Self::Csv(records, header) => {
-                let record = records.next()?;
-                Some(match record {
-                    Ok(r) => {
-                        let cells: Vec<String> = r.iter().map(str::to_owned).collect();
-                        let mut fields = serde_json::Map::new();
-                        for (name, cell) in header.iter().zip(&cells) {
-                            let cell = restore(cell).trim();
-                            if !cell.is_empty() && !EXPORT_ONLY.contains(&name.as_str()) {
-                                fields.insert(name.clone(), serde_json::Value::String(cell.to_owned()));
-                            }
-                        }
-                        if cells.len() != header.len() {
-                            let row = Row {
-                                number,
-                                cells: json!(cells),
-                                fields,
-                            };
-                            Err((
-                                row,
-                                format!("has {} cells; the header has {}", cells.len(), header.len()),
-                            ))
-                        } else {
-                            Ok(Row {
-                                number,
-                                cells: json!(cells),
-                                fields,
-                            })
-                        }
-                    }
-                    Err(e) => Err((
-                        Row {
-                            number,
-                            cells: json!([]),
-                            fields: serde_json::Map::new(),
-                        },
-                        e.to_string(),
-                    )),
-                })
-            }
-            Self::Ndjson(lines) => loop {
-                let line = match lines.next()? {
-                    Ok(l) => l,
-                    Err(e) => {
-                        let row = Row {
-                            number,
-                            cells: json!(null),
-                            fields: serde_json::Map::new(),
-                        };
-                        return Some(Err((row, e.to_string())));
-                    }
-                };
-                let line = line.trim().trim_start_matches('\u{feff}');
-                if line.is_empty() {
-                    continue;
-                }
-                return Some(match serde_json::from_str::<serde_json::Value>(line) {
-                    Ok(serde_json::Value::Object(mut map)) => {
-                        let cells = serde_json::Value::Object(map.clone());
-                        map.retain(|k, v| !v.is_null() && !EXPORT_ONLY.contains(&k.as_str()));
-                        Ok(Row {
-                            number,
-                            cells,
-                            fields: map,
-                        })
-                    }
-                    _ => Err((
-                        Row {
-                            number,
-                            cells: json!(line),
-                            fields: serde_json::Map::new(),
-                        },
-                        "is not a JSON object".into(),
-                    )),
-                });
-            },
-        }
-    }
-}
-
-/// Replaces NUL characters (which PostgreSQL text cannot hold) in every
-/// string of a value; says whether there were any.
-fn scrub(v: &mut serde_json::Value) -> bool {
-    match v {
-        serde_json::Value::String(s) if s.contains('\0') => {
-            *s = s.replace('\0', "\u{fffd}");
-            true
-        }
-        serde_json::Value::Array(items) => items.iter_mut().fold(false, |any, i| scrub(i) | any),
-        serde_json::Value::Object(map) => {
-            let keys: Vec<String> = map.keys().filter(|k| k.contains('\0')).cloned().collect();
-            let mut found = !keys.is_empty();
-            for k in keys {
-                if let Some(value) = map.remove(&k) {
-                    map.insert(k.replace('\0', "\u{fffd}"), value);
-                }
-            }
-            for value in map.values_mut() {
-                found |= scrub(value);
-            }
-            found
-        }
-        _ => false,
-    }
 }
 
 /// Text cells of a CSV row as the JSON types an input takes.
@@ -330,14 +118,14 @@ async fn customer_row(
     }
     match existing {
         None => {
-            super::customers::create(db, actor, new)
+            service::customers::create(db, actor, new)
                 .await
                 .map_err(|e| first_error(&e))?;
             Ok(Outcome::Created)
         }
         Some(current) => {
-            let before = super::customers::to_view(current.clone(), actor);
-            let after = super::customers::update(db, actor, current.id, CustomerPatch::from(new))
+            let before = service::customers::to_view(current.clone(), actor);
+            let after = service::customers::update(db, actor, current.id, CustomerPatch::from(new))
                 .await
                 .map_err(|e| first_error(&e))?;
             let same = |v: &CustomerView| {
@@ -371,15 +159,15 @@ async fn order_row(
     }
     let new: NewOrder = input(fields)?;
     let (amount, currency) = (new.amount_minor, new.currency.trim().to_uppercase());
-    match super::orders::record(db, actor, new)
+    match service::orders::record(db, actor, new)
         .await
         .map_err(|e| first_error(&e))?
     {
-        super::orders::Recorded::Created(_) => Ok(Outcome::Created),
-        super::orders::Recorded::Existing(o) if o.amount_minor == amount && o.currency == currency => {
+        service::orders::Recorded::Created(_) => Ok(Outcome::Created),
+        service::orders::Recorded::Existing(o) if o.amount_minor == amount && o.currency == currency => {
             Ok(Outcome::Unchanged)
         }
-        super::orders::Recorded::Existing(_) => Err((
+        service::orders::Recorded::Existing(_) => Err((
             "external_id".into(),
             "an order with this external_id exists with another amount or currency".into(),
         )),
@@ -403,8 +191,8 @@ pub async fn import(
     policy::manage_customers(actor)?;
     let (mut rows, columns) = Rows::open(path, format)?;
     let columns: Vec<String> = columns.iter().map(|c| c.replace('\0', "\u{fffd}")).collect();
-    let id = super::new_id();
-    let started_at = super::now();
+    let id = service::new_id();
+    let started_at = service::now();
     import_run::ActiveModel {
         id: Set(id),
         kind: Set(kind.as_str().into()),
@@ -438,7 +226,7 @@ pub async fn import(
         if batch.is_empty() {
             break;
         }
-        let txn = super::begin(db).await?;
+        let txn = service::begin(db).await?;
         let mut refused: Vec<import_error::ActiveModel> = Vec::new();
         for item in batch {
             let item = match item {
@@ -514,7 +302,7 @@ pub async fn import(
                 .await?;
         }
     }
-    let finished_at = super::now();
+    let finished_at = service::now();
     import_run::Entity::update_many()
         .col_expr(import_run::Column::Rows, Expr::value(number))
         .col_expr(import_run::Column::Created, Expr::value(created))
@@ -640,21 +428,5 @@ fn cell_text(v: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_neutralised_and_restored() {
-        for cell in ["=SUM(A1)", "+33 6 12", "-1", "@cmd", "\tx", "\rx"] {
-            let out = neutralise(cell);
-            assert!(out.starts_with('\''), "{cell}");
-            assert_eq!(restore(&out), cell);
-        }
-        assert_eq!(neutralise("plain"), "plain");
-        assert_eq!(restore("'quoted"), "'quoted", "a quote that was typed stays");
     }
 }
