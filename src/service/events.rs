@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::event;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use serde_json::{Value, json};
@@ -34,17 +34,33 @@ pub async fn emit(
     data: Value,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    event::ActiveModel {
-        id: Set(new_id()),
-        kind: Set(kind.as_str().into()),
-        occurred_at: Set(at),
-        subject_id: Set(subject_id),
-        customer_id: Set(customer_id),
-        data: Set(data),
-        ..Default::default()
+    emit_many(conn, [(kind, subject_id, customer_id, data, at)]).await
+}
+
+/// Leaves one event per item (type, subject, customer, data, time) in the
+/// caller's transaction, in one statement.
+///
+/// # Errors
+/// Database failures.
+pub async fn emit_many(
+    conn: &impl ConnectionTrait,
+    items: impl IntoIterator<Item = (EventType, Uuid, Option<Uuid>, Value, DateTime<Utc>)>,
+) -> AppResult<()> {
+    let rows: Vec<event::ActiveModel> = items
+        .into_iter()
+        .map(|(kind, subject_id, customer_id, data, at)| event::ActiveModel {
+            id: Set(new_id()),
+            kind: Set(kind.as_str().into()),
+            occurred_at: Set(at),
+            subject_id: Set(subject_id),
+            customer_id: Set(customer_id),
+            data: Set(data),
+            ..Default::default()
+        })
+        .collect();
+    if !rows.is_empty() {
+        event::Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
-    .insert(conn)
-    .await?;
     Ok(())
 }
 

@@ -166,6 +166,35 @@ async fn orders_import_by_external_id(app: &TestApp) {
     let changed = "external_id,customer_external_id,amount_minor,currency\no-1,buyer-1,999,EUR\n";
     let (_, conflict) = upload(app, "/api/v1/imports/orders", "text/csv", changed).await;
     assert_eq!(conflict["errors"][0]["field"], "external_id", "{conflict}");
+
+    // A batch is written together: several orders of one customer in it all
+    // count, an order id of another customer's order is that row's error,
+    // and each created order tells its event once.
+    app.create_customer(json!({"name": "Second", "external_id": "buyer-2"}))
+        .await;
+    let events_before = app.event_types("order.completed").await.len();
+    let batch = "external_id,customer_external_id,amount_minor,currency\n\
+        o-10,buyer-1,100,EUR\n\
+        o-11,buyer-2,200,EUR\n\
+        o-1,buyer-2,1250,EUR\n\
+        o-12,buyer-1,300,EUR\n\
+        o-13,buyer-2,400,EUR\n";
+    let (_, report) = upload(app, "/api/v1/imports/orders", "text/csv", batch).await;
+    assert_eq!(counts(&report), [5, 4, 0, 0, 1], "{report}");
+    assert_eq!(report["errors"][0]["row"], 3, "{report}");
+    assert_eq!(
+        report["errors"][0]["error"], "an order with this external_id belongs to another customer",
+        "{report}"
+    );
+    assert_eq!(app.event_types("order.completed").await.len(), events_before + 4);
+    assert_eq!(
+        app.count("customer WHERE external_id = 'buyer-1' AND order_count = 3").await,
+        1
+    );
+    assert_eq!(
+        app.count("customer WHERE external_id = 'buyer-2' AND order_count = 2").await,
+        1
+    );
 }
 
 async fn an_export_reimports_unchanged_and_neutralises_formulas(app: &TestApp) {

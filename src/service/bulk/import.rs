@@ -16,7 +16,7 @@ use crate::contract::customers::{CustomerPatch, CustomerView, NewCustomer};
 use crate::contract::orders::NewOrder;
 use crate::error::{AppError, AppResult};
 use crate::service::{self, Store};
-use rows::{Rows, scrub};
+use rows::{Row, Rows, scrub};
 
 /// Rows written per transaction.
 const BATCH: usize = 500;
@@ -144,36 +144,6 @@ async fn customer_row(
     }
 }
 
-/// Records one order row (orders are facts: the same `external_id` with
-/// other values is an error, not an update).
-async fn order_row(
-    db: &DatabaseTransaction,
-    actor: &Actor,
-    fields: serde_json::Map<String, serde_json::Value>,
-) -> Result<Outcome, (String, String)> {
-    if !fields.contains_key("external_id") {
-        return Err((
-            "external_id".into(),
-            "is required to import (rows are matched by it)".into(),
-        ));
-    }
-    let new: NewOrder = input(fields)?;
-    let (amount, currency) = (new.amount_minor, new.currency.trim().to_uppercase());
-    match service::orders::record(db, actor, new)
-        .await
-        .map_err(|e| first_error(&e))?
-    {
-        service::orders::Recorded::Created(_) => Ok(Outcome::Created),
-        service::orders::Recorded::Existing(o) if o.amount_minor == amount && o.currency == currency => {
-            Ok(Outcome::Unchanged)
-        }
-        service::orders::Recorded::Existing(_) => Err((
-            "external_id".into(),
-            "an order with this external_id exists with another amount or currency".into(),
-        )),
-    }
-}
-
 /// Imports an upload (spooled to `path`): each row validated, valid rows
 /// written batch by batch, each in a savepoint; `dry_run` writes nothing but
 /// the report.
@@ -228,30 +198,16 @@ pub async fn import(
         }
         let txn = service::begin(db).await?;
         let mut refused: Vec<import_error::ActiveModel> = Vec::new();
+        // Each row read and checked on its own, then the batch written.
+        let mut read = Vec::with_capacity(batch.len());
         for item in batch {
-            let item = match item {
-                Ok(mut row) => {
-                    let in_fields = serde_json::Value::Object(row.fields.clone())
-                        .to_string()
-                        .contains("\\u0000");
-                    if scrub(&mut row.cells) || in_fields {
-                        Err((row, crate::http::edge::NUL_MESSAGE.to_owned()))
-                    } else {
-                        Ok(row)
-                    }
-                }
-                Err((mut row, why)) => {
-                    scrub(&mut row.cells);
-                    Err((row, why.replace('\0', "\u{fffd}")))
-                }
-            };
-            let (row, outcome) = match item {
+            read.push(match screened(item) {
                 Err((row, why)) => (row, Err(("row".to_owned(), why))),
                 Ok(mut row) => {
                     let fields = std::mem::take(&mut row.fields);
                     let ext = fields.get("external_id").and_then(|v| v.as_str()).map(str::to_owned);
                     let first = ext.as_ref().and_then(|e| seen.get(e).copied());
-                    let outcome = match first {
+                    let fields = match first {
                         Some(first) => Err((
                             "external_id".to_owned(),
                             format!("repeats row {first} of this file, which counts"),
@@ -260,12 +216,28 @@ pub async fn import(
                             if let Some(e) = ext {
                                 seen.insert(e, row.number);
                             }
-                            write_row(&txn, actor, kind, fields).await
+                            Ok(fields)
                         }
                     };
-                    (row, outcome)
+                    (row, fields)
                 }
-            };
+            });
+        }
+        let written = match kind {
+            ImportKind::Customers => {
+                let mut out = Vec::with_capacity(read.len());
+                for (row, fields) in read {
+                    let outcome = match fields {
+                        Ok(fields) => write_customer(&txn, actor, fields).await,
+                        Err(e) => Err(e),
+                    };
+                    out.push((row, outcome));
+                }
+                out
+            }
+            ImportKind::Orders => write_orders(&txn, actor, read).await?,
+        };
+        for (row, outcome) in written {
             match outcome {
                 Ok(Outcome::Created) => created += 1,
                 Ok(Outcome::Updated) => updated += 1,
@@ -331,26 +303,90 @@ pub async fn import(
     })
 }
 
-/// One row in its own savepoint: kept when it wrote, dropped when it failed
-/// or changed nothing.
-async fn write_row(
+/// A row as read, its NUL characters turned into a row error (PostgreSQL
+/// text cannot hold them).
+fn screened(item: Result<Row, (Row, String)>) -> Result<Row, (Row, String)> {
+    match item {
+        Ok(mut row) => {
+            let in_fields = serde_json::Value::Object(row.fields.clone())
+                .to_string()
+                .contains("\\u0000");
+            if scrub(&mut row.cells) || in_fields {
+                Err((row, crate::http::edge::NUL_MESSAGE.to_owned()))
+            } else {
+                Ok(row)
+            }
+        }
+        Err((mut row, why)) => {
+            scrub(&mut row.cells);
+            Err((row, why.replace('\0', "\u{fffd}")))
+        }
+    }
+}
+
+/// One customer row in its own savepoint: kept when it wrote, dropped when
+/// it failed or changed nothing.
+async fn write_customer(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    kind: ImportKind,
     mut fields: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Outcome, (String, String)> {
-    typed(kind, &mut fields)?;
+    typed(ImportKind::Customers, &mut fields)?;
     let sp = txn.open().await.map_err(|e| first_error(&e.into()))?;
-    let outcome = match kind {
-        ImportKind::Customers => customer_row(&sp, actor, fields).await,
-        ImportKind::Orders => order_row(&sp, actor, fields).await,
-    };
+    let outcome = customer_row(&sp, actor, fields).await;
     let kept = match &outcome {
         Ok(Outcome::Created | Outcome::Updated) => sp.commit().await,
         _ => sp.rollback().await,
     };
     kept.map_err(|e| first_error(&e.into()))?;
     outcome
+}
+
+/// A batch of order rows, recorded together (orders are facts: the same
+/// `external_id` with other values is an error, not an update).
+async fn write_orders(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    read: Vec<(Row, Result<serde_json::Map<String, serde_json::Value>, (String, String)>)>,
+) -> AppResult<Vec<(Row, Result<Outcome, (String, String)>)>> {
+    let mut out = Vec::with_capacity(read.len());
+    let mut inputs = Vec::new();
+    for (row, fields) in read {
+        let order = fields.and_then(|mut fields| {
+            typed(ImportKind::Orders, &mut fields)?;
+            if !fields.contains_key("external_id") {
+                return Err((
+                    "external_id".into(),
+                    "is required to import (rows are matched by it)".into(),
+                ));
+            }
+            input::<NewOrder>(fields)
+        });
+        match order {
+            Ok(order) => {
+                let sent = (order.amount_minor, order.currency.trim().to_uppercase());
+                inputs.push((out.len(), sent, order));
+                out.push((row, Ok(Outcome::Unchanged)));
+            }
+            Err(e) => out.push((row, Err(e))),
+        }
+    }
+    let (places, orders): (Vec<_>, Vec<_>) = inputs.into_iter().map(|(i, sent, o)| ((i, sent), o)).unzip();
+    let recorded = service::orders::record_many(txn, actor, orders).await?;
+    for ((i, (amount, currency)), result) in places.into_iter().zip(recorded) {
+        out[i].1 = match result {
+            Ok(service::orders::Recorded::Created(_)) => Ok(Outcome::Created),
+            Ok(service::orders::Recorded::Existing(o)) if o.amount_minor == amount && o.currency == currency => {
+                Ok(Outcome::Unchanged)
+            }
+            Ok(service::orders::Recorded::Existing(_)) => Err((
+                "external_id".into(),
+                "an order with this external_id exists with another amount or currency".into(),
+            )),
+            Err(e) => Err(first_error(&e)),
+        };
+    }
+    Ok(out)
 }
 
 /// The failed rows of an import, in their original columns (CSV) or objects
