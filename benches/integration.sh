@@ -162,19 +162,29 @@ PY
   # Idempotency-Key on POST /interactions: the same requests with and without.
   id=$(curl -fsS "http://127.0.0.1:$PORT/api/v1/customers?limit=1" -H "Authorization: Bearer $token" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+  # Each wrk thread has its own Lua state (and the same random seed), so
+  # keys carry the thread's number to stay unique across threads.
   cat > "$work/post.lua" <<LUA
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 local n = 0
+local run = os.time()
 request = function()
   n = n + 1
   local headers = {["Authorization"] = "Bearer $token", ["Content-Type"] = "application/json"}
-  if os.getenv("KEYED") == "1" then headers["Idempotency-Key"] = "k-" .. tostring(math.random(1, 1e12)) .. "-" .. n end
+  if os.getenv("KEYED") == "1" then headers["Idempotency-Key"] = "k-" .. run .. "-" .. tostring(tid) .. "-" .. n end
   return wrk.format("POST", "/api/v1/customers/$id/interactions", headers,
     '{"channel":"phone","direction":"outbound","summary":"Bench call"}')
 end
 LUA
   for keyed in 0 1; do
-    rps=$(KEYED=$keyed wrk -t2 -c16 -d"${DURATION}s" -s "$work/post.lua" "http://127.0.0.1:$PORT" |
-      awk '/Requests\/sec/ { printf "%.0f", $2 }')
+    KEYED=$keyed wrk -t2 -c16 -d"${DURATION}s" -s "$work/post.lua" "http://127.0.0.1:$PORT" > "$work/wrk.out"
+    rps=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$work/wrk.out")
+    # Every answer must be a 201: a failed request is not throughput.
+    if grep -q "Non-2xx" "$work/wrk.out"; then cat "$work/wrk.out"; echo "non-2xx answers"; exit 1; fi
     label=$([ $keyed = 1 ] && echo "with Idempotency-Key" || echo "without key")
     echo "$backend POST interactions $label: $rps req/s"
     rows+=("| $backend | POST /interactions, 16 connections, $label | | $DURATION | $rps | $(rss_peak_mib "$server") |")

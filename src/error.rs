@@ -49,6 +49,10 @@ pub enum AppError {
     /// input that collides, when there is one.
     #[error("conflict: {detail}")]
     Conflict { detail: String, field: Option<String> },
+    /// 410: the resource existed but is no longer usable (an expired
+    /// survey invitation); `code` says which way.
+    #[error("gone: {detail}")]
+    Gone { code: &'static str, detail: String },
     /// 415: the body is in a format the route does not take; names the ones it does.
     #[error("unsupported media type")]
     UnsupportedMediaType(&'static str),
@@ -83,6 +87,7 @@ impl AppError {
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict { .. } => "conflict",
+            Self::Gone { code, .. } => code,
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited(_) => "rate_limited",
@@ -100,6 +105,7 @@ impl AppError {
             Self::Forbidden => 403,
             Self::NotFound(_) => 404,
             Self::Conflict { .. } => 409,
+            Self::Gone { .. } => 410,
             Self::MethodNotAllowed(_) => 405,
             Self::PayloadTooLarge(_) => 413,
             Self::RateLimited(_) => 429,
@@ -117,6 +123,7 @@ impl AppError {
             Self::Forbidden => "Forbidden",
             Self::NotFound(_) => "Not found",
             Self::Conflict { .. } => "Conflict",
+            Self::Gone { .. } => "Gone",
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::RateLimited(_) => "Too many requests",
@@ -136,7 +143,7 @@ impl AppError {
             Self::Unauthorized(_) => "a valid bearer token is required".into(),
             Self::Forbidden => "your role may not do this".into(),
             Self::NotFound(what) => format!("{what} not found"),
-            Self::Conflict { detail, .. } => detail.clone(),
+            Self::Conflict { detail, .. } | Self::Gone { detail, .. } => detail.clone(),
             Self::MethodNotAllowed(allowed) => format!("this path accepts {}", allowed.join(", ")),
             Self::PayloadTooLarge(limit) => format!("the body must be at most {limit} bytes"),
             Self::RateLimited(secs) => format!("the request quota is used up; retry in {secs} s"),

@@ -39,6 +39,15 @@ pub struct Model {
     pub total_spend: i64,
     /// Time of the latest completed order.
     pub last_order_at: Option<DateTimeUtc>,
+    /// The latest NPS score (0–10) and its category, from a survey response.
+    pub nps_score: Option<i32>,
+    pub nps_category: Option<String>,
+    pub nps_at: Option<DateTimeUtc>,
+    /// The latest CSAT score (1–5).
+    pub latest_csat: Option<i32>,
+    pub csat_at: Option<DateTimeUtc>,
+    /// When a promoter answer made the customer a referral candidate.
+    pub referral_candidate_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

@@ -14,6 +14,8 @@ mod m20261130_000008_webhooks;
 mod m20261130_000009_idempotency;
 mod m20261130_000010_erasure;
 mod m20261130_000011_imports;
+mod m20261130_000012_import_keys;
+mod m20261130_000013_surveys;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -35,6 +37,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_idempotency::Migration),
             Box::new(m20261130_000010_erasure::Migration),
             Box::new(m20261130_000011_imports::Migration),
+            Box::new(m20261130_000012_import_keys::Migration),
+            Box::new(m20261130_000013_surveys::Migration),
         ]
     }
 }

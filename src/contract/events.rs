@@ -55,6 +55,9 @@ event_types! {
     TaskCreated => "task.created", "task_id";
     TaskCompleted => "task.completed", "task_id";
     WebhookEndpointDisabled => "webhook.endpoint_disabled", "webhook_id";
+    SurveyInvitationSent => "survey.invitation_sent", "invitation_id";
+    SurveyResponseReceived => "survey.response_received", "response_id";
+    NpsDetractor => "nps.detractor", "response_id";
 }
 
 /// The wire names, as OpenAPI's enum (the derive would use variant names).

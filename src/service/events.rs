@@ -7,9 +7,9 @@ use crate::service::Store;
 use async_graphql::Json;
 use chrono::{DateTime, Duration, Utc};
 use entity::event;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use serde_json::{Value, json};
@@ -250,12 +250,12 @@ pub async fn read_after(
     let mut q = event::Entity::find();
     if let Some(after) = after {
         let (tx, seq) = parse_position(after)?;
+        // A row comparison, which both databases answer by seeking the
+        // (tx, seq) index; the equivalent OR of two conditions made
+        // PostgreSQL read the index from its start on every call.
         q = q.filter(
-            Condition::any().add(event::Column::Tx.gt(tx)).add(
-                Condition::all()
-                    .add(event::Column::Tx.eq(tx))
-                    .add(event::Column::Seq.gt(seq)),
-            ),
+            Expr::tuple([Expr::col(event::Column::Tx), Expr::col(event::Column::Seq)])
+                .gt(Expr::tuple([Expr::value(tx), Expr::value(seq)])),
         );
     }
     if conn.get_database_backend() == DbBackend::Postgres {

@@ -24,7 +24,7 @@ const ANALYTICS: &str = "analytics";
 ///
 /// # Errors
 /// Database failures.
-async fn load<T: DeserializeOwned + Default>(conn: &impl ConnectionTrait, key: &str) -> AppResult<T> {
+pub(crate) async fn load<T: DeserializeOwned + Default>(conn: &impl ConnectionTrait, key: &str) -> AppResult<T> {
     let row = app_setting::Entity::find_by_id(key.to_owned()).one(conn).await?;
     Ok(pick(row.as_slice(), key))
 }
@@ -41,7 +41,7 @@ fn pick<T: DeserializeOwned + Default>(rows: &[app_setting::Model], key: &str) -
 ///
 /// # Errors
 /// Database failures.
-async fn store<T: Serialize>(conn: &impl ConnectionTrait, key: &str, value: &T) -> AppResult<()> {
+pub(crate) async fn store<T: Serialize>(conn: &impl ConnectionTrait, key: &str, value: &T) -> AppResult<()> {
     let value = serde_json::to_value(value).map_err(|e| AppError::Internal(e.into()))?;
     app_setting::Entity::insert(app_setting::ActiveModel {
         key: Set(key.into()),

@@ -2,8 +2,10 @@
 //! checked by the API's rules in a savepoint, batches of 500 in one
 //! transaction; the refused rows kept for the errors file.
 
-use entity::{customer, import_error, import_run};
-use sea_orm::sea_query::Expr;
+use std::collections::HashMap;
+
+use entity::{customer, import_error, import_key, import_run};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -183,9 +185,6 @@ pub async fn import(
     let (mut number, mut created, mut updated, mut unchanged) = (0_i64, 0_i64, 0_i64, 0_i64);
     let mut errors: Vec<RowError> = Vec::new();
     let mut failed = 0_i64;
-    // The row each external_id first appeared in: a later row with the same
-    // one is an error, so a file imported twice changes nothing the second time.
-    let mut seen: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     loop {
         let mut batch = Vec::with_capacity(BATCH);
         while batch.len() < BATCH {
@@ -196,8 +195,6 @@ pub async fn import(
         if batch.is_empty() {
             break;
         }
-        let txn = service::begin(db).await?;
-        let mut refused: Vec<import_error::ActiveModel> = Vec::new();
         // Each row read and checked on its own, then the batch written.
         let mut read = Vec::with_capacity(batch.len());
         for item in batch {
@@ -205,24 +202,13 @@ pub async fn import(
                 Err((row, why)) => (row, Err(("row".to_owned(), why))),
                 Ok(mut row) => {
                     let fields = std::mem::take(&mut row.fields);
-                    let ext = fields.get("external_id").and_then(|v| v.as_str()).map(str::to_owned);
-                    let first = ext.as_ref().and_then(|e| seen.get(e).copied());
-                    let fields = match first {
-                        Some(first) => Err((
-                            "external_id".to_owned(),
-                            format!("repeats row {first} of this file, which counts"),
-                        )),
-                        None => {
-                            if let Some(e) = ext {
-                                seen.insert(e, row.number);
-                            }
-                            Ok(fields)
-                        }
-                    };
-                    (row, fields)
+                    (row, Ok(fields))
                 }
             });
         }
+        first_rows(db, id, &mut read).await?;
+        let txn = service::begin(db).await?;
+        let mut refused: Vec<import_error::ActiveModel> = Vec::new();
         let written = match kind {
             ImportKind::Customers => {
                 let mut out = Vec::with_capacity(read.len());
@@ -274,6 +260,10 @@ pub async fn import(
                 .await?;
         }
     }
+    import_key::Entity::delete_many()
+        .filter(import_key::Column::ImportId.eq(id))
+        .exec(db)
+        .await?;
     let finished_at = service::now();
     import_run::Entity::update_many()
         .col_expr(import_run::Column::Rows, Expr::value(number))
@@ -301,6 +291,67 @@ pub async fn import(
         started_at,
         finished_at,
     })
+}
+
+type Fields = serde_json::Map<String, serde_json::Value>;
+/// A batch's rows as read: each row's fields, or why it is refused.
+type Read = Vec<(Row, Result<Fields, (String, String)>)>;
+
+/// Refuses each row whose `external_id` an earlier row of the file already
+/// brought, naming that row: the first counts, so a file imported twice
+/// changes nothing the second time. The ids met are kept in `import_key`,
+/// not in memory, so memory stays flat however long the file.
+async fn first_rows(db: &impl Store, import_id: Uuid, read: &mut Read) -> AppResult<()> {
+    let ext_of = |fields: &Result<Fields, (String, String)>| -> Option<String> {
+        let ext = fields.as_ref().ok()?.get("external_id")?.as_str()?;
+        // Longer ids fail validation anyway; they are not keys.
+        (ext.chars().count() <= 255).then(|| ext.to_owned())
+    };
+    let mut first_here: HashMap<String, i64> = HashMap::new();
+    for (row, fields) in read.iter() {
+        if let Some(ext) = ext_of(fields) {
+            first_here.entry(ext).or_insert(row.number);
+        }
+    }
+    if first_here.is_empty() {
+        return Ok(());
+    }
+    let keys = first_here.iter().map(|(ext, row)| import_key::ActiveModel {
+        import_id: Set(import_id),
+        external_id: Set(ext.clone()),
+        row: Set(*row),
+    });
+    let written = import_key::Entity::insert_many(keys)
+        .on_conflict(
+            OnConflict::columns([import_key::Column::ImportId, import_key::Column::ExternalId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await;
+    match written {
+        Ok(_) | Err(sea_orm::DbErr::RecordNotInserted) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let owners: HashMap<String, i64> = import_key::Entity::find()
+        .filter(import_key::Column::ImportId.eq(import_id))
+        .filter(import_key::Column::ExternalId.is_in(first_here.into_keys()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|k| (k.external_id, k.row))
+        .collect();
+    for (row, fields) in read.iter_mut() {
+        let Some(ext) = ext_of(fields) else { continue };
+        let first = owners.get(&ext).copied().unwrap_or(row.number);
+        if first != row.number {
+            *fields = Err((
+                "external_id".to_owned(),
+                format!("repeats row {first} of this file, which counts"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A row as read, its NUL characters turned into a row error (PostgreSQL
@@ -347,7 +398,7 @@ async fn write_customer(
 async fn write_orders(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    read: Vec<(Row, Result<serde_json::Map<String, serde_json::Value>, (String, String)>)>,
+    read: Read,
 ) -> AppResult<Vec<(Row, Result<Outcome, (String, String)>)>> {
     let mut out = Vec::with_capacity(read.len());
     let mut inputs = Vec::new();
