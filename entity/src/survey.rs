@@ -29,6 +29,8 @@ pub struct Model {
     pub trigger_delay_minutes: Option<i32>,
     pub trigger_segment_id: Option<Uuid>,
     pub trigger_every_months: Option<i32>,
+    /// After an order: orders recorded up to here have been looked at.
+    pub trigger_cursor: Option<DateTimeUtc>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

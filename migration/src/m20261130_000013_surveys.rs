@@ -26,6 +26,7 @@ enum Survey {
     TriggerDelayMinutes,
     TriggerSegmentId,
     TriggerEveryMonths,
+    TriggerCursor,
     CreatedBy,
     CreatedAt,
     UpdatedAt,
@@ -106,7 +107,11 @@ fn ts_null(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col).timestamp_with_time_zone().null().to_owned()
 }
 
-fn fk(name: &str, from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+fn fk(
+    name: &str,
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(name)
         .from(from.0, from.1)
@@ -146,6 +151,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Survey::TriggerDelayMinutes).integer().null())
                     .col(ColumnDef::new(Survey::TriggerSegmentId).uuid().null())
                     .col(ColumnDef::new(Survey::TriggerEveryMonths).integer().null())
+                    .col(ts_null(Survey::TriggerCursor))
                     .col(ColumnDef::new(Survey::CreatedBy).text().not_null())
                     .col(ts(Survey::CreatedAt))
                     .col(ts(Survey::UpdatedAt))
@@ -162,7 +168,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(SurveyInvitation::SurveyId).uuid().not_null())
                     .col(ColumnDef::new(SurveyInvitation::CustomerId).uuid().not_null())
                     .col(ColumnDef::new(SurveyInvitation::Kind).string_len(16).not_null())
-                    .col(ColumnDef::new(SurveyInvitation::TokenHash).string_len(64).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(SurveyInvitation::TokenHash)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(SurveyInvitation::Channel).string_len(16).not_null())
                     .col(ColumnDef::new(SurveyInvitation::Source).string_len(16).not_null())
                     .col(ColumnDef::new(SurveyInvitation::SourceKey).text().null())
@@ -201,7 +212,10 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, cols) in [
-            ("ix_survey_invitation_survey", &["survey_id", "status", "created_at"][..]),
+            (
+                "ix_survey_invitation_survey",
+                &["survey_id", "status", "created_at"][..],
+            ),
             // Fatigue: the latest counted send of a customer, by kind.
             ("ix_survey_invitation_fatigue", &["customer_id", "last_sent_at"][..]),
         ] {
@@ -212,7 +226,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(SurveyResponse::Table)
                     .col(ColumnDef::new(SurveyResponse::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(SurveyResponse::InvitationId).uuid().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(SurveyResponse::InvitationId)
+                            .uuid()
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(SurveyResponse::SurveyId).uuid().not_null())
                     .col(ColumnDef::new(SurveyResponse::CustomerId).uuid().not_null())
                     .col(ColumnDef::new(SurveyResponse::Status).string_len(16).not_null())

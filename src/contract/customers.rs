@@ -224,6 +224,14 @@ pub struct CustomerView {
     pub custom_attributes: Json<Value>,
     pub notes: Option<String>,
     pub last_contacted_at: Option<DateTime<Utc>>,
+    /// The latest NPS answer (0–10) and its category (`promoter`,
+    /// `passive`, `detractor`), from surveys.
+    pub nps_score: Option<i32>,
+    pub nps_category: Option<String>,
+    /// The latest CSAT answer (1–5).
+    pub latest_csat: Option<i32>,
+    /// When a promoter answer made the customer a referral candidate.
+    pub referral_candidate_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -17,6 +17,7 @@ value_enum!(
         WebhookDelivery => "webhook_delivery",
         WebhookReplay => "webhook_replay",
         IdempotencyPurge => "idempotency_purge",
+        SurveyTriggers => "survey_triggers",
     }
 );
 

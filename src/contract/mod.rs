@@ -17,6 +17,7 @@ pub mod privacy;
 pub mod segments;
 pub mod settings;
 pub mod staff;
+pub mod surveys;
 pub mod tasks;
 pub mod webhooks;
 

@@ -45,6 +45,9 @@ pub struct CustomerExport {
     pub segments: Vec<MembershipView>,
     pub rfm: Option<RfmView>,
     pub tier_changes: Vec<TierChangeView>,
+    /// Survey invitations and the responses to them.
+    pub survey_invitations: Vec<super::surveys::InvitationView>,
+    pub survey_responses: Vec<super::surveys::ResponseView>,
     /// The events about this customer still in the log.
     pub events: Vec<EventView>,
     /// When it was erased, if it was.

@@ -6,6 +6,7 @@ pub mod pagination;
 pub mod parse;
 pub mod rfm;
 pub mod segment_rule;
+pub mod surveys;
 pub mod text;
 
 use crate::error::{AppError, AppResult, FieldError};

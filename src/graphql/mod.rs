@@ -11,6 +11,7 @@ mod paging;
 mod segments;
 mod settings;
 mod staff;
+mod surveys;
 mod tasks;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -58,6 +59,7 @@ pub struct QueryRoot(
     tasks::TasksQuery,
     staff::StaffQuery,
     events::EventsQuery,
+    surveys::SurveysQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -69,6 +71,7 @@ pub struct MutationRoot(
     settings::SettingsMutation,
     tasks::TasksMutation,
     staff::StaffMutation,
+    surveys::SurveysMutation,
 );
 
 /// The application's schema type.

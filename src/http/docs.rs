@@ -72,6 +72,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::jobs::Doc::openapi());
     doc.merge(super::webhooks::Doc::openapi());
     doc.merge(super::bulk::Doc::openapi());
+    doc.merge(super::surveys::Doc::openapi());
     doc
 }
 
@@ -96,13 +97,20 @@ fn ndjson_uploads(doc: &mut Value) {
 }
 
 /// `POST`s that create or move nothing, or act outside the request's
-/// transaction, and so take no `Idempotency-Key`.
-const NOT_IDEMPOTENT: [&str; 5] = [
+/// transaction, and so take no `Idempotency-Key`. Survey sends and token
+/// issues answer with tokens, which must never be stored (only their
+/// hashes are); a send repeated skips the customers already invited. A
+/// token's finish has no subject to scope a key by, and a second finish is
+/// a 409 anyway.
+const NOT_IDEMPOTENT: [&str; 8] = [
     "/api/v1/imports/customers",
     "/api/v1/imports/orders",
     "/api/v1/segments/preview",
     "/api/v1/jobs/{name}/run",
     "/api/v1/webhooks/{id}/test",
+    "/api/v1/surveys/{id}/invitations",
+    "/api/v1/surveys/{id}/invitations/{invitation_id}/token",
+    "/api/v1/public/survey-invitations/{token}/response/finish",
 ];
 
 /// Every other `POST` under `/api/v1` takes an optional `Idempotency-Key`

@@ -20,6 +20,7 @@ pub mod rate_limit;
 pub mod segments;
 pub mod settings;
 pub mod staff;
+pub mod surveys;
 pub mod tasks;
 pub mod webhooks;
 pub mod wire;
@@ -72,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(events::configure)
             .configure(jobs::configure)
             .configure(webhooks::configure)
-            .configure(bulk::configure),
+            .configure(bulk::configure)
+            .configure(surveys::configure),
     );
 }

@@ -49,6 +49,10 @@ pub fn to_view(m: customer::Model, actor: &Actor) -> CustomerView {
         custom_attributes: Json(m.custom_attributes),
         notes: m.notes.map(|n| mask::text_for(actor, n)),
         last_contacted_at: m.last_contacted_at,
+        nps_score: m.nps_score,
+        nps_category: m.nps_category,
+        latest_csat: m.latest_csat,
+        referral_candidate_at: m.referral_candidate_at,
         created_at: m.created_at,
         updated_at: m.updated_at,
     }

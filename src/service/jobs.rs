@@ -62,6 +62,7 @@ impl JobName {
             Self::WebhookDelivery => "sends due webhook deliveries, signed, with retries",
             Self::WebhookReplay => "queues the deliveries of requested webhook replays again",
             Self::IdempotencyPurge => "deletes stored idempotent answers past their retention",
+            Self::SurveyTriggers => "invites customers for surveys triggered by orders or due periodically",
         }
     }
 
@@ -76,6 +77,7 @@ impl JobName {
             Self::WebhookDelivery => s.jobs.webhook_delivery_interval_secs,
             Self::WebhookReplay => s.jobs.webhook_replay_interval_secs,
             Self::IdempotencyPurge => s.jobs.idempotency_purge_interval_secs,
+            Self::SurveyTriggers => s.jobs.survey_triggers_interval_secs,
         }
     }
 
@@ -119,6 +121,13 @@ impl JobName {
             }
             Self::WebhookReplay => format!("{} replays worked", webhooks::work_replays(db).await?),
             Self::IdempotencyPurge => format!("{} stored answers deleted", super::idempotency::purge(db).await?),
+            Self::SurveyTriggers => {
+                let r = super::surveys::run_triggers(db, now()).await?;
+                format!(
+                    "{} invitations after orders, {} periodic, {} held back by fatigue",
+                    r.after_order, r.periodic, r.held_back
+                )
+            }
         })
     }
 }

@@ -23,6 +23,7 @@ pub mod segments;
 pub mod settings;
 pub mod sla;
 pub mod staff;
+pub mod surveys;
 pub mod tasks;
 pub mod webhooks;
 

@@ -54,7 +54,10 @@ impl Named {
     /// Reads every customer the inputs name in one query.
     async fn load(db: &impl Store, inputs: &[NewOrder]) -> AppResult<Self> {
         let ids: Vec<Uuid> = inputs.iter().filter_map(|i| i.customer_id).collect();
-        let exts: Vec<&str> = inputs.iter().filter_map(|i| i.customer_external_id.as_deref()).collect();
+        let exts: Vec<&str> = inputs
+            .iter()
+            .filter_map(|i| i.customer_external_id.as_deref())
+            .collect();
         let mut named = Self::default();
         if ids.is_empty() && exts.is_empty() {
             return Ok(named);

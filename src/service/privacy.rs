@@ -92,6 +92,16 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
         .order_by_asc(event::Column::Seq)
         .all(db)
         .await?;
+    let invitations = entity::survey_invitation::Entity::find()
+        .filter(entity::survey_invitation::Column::CustomerId.eq(id))
+        .order_by_asc(entity::survey_invitation::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let responses = entity::survey_response::Entity::find()
+        .filter(entity::survey_response::Column::CustomerId.eq(id))
+        .order_by_asc(entity::survey_response::Column::StartedAt)
+        .all(db)
+        .await?;
     let rfm = customer_rfm::Entity::find_by_id(id).one(db).await?;
     let erased = erasure::Entity::find_by_id(id).one(db).await?;
     Ok(CustomerExport {
@@ -135,6 +145,14 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
                 reason: t.reason,
                 changed_at: t.changed_at,
             })
+            .collect(),
+        survey_invitations: invitations
+            .into_iter()
+            .map(|m| super::surveys::invitation_view(m, now()))
+            .collect(),
+        survey_responses: responses
+            .into_iter()
+            .map(|m| super::surveys::response_view(m, actor))
             .collect(),
         events: logged.iter().map(events::to_view).collect::<AppResult<_>>()?,
         erased_at: erased.map(|e| e.erased_at),
@@ -245,6 +263,8 @@ async fn anonymise(txn: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> A
         .filter(contact::Column::CustomerId.eq(id))
         .exec(txn)
         .await?;
+    // Survey answers: the scores stay (results keep adding up), the words go.
+    anonymise_survey_answers(txn, id).await?;
     interaction::Entity::update_many()
         .col_expr(interaction::Column::Summary, Expr::value(ERASED))
         .filter(interaction::Column::CustomerId.eq(id))
@@ -328,5 +348,42 @@ async fn anonymise(txn: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> A
         .filter(idempotency_key::Column::Body.contains(id.to_string()))
         .exec(txn)
         .await?;
+    Ok(())
+}
+
+/// A customer's survey responses without their words: comments and text
+/// answers become the erased marker, scores and choice ids stay.
+async fn anonymise_survey_answers(txn: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+    use entity::survey_response;
+    let responses = survey_response::Entity::find()
+        .filter(survey_response::Column::CustomerId.eq(id))
+        .all(txn)
+        .await?;
+    let texts: std::collections::HashMap<Uuid, Vec<String>> = entity::survey::Entity::find()
+        .filter(entity::survey::Column::Id.is_in(responses.iter().map(|r| r.survey_id)))
+        .all(txn)
+        .await?
+        .iter()
+        .map(|s| (s.id, super::surveys::text_questions(s)))
+        .collect();
+    for r in responses {
+        let mut answers = r.answers.clone();
+        if let Some(map) = answers.as_object_mut() {
+            for qid in texts.get(&r.survey_id).into_iter().flatten() {
+                if let Some(v) = map.get_mut(qid) {
+                    *v = json!(ERASED);
+                }
+            }
+        }
+        survey_response::Entity::update_many()
+            .col_expr(survey_response::Column::Answers, Expr::value(answers))
+            .col_expr(
+                survey_response::Column::Comment,
+                Expr::value(r.comment.as_ref().map(|_| ERASED.to_owned())),
+            )
+            .filter(survey_response::Column::Id.eq(r.id))
+            .exec(txn)
+            .await?;
+    }
     Ok(())
 }

@@ -188,11 +188,13 @@ async fn orders_import_by_external_id(app: &TestApp) {
     );
     assert_eq!(app.event_types("order.completed").await.len(), events_before + 4);
     assert_eq!(
-        app.count("customer WHERE external_id = 'buyer-1' AND order_count = 3").await,
+        app.count("customer WHERE external_id = 'buyer-1' AND order_count = 3")
+            .await,
         1
     );
     assert_eq!(
-        app.count("customer WHERE external_id = 'buyer-2' AND order_count = 2").await,
+        app.count("customer WHERE external_id = 'buyer-2' AND order_count = 2")
+            .await,
         1
     );
 }

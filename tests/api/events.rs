@@ -364,7 +364,8 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
             "webhook_fanout",
             "webhook_delivery",
             "webhook_replay",
-            "idempotency_purge"
+            "idempotency_purge",
+            "survey_triggers"
         ]
     );
     assert!(list.body[3]["last_outcome"].is_null());

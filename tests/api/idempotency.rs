@@ -160,6 +160,24 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             Role::Admin,
             json!({"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z"}),
         ),
+        (
+            "/api/v1/surveys",
+            "/api/v1/surveys".into(),
+            Role::Manager,
+            json!({"name": "Keyed", "kind": "csat"}),
+        ),
+        (
+            "/api/v1/surveys/{id}/invitations/remind",
+            format!("/api/v1/surveys/{}/invitations/remind", f.survey),
+            Role::Admin,
+            json!({}),
+        ),
+        (
+            "/api/v1/me/surveys/{id}/response/finish",
+            format!("/api/v1/me/surveys/{}/response/finish", f.invitation),
+            Role::Customer,
+            json!({"answers": {"score": 9}}),
+        ),
     ]
 }
 
@@ -172,6 +190,8 @@ struct Fixture {
     dynamic_segment: String,
     webhook: String,
     delivery: String,
+    survey: String,
+    invitation: String,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -218,8 +238,31 @@ async fn fixture(app: &TestApp) -> Fixture {
         .post(&format!("/api/v1/webhooks/{webhook}/test"), &admin, json!({}))
         .await
         .id();
+    let survey = app
+        .post("/api/v1/surveys", &admin, json!({"name": "NPS", "kind": "nps"}))
+        .await
+        .id();
+    app.patch(
+        &format!("/api/v1/surveys/{survey}"),
+        &admin,
+        json!({"status": "active"}),
+    )
+    .await;
+    let sent = app
+        .post(
+            &format!("/api/v1/surveys/{survey}/invitations"),
+            &admin,
+            json!({"customer_ids": [customer]}),
+        )
+        .await;
+    let invitation = sent.body["tokens"][0]["invitation_id"]
+        .as_str()
+        .expect("an invitation")
+        .to_owned();
     Fixture {
         erasable: app.create_customer(json!({"name": "To be erased"})).await,
+        survey,
+        invitation,
         customer,
         order,
         feedback,

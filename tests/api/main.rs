@@ -21,4 +21,5 @@ mod relations;
 mod schema;
 mod seed;
 mod segments;
+mod surveys;
 mod webhooks;

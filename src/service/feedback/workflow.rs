@@ -161,6 +161,10 @@ pub async fn transition(db: &impl Store, actor: &Actor, id: Uuid, input: Transit
             .await?;
     }
     item.status = to.as_str().into();
+    if to == FeedbackStatus::Resolved {
+        // Closing the loop: the customer is asked how it went.
+        crate::service::surveys::on_resolved(&txn, &item, at).await?;
+    }
     events.insert(
         0,
         Event {

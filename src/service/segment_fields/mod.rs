@@ -32,6 +32,7 @@ pub struct FieldDef {
 
 const TIERS: &[&str] = &["key", "important", "general"];
 const STAGES: &[&str] = &["prospect", "onboarding", "active", "at_risk", "churned", "won_back"];
+const NPS_CATEGORIES: &[&str] = &["promoter", "passive", "detractor"];
 const LABELS: &[&str] = &[
     "champions",
     "loyal",
@@ -132,6 +133,16 @@ pub const FIELDS: &[FieldDef] = &[
         name: "lifetime_value",
         field_type: FieldType::Number,
         source: Source::Rfm(customer_rfm::Column::LifetimeValue),
+    },
+    FieldDef {
+        name: "nps_category",
+        field_type: FieldType::Enum(NPS_CATEGORIES),
+        source: Source::Customer(customer::Column::NpsCategory),
+    },
+    FieldDef {
+        name: "latest_csat",
+        field_type: FieldType::Number,
+        source: Source::Customer(customer::Column::LatestCsat),
     },
 ];
 
