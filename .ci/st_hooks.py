@@ -59,6 +59,9 @@ def _query(case):
         if low in query and not _before(query[low], query.get(high)):
             # `to` defaults to now.
             query.pop(low)
+    if case.path == "/api/v1/surveys/{id}/results":
+        # A trend holds at most 520 intervals: the default period.
+        query.pop("from", None)
     if ROLE in ("analyst", "partner") and str(query.get("sort", "")).startswith("name"):
         # Roles that see names masked may not sort by them.
         query.pop("sort")
@@ -105,7 +108,11 @@ def _body(case):
     if not isinstance(body, dict):
         return
     path = case.path
-    if path.startswith("/api/v1/me/") or path in ("/api/v1/feedback", "/api/v1/orders", "/api/v1/tasks"):
+    if (path.startswith("/api/v1/me/") and not path.startswith("/api/v1/me/surveys")) or path in (
+        "/api/v1/feedback",
+        "/api/v1/orders",
+        "/api/v1/tasks",
+    ):
         # A referenced customer must exist (and be the caller, for a customer).
         body["customer_id"] = CUSTOMER_ID
         body.pop("customer_external_id", None)
@@ -166,11 +173,52 @@ def _body(case):
         body.pop("manager_id")
     if path == "/api/v1/settings/business-calendar":
         _calendar(body)
+    if path in ("/api/v1/surveys", "/api/v1/surveys/{id}"):
+        _survey(body, case.method.upper())
+    if path == "/api/v1/surveys/{id}/invitations":
+        # Someone to invite; a segment must exist.
+        body.pop("segment_id", None)
+        if not body.get("customer_ids") and not body.get("external_ids"):
+            body["customer_ids"] = [CUSTOMER_ID]
+    if path == "/api/v1/settings/surveys":
+        # The follow-up survey must exist and be a CSAT survey.
+        body["follow_up_survey_id"] = None
     if path == "/api/v1/settings/feedback-classification" and isinstance(body.get("kind_floors"), list):
         floors = {}
         for floor in body["kind_floors"]:
             floors.setdefault(floor.get("kind"), floor)
         body["kind_floors"] = list(floors.values())
+
+
+def _survey(body, method):
+    """A survey body within the rules across its fields."""
+    if "default_language" in body:
+        body["default_language"] = "en"
+    for key in ("score_text", "comment_text"):
+        if isinstance(body.get(key), dict):
+            # Every text needs one in the default language.
+            body[key] = {"en": "How was it?", **{k: v for k, v in body[key].items() if k != "en"}}
+    if method == "PATCH":
+        # The survey's kind is not known here: a custom survey takes
+        # questions, the others their score and comment texts.
+        for key in ("questions", "score_text", "comment_text"):
+            body.pop(key, None)
+    elif body.get("kind") == "custom":
+        body.pop("score_text", None)
+        body.pop("comment_text", None)
+        body["questions"] = [{"id": "q1", "type": "text", "text": {"en": "Anything to add?"}}]
+    else:
+        body.pop("questions", None)
+    days = [k for k in ("fatigue_kind_days", "fatigue_cooldown_days") if body.get(k) is not None]
+    if days:
+        body["fatigue"] = "override"
+    elif body.get("fatigue") == "override":
+        body["fatigue_kind_days"] = 90
+    if body.get("trigger") is not None:
+        # A periodic trigger names a segment the generator cannot know.
+        body["trigger"] = {"kind": "after_order", "delay_minutes": 0}
+    if method == "PATCH" and body.get("clear_trigger"):
+        body.pop("trigger", None)
 
 
 def _headers(case):

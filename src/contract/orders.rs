@@ -116,20 +116,35 @@ pub enum TimelineEntry {
         to_value: Option<String>,
         note: Option<String>,
     },
+    /// A survey response (its score; the words stay with the response).
+    SurveyResponse {
+        id: Uuid,
+        at: DateTime<Utc>,
+        survey_id: Uuid,
+        /// `partial` or `completed`.
+        status: String,
+        score: Option<i32>,
+    },
 }
 
 impl TimelineEntry {
     /// When the entry happened.
     pub fn at(&self) -> DateTime<Utc> {
         match self {
-            Self::Order { at, .. } | Self::Interaction { at, .. } | Self::Feedback { at, .. } => *at,
+            Self::Order { at, .. }
+            | Self::Interaction { at, .. }
+            | Self::Feedback { at, .. }
+            | Self::SurveyResponse { at, .. } => *at,
         }
     }
 
     /// The entry's own id.
     pub fn id(&self) -> Uuid {
         match self {
-            Self::Order { id, .. } | Self::Interaction { id, .. } | Self::Feedback { id, .. } => *id,
+            Self::Order { id, .. }
+            | Self::Interaction { id, .. }
+            | Self::Feedback { id, .. }
+            | Self::SurveyResponse { id, .. } => *id,
         }
     }
 }

@@ -88,6 +88,7 @@ value_enum!(
 #[graphql(input_name = "SurveyChoiceInput", name = "SurveyChoice")]
 pub struct ChoiceSpec {
     /// 1–64 letters, digits, `_` or `-`; unique within the question.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
     /// The label by language tag; the survey's default language is required.
     pub label: BTreeMap<String, String>,
@@ -99,6 +100,7 @@ pub struct ChoiceSpec {
 #[graphql(input_name = "SurveyQuestionInput", name = "SurveyQuestion")]
 pub struct QuestionSpec {
     /// 1–64 letters, digits, `_` or `-`; unique within the survey.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
     #[serde(rename = "type")]
     #[graphql(name = "type")]
@@ -112,8 +114,10 @@ pub struct QuestionSpec {
     pub min: Option<f64>,
     pub max: Option<f64>,
     /// Single and multiple choice: 2–50 choices.
+    #[schema(min_items = 2, max_items = 50)]
     pub choices: Option<Vec<ChoiceSpec>>,
     /// Text: the longest answer (default and at most 5000).
+    #[schema(minimum = 1, maximum = 5000)]
     pub max_length: Option<i32>,
 }
 
@@ -124,10 +128,12 @@ pub struct QuestionSpec {
 pub struct TriggerSpec {
     pub kind: TriggerKind,
     /// After an order: minutes to wait after the order (0–43200).
+    #[schema(minimum = 0, maximum = 43200)]
     pub delay_minutes: Option<i32>,
     /// Periodic: the segment asked.
     pub segment_id: Option<Uuid>,
     /// Periodic: months between two invitations of one customer (1–24).
+    #[schema(minimum = 1, maximum = 24)]
     pub every_months: Option<i32>,
 }
 
@@ -142,6 +148,7 @@ pub struct NewSurvey {
     /// Language tag of the texts every question must have (default `en`).
     pub default_language: Option<String>,
     /// Custom surveys: 1–50 questions.
+    #[schema(min_items = 1, max_items = 50)]
     pub questions: Option<Vec<QuestionSpec>>,
     /// NPS, CSAT, CES: the score question by language (English default).
     pub score_text: Option<BTreeMap<String, String>>,
@@ -150,14 +157,18 @@ pub struct NewSurvey {
     /// Default `default` (the settings' windows).
     pub fatigue: Option<FatigueMode>,
     /// With `override`: days between two sends of this kind (0–730).
+    #[schema(minimum = 0, maximum = 730)]
     pub fatigue_kind_days: Option<i32>,
     /// With `override`: days after any send (0–365).
+    #[schema(minimum = 0, maximum = 365)]
     pub fatigue_cooldown_days: Option<i32>,
     /// Follow-up invitations skip fatigue (default true).
     pub follow_up_exempt: Option<bool>,
     /// Hours an invitation stays valid (1–8760, default 336 = 14 days).
+    #[schema(minimum = 1, maximum = 8760)]
     pub expires_after_hours: Option<i32>,
     /// Reminders per invitation (0–10, default 2).
+    #[schema(minimum = 0, maximum = 10)]
     pub max_reminders: Option<i32>,
     pub trigger: Option<TriggerSpec>,
 }
@@ -168,14 +179,19 @@ pub struct NewSurvey {
 #[graphql(name = "SurveyPatchInput")]
 pub struct SurveyPatch {
     pub name: Option<String>,
+    #[schema(min_items = 1, max_items = 50)]
     pub questions: Option<Vec<QuestionSpec>>,
     pub score_text: Option<BTreeMap<String, String>>,
     pub comment_text: Option<BTreeMap<String, String>>,
     pub fatigue: Option<FatigueMode>,
+    #[schema(minimum = 0, maximum = 730)]
     pub fatigue_kind_days: Option<i32>,
+    #[schema(minimum = 0, maximum = 365)]
     pub fatigue_cooldown_days: Option<i32>,
     pub follow_up_exempt: Option<bool>,
+    #[schema(minimum = 1, maximum = 8760)]
     pub expires_after_hours: Option<i32>,
+    #[schema(minimum = 0, maximum = 10)]
     pub max_reminders: Option<i32>,
     /// `draft` → `active` → `closed`.
     pub status: Option<SurveyStatus>,
@@ -228,8 +244,10 @@ pub struct SurveyFilter {
 pub struct NewInvitations {
     pub segment_id: Option<Uuid>,
     /// Up to 1000.
+    #[schema(max_items = 1000)]
     pub customer_ids: Option<Vec<Uuid>>,
     /// Up to 1000.
+    #[schema(max_items = 1000)]
     pub external_ids: Option<Vec<String>>,
     /// Default `email`.
     pub channel: Option<SurveyChannel>,
@@ -393,7 +411,7 @@ pub struct ResponseView {
 }
 
 /// Filters of a response list.
-#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 #[graphql(name = "ResponseFilter")]

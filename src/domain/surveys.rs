@@ -28,6 +28,12 @@ use crate::domain::Checker;
 pub const MAX_QUESTIONS: usize = 50;
 /// The most choices a question may offer.
 pub const MAX_CHOICES: usize = 50;
+/// The longest question text or choice label, in characters.
+pub const MAX_LABEL: usize = 1_000;
+/// The most languages one text may come in.
+pub const MAX_LANGUAGES: usize = 20;
+/// What a question or choice id looks like.
+pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 /// The longest text answer, in characters.
 pub const MAX_TEXT: usize = 5_000;
 /// The id of the score question of NPS, CSAT and CES surveys.
@@ -121,16 +127,26 @@ fn is_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn check_texts(c: &mut Checker, path: &str, texts: &Texts, language: &str) {
+/// Checks texts by language: language tags, each text one to
+/// [`MAX_LABEL`] characters, one in the survey's default language.
+pub fn check_texts(c: &mut Checker, path: &str, texts: &Texts, language: &str) {
     if !texts.contains_key(language) {
         c.fail(
             path,
             format!("needs a text in the survey's default language `{language}`"),
         );
     }
+    if texts.len() > MAX_LANGUAGES {
+        c.fail(path, format!("at most {MAX_LANGUAGES} languages"));
+    }
     for (lang, text) in texts {
-        if text.trim().is_empty() || text.chars().count() > 1_000 {
-            c.fail(&format!("{path}.{lang}"), "must be 1 to 1000 characters");
+        if crate::domain::parse::language(lang.clone()).is_err() {
+            c.fail(
+                path,
+                format!("`{lang}` is not a language tag such as \"en\" or \"zh-CN\""),
+            );
+        } else if let Err(e) = crate::domain::parse::text(text.clone(), MAX_LABEL) {
+            c.fail(&format!("{path}.{lang}"), e);
         }
     }
 }

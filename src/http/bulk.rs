@@ -10,7 +10,8 @@ use super::problem::Problem;
 use super::{Db, ErrorResponses};
 use crate::auth::BearerAuth;
 use crate::contract::bulk::{BulkFormat, ExportFormatQuery, ImportKind, ImportQuery, ImportReport};
-use crate::contract::customers::{CustomerListQuery, CustomerView};
+use crate::contract::customers::CustomerListQuery;
+use crate::contract::surveys::ResponseFilter;
 use crate::error::{AppError, AppResult};
 use crate::service::bulk;
 
@@ -47,9 +48,29 @@ const CUSTOMER_COLUMNS: [&str; 25] = [
     "created_at",
 ];
 
-fn csv_cells(v: &CustomerView) -> Vec<String> {
+/// The CSV columns of a survey response export (`answers` as JSON text).
+const RESPONSE_COLUMNS: [&str; 14] = [
+    "id",
+    "survey_id",
+    "invitation_id",
+    "customer_id",
+    "status",
+    "score",
+    "comment",
+    "answers",
+    "language",
+    "channel",
+    "feedback_id",
+    "opened_feedback_id",
+    "started_at",
+    "finished_at",
+];
+
+/// One row's cells in `columns` order; cells a spreadsheet would run as
+/// formulas are neutralised.
+fn csv_cells(v: &impl serde::Serialize, columns: &[&str]) -> Vec<String> {
     let value = serde_json::to_value(v).unwrap_or_default();
-    CUSTOMER_COLUMNS
+    columns
         .iter()
         .map(|c| match (c, &value[*c]) {
             (_, serde_json::Value::Null) => String::new(),
@@ -72,11 +93,11 @@ fn csv_line(cells: &[String]) -> Vec<u8> {
     out
 }
 
-fn encode(format: BulkFormat, page: &[CustomerView]) -> web::Bytes {
+fn encode<T: serde::Serialize>(format: BulkFormat, columns: &[&str], page: &[T]) -> web::Bytes {
     let mut out = Vec::new();
     for v in page {
         match format {
-            BulkFormat::Csv => out.extend(csv_line(&csv_cells(v))),
+            BulkFormat::Csv => out.extend(csv_line(&csv_cells(v, columns))),
             BulkFormat::Ndjson => {
                 out.extend(serde_json::to_vec(v).unwrap_or_default());
                 out.push(b'\n');
@@ -95,6 +116,46 @@ fn encode(format: BulkFormat, page: &[CustomerView]) -> web::Bytes {
         (String = "text/csv"), (String = "application/x-ndjson"))), ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn export_customers(db: Db, BearerAuth(actor): BearerAuth, req: HttpRequest) -> AppResult<HttpResponse> {
+    let (format, rest) = split_format(&req)?;
+    let (filter, sort) = parse_query::<CustomerListQuery>(&rest)?.into_parts();
+    streamed(
+        format,
+        &CUSTOMER_COLUMNS,
+        "customers",
+        bulk::customers(db, actor, filter, sort),
+    )
+    .await
+}
+
+/// A survey's responses as the response list filters them and the caller
+/// may see them (comments and text answers masked for analysts), streamed:
+/// CSV (a header row, `answers` as JSON text, formula cells neutralised) or
+/// NDJSON.
+#[utoipa::path(get, path = "/api/v1/surveys/{id}/responses/export", tag = "surveys",
+    params(("id" = uuid::Uuid, Path), ResponseFilter, ExportFormatQuery),
+    responses((status = 200, description = "The responses, CSV or NDJSON", content(
+        (String = "text/csv"), (String = "application/x-ndjson"))), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
+pub async fn export_survey_responses(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "survey")?;
+    let (format, rest) = split_format(&req)?;
+    let filter = parse_query::<ResponseFilter>(&rest)?;
+    streamed(
+        format,
+        &RESPONSE_COLUMNS,
+        "responses",
+        bulk::survey_responses(db, actor, id, filter),
+    )
+    .await
+}
+
+/// The export format (`format`, default CSV) and the rest of the query.
+fn split_format(req: &HttpRequest) -> AppResult<(BulkFormat, String)> {
     let (format, rest): (Vec<_>, Vec<_>) =
         form_urlencoded::parse(req.query_string().as_bytes()).partition(|(k, _)| k == "format");
     let encode_pairs = |pairs: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)>| {
@@ -105,23 +166,35 @@ pub async fn export_customers(db: Db, BearerAuth(actor): BearerAuth, req: HttpRe
     let format = parse_query::<ExportFormatQuery>(&encode_pairs(format))?
         .format
         .unwrap_or(BulkFormat::Csv);
-    let (filter, sort) = parse_query::<CustomerListQuery>(&encode_pairs(rest))?.into_parts();
-    let mut pages = Box::pin(bulk::customers(db, actor, filter, sort));
-    // The first page answers errors (role, a refused sort) as problems.
+    Ok((format, encode_pairs(rest)))
+}
+
+/// Streams a list's pages as a file: the first page is read before the
+/// answer starts, so its errors (role, a refused filter) are problems.
+async fn streamed<T: serde::Serialize + 'static>(
+    format: BulkFormat,
+    columns: &'static [&'static str],
+    name: &str,
+    pages: impl futures_util::Stream<Item = AppResult<Vec<T>>> + 'static,
+) -> AppResult<HttpResponse> {
+    let mut pages = Box::pin(pages);
     let first = pages.next().await.transpose()?.unwrap_or_default();
     let head = match format {
-        BulkFormat::Csv => web::Bytes::from(csv_line(&CUSTOMER_COLUMNS.map(str::to_owned))),
+        BulkFormat::Csv => web::Bytes::from(csv_line(&columns.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>())),
         BulkFormat::Ndjson => web::Bytes::new(),
     };
-    let first = futures_util::stream::iter([Ok::<_, AppError>(head), Ok(encode(format, &first))]);
-    let rest = pages.map(move |page| page.map(|p| encode(format, &p)));
-    let (content_type, name) = match format {
-        BulkFormat::Csv => ("text/csv; charset=utf-8", "customers.csv"),
-        BulkFormat::Ndjson => ("application/x-ndjson", "customers.ndjson"),
+    let first = futures_util::stream::iter([Ok::<_, AppError>(head), Ok(encode(format, columns, &first))]);
+    let rest = pages.map(move |page| page.map(|p| encode(format, columns, &p)));
+    let (content_type, extension) = match format {
+        BulkFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        BulkFormat::Ndjson => ("application/x-ndjson", "ndjson"),
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.{extension}\""),
+        ))
         .streaming(first.chain(rest)))
 }
 
@@ -260,12 +333,19 @@ pub async fn get_import_errors(
 
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(export_customers, import_customers, import_orders, get_import_errors))]
+#[openapi(paths(
+    export_customers,
+    export_survey_responses,
+    import_customers,
+    import_orders,
+    get_import_errors
+))]
 pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/exports/customers").route(web::get().to(export_customers)))
+        .service(web::resource("/surveys/{id}/responses/export").route(web::get().to(export_survey_responses)))
         .service(web::resource("/imports/customers").route(web::post().to(import_customers)))
         .service(web::resource("/imports/orders").route(web::post().to(import_orders)))
         .service(web::resource("/imports/{id}/errors").route(web::get().to(get_import_errors)));

@@ -168,6 +168,7 @@ fn problem_response(description: &str) -> Value {
 /// - request-body strings carry their parsers' own patterns and lengths;
 /// - the RFM label grid is part of the analytics tag.
 fn finish(doc: &mut Value) {
+    survey_maps(doc);
     no_nul_in_strings(doc);
     constrain_inputs(doc);
     idempotent_posts(doc);
@@ -262,6 +263,54 @@ fn finish(doc: &mut Value) {
 /// The constraints a request-body property's parser enforces, by the
 /// property's name (a name means one thing across the API), so that
 /// schema-valid means accepted. `None` for properties without a string format.
+/// The maps of the survey schemas, stated in full: texts by language tag,
+/// and answers by question id.
+fn survey_maps(doc: &mut Value) {
+    use crate::domain::parse as p;
+    let texts = json!({
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": crate::domain::surveys::MAX_LANGUAGES,
+        "propertyNames": {"maxLength": p::MAX_LANGUAGE, "pattern": p::LANGUAGE_PATTERN},
+        "additionalProperties": {"type": "string", "minLength": 1,
+            "maxLength": crate::domain::surveys::MAX_LABEL, "pattern": p::TEXT_PATTERN},
+    });
+    let answers = json!({
+        "type": "object",
+        "maxProperties": crate::domain::surveys::MAX_QUESTIONS,
+        "propertyNames": {"pattern": crate::domain::surveys::ID_PATTERN},
+        "additionalProperties": {"anyOf": [
+            {"type": "number"},
+            {"type": "string", "maxLength": crate::domain::surveys::MAX_TEXT, "pattern": "^[^\\u0000]*$"},
+            {"type": "array", "maxItems": crate::domain::surveys::MAX_CHOICES,
+                "items": {"type": "string", "pattern": crate::domain::surveys::ID_PATTERN}},
+            {"type": "null"},
+        ]},
+    });
+    let schemas = &mut doc["components"]["schemas"];
+    for (schema, field, shape) in [
+        ("NewSurvey", "score_text", &texts),
+        ("NewSurvey", "comment_text", &texts),
+        ("SurveyPatch", "score_text", &texts),
+        ("SurveyPatch", "comment_text", &texts),
+        ("QuestionSpec", "text", &texts),
+        ("ChoiceSpec", "label", &texts),
+        ("AnswersInput", "answers", &answers),
+        ("FinishInput", "answers", &answers),
+    ] {
+        let prop = &mut schemas[schema]["properties"][field];
+        let nullable = matches!(&prop["type"], Value::Array(t) if t.iter().any(|x| x == "null"));
+        let mut shaped = shape.clone();
+        if nullable {
+            shaped["type"] = json!(["object", "null"]);
+        }
+        if let Some(description) = prop.get("description").cloned() {
+            shaped["description"] = description;
+        }
+        *prop = shaped;
+    }
+}
+
 fn input_format(key: &str) -> Option<Value> {
     use crate::domain::parse as p;
     let pattern =
@@ -287,7 +336,9 @@ fn input_format(key: &str) -> Option<Value> {
         "phone" => json!({"pattern": p::PHONE_PATTERN}),
         "country" => json!({"pattern": p::COUNTRY_PATTERN}),
         "currency" => json!({"pattern": p::CURRENCY_PATTERN}),
-        "preferred_language" => json!({"maxLength": p::MAX_LANGUAGE, "pattern": p::LANGUAGE_PATTERN}),
+        "preferred_language" | "default_language" => {
+            json!({"maxLength": p::MAX_LANGUAGE, "pattern": p::LANGUAGE_PATTERN})
+        }
         "start" => json!({"pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
         "end" => json!({"pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"}),
         // The shape of an IANA name; the ~600 names themselves would make an

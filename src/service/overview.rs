@@ -86,6 +86,7 @@ pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageReque
         .await?;
     let interaction_rows = interactions::page_for(db, id, page).await?;
     let feedback_rows = feedback::events_for_timeline(db, actor, id, page).await?;
+    let response_rows = super::surveys::responses_for_timeline(db, id, page).await?;
     let mut entries: Vec<TimelineEntry> = order_rows
         .into_iter()
         .map(|o| TimelineEntry::Order {
@@ -111,6 +112,13 @@ pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageReque
             actor: e.actor,
             to_value: e.to_value,
             note: e.note,
+        }))
+        .chain(response_rows.into_iter().map(|r| TimelineEntry::SurveyResponse {
+            id: r.id,
+            at: r.started_at,
+            survey_id: r.survey_id,
+            status: r.status,
+            score: r.score,
         }))
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse((e.at(), e.id())));

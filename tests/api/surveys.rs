@@ -609,6 +609,63 @@ async fn roles_see_what_they_may(app: &TestApp) {
             reply.body
         );
     }
+    // The export path: CSV with the list's masking, and NDJSON.
+    let csv = app
+        .client
+        .get(format!(
+            "{}/api/v1/surveys/{nps}/responses/export?status=completed",
+            app.address
+        ))
+        .bearer_auth(app.token(Role::Analyst))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("id,survey_id,invitation_id,customer_id,status,score,comment")
+    );
+    let row = lines.next().unwrap();
+    assert!(row.contains(",8,") && !row.contains("gus@example.com"), "{row}");
+    let nd = app
+        .client
+        .get(format!(
+            "{}/api/v1/surveys/{nps}/responses/export?format=ndjson",
+            app.address
+        ))
+        .bearer_auth(app.token(Role::Admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let first: Value = serde_json::from_str(nd.lines().next().unwrap()).unwrap();
+    assert_eq!(first["score"], 8);
+    app.get(
+        &format!("/api/v1/surveys/{nps}/responses/export"),
+        &app.token(Role::Partner),
+    )
+    .await
+    .assert_problem(403, None);
+    // The customer's timeline shows the response with its score.
+    let timeline = app
+        .get(&format!("/api/v1/customers/{c}/timeline"), &app.token(Role::Admin))
+        .await;
+    let entry = timeline.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "survey_response")
+        .cloned()
+        .expect("a survey response on the timeline");
+    assert_eq!(entry["score"], 8);
+    assert_eq!(entry["survey_id"], nps.as_str());
     // Erasure keeps the score and drops the words.
     app.post(
         &format!("/api/v1/customers/{c}/erase"),

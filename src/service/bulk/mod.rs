@@ -12,6 +12,7 @@ use futures_util::Stream;
 
 use crate::auth::Actor;
 use crate::contract::customers::{CustomerFilter, CustomerSort, CustomerView};
+use crate::contract::surveys::{ResponseFilter, ResponseView};
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::Store;
@@ -48,15 +49,41 @@ pub fn customers<S: Store + Clone + 'static>(
     filter: CustomerFilter,
     sort: Option<CustomerSort>,
 ) -> impl Stream<Item = AppResult<Vec<CustomerView>>> {
+    pages(move |request| {
+        let (db, actor, filter) = (db.clone(), actor.clone(), filter.clone());
+        async move { super::customer_list::list(&db, &actor, &filter, sort, &request).await }
+    })
+}
+
+/// A survey's responses, page after page, as the caller may see them
+/// (comments and text answers masked for analysts).
+pub fn survey_responses<S: Store + Clone + 'static>(
+    db: S,
+    actor: Actor,
+    survey_id: uuid::Uuid,
+    filter: ResponseFilter,
+) -> impl Stream<Item = AppResult<Vec<ResponseView>>> {
+    pages(move |request| {
+        let (db, actor, filter) = (db.clone(), actor.clone(), filter.clone());
+        async move { super::surveys::list_responses(&db, &actor, survey_id, &filter, &request).await }
+    })
+}
+
+/// Any list, read page after page through its own cursor.
+fn pages<T, F, Fut>(list: F) -> impl Stream<Item = AppResult<Vec<T>>>
+where
+    F: Fn(PageRequest) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = AppResult<crate::contract::Page<T>>>,
+{
     let start = Some(PageRequest {
         limit: EXPORT_PAGE,
         after: None,
     });
     futures_util::stream::unfold(start, move |request| {
-        let (db, actor, filter) = (db.clone(), actor.clone(), filter.clone());
+        let list = list.clone();
         async move {
             let request = request?;
-            match super::customer_list::list(&db, &actor, &filter, sort, &request).await {
+            match list(request).await {
                 Ok(page) => {
                     let next = page
                         .next_cursor

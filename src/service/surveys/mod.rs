@@ -32,7 +32,7 @@ mod triggers;
 pub use answers::{finish_by_token, finish_mine, list_mine, open_by_token, open_mine, save_by_token, save_mine};
 pub use closed_loop::on_resolved;
 pub use invitations::{issue_token, list_invitations, remind, send, to_view as invitation_view};
-pub use results::{list_responses, results, to_view as response_view};
+pub use results::{list_responses, responses_for_timeline, results, to_view as response_view};
 pub use triggers::{TriggerRun, run_triggers};
 
 const SETTINGS: &str = "surveys";
@@ -280,15 +280,7 @@ fn build_questions(
         );
         for (i, q) in built.iter().enumerate() {
             let path = if i == 0 { "score_text" } else { "comment_text" };
-            if !q.text.contains_key(language) {
-                c.fail(path, format!("needs a text in the default language `{language}`"));
-            }
-            if q.text
-                .values()
-                .any(|t| t.trim().is_empty() || t.chars().count() > 1_000)
-            {
-                c.fail(path, "each text must be 1 to 1000 characters");
-            }
+            rules::check_texts(c, path, &q.text, language);
         }
         built
     }

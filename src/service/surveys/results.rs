@@ -523,3 +523,27 @@ pub async fn list_responses(
         .map(|m| to_view(m, actor)),
     )
 }
+
+/// A page of a customer's responses for its timeline, newest first.
+///
+/// # Errors
+/// `Validation` on a bad cursor; database failures.
+pub async fn responses_for_timeline(
+    db: &impl Store,
+    customer_id: Uuid,
+    page: &PageRequest,
+) -> AppResult<Vec<survey_response::Model>> {
+    let mut q = survey_response::Entity::find().filter(survey_response::Column::CustomerId.eq(customer_id));
+    if let Some(after) = &page.after {
+        q = q.filter(before_cursor(
+            survey_response::Column::StartedAt,
+            survey_response::Column::Id,
+            after,
+        )?);
+    }
+    Ok(q.order_by_desc(survey_response::Column::StartedAt)
+        .order_by_desc(survey_response::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?)
+}
