@@ -547,8 +547,9 @@ pub struct SurveyResults {
     pub to: DateTime<Utc>,
     /// Invitations sent in the period.
     pub invited: i64,
-    /// Responses over invitations, percent (null without invitations).
-    pub response_rate: Option<f64>,
+    /// Invitations sent in the period that have a response, percent, with
+    /// its interval (null without invitations).
+    pub response_rate: Option<EstimateView>,
     #[serde(flatten)]
     #[graphql(flatten)]
     pub figures: Figures,

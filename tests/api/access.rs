@@ -17,9 +17,12 @@ struct Fixture {
     order: String,
     static_segment: String,
     dynamic_segment: String,
+    /// An active NPS survey and the owned customer's invitation to it, made
+    /// only for routes that name them.
+    survey: Option<(String, String)>,
 }
 
-async fn fixture(app: &TestApp) -> Fixture {
+async fn fixture(app: &TestApp, with_survey: bool) -> Fixture {
     let admin = app.token(Role::Admin);
     let owned = app
         .create_customer(
@@ -54,7 +57,38 @@ async fn fixture(app: &TestApp) -> Fixture {
     };
     let static_segment = app.post("/api/v1/segments", &admin, segment("static")).await.id();
     let dynamic_segment = app.post("/api/v1/segments", &admin, segment("dynamic")).await.id();
+    let survey = if with_survey {
+        let survey = app
+            .post(
+                "/api/v1/surveys",
+                &admin,
+                json!({"name": "Matrix NPS", "kind": "nps", "fatigue": "ignore"}),
+            )
+            .await
+            .id();
+        app.patch(
+            &format!("/api/v1/surveys/{survey}"),
+            &admin,
+            json!({"status": "active"}),
+        )
+        .await;
+        let sent = app
+            .post(
+                &format!("/api/v1/surveys/{survey}/invitations"),
+                &admin,
+                json!({"customer_ids": [owned]}),
+            )
+            .await;
+        let invitation = sent.body["tokens"][0]["invitation_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Some((survey, invitation))
+    } else {
+        None
+    };
     Fixture {
+        survey,
         owned,
         foreign,
         contact,
@@ -96,6 +130,11 @@ pub(crate) const MANAGERS_201: Expect = |r| match r {
 };
 pub(crate) const ADMIN_200: Expect = |r| if r == Role::Admin { 200 } else { 403 };
 pub(crate) const CUSTOMER_ONLY: Expect = |r| if r == Role::Customer { 200 } else { 403 };
+/// Staff readers and partners (aggregates without personal data).
+pub(crate) const READERS_AND_PARTNERS: Expect = |r| match r {
+    Role::Customer => 403,
+    _ => 200,
+};
 
 /// One row of an area's role matrix: (method, path, body, expected status per
 /// role). `{owned}` etc. are filled from a fresh fixture.
@@ -117,14 +156,19 @@ async fn fill(app: &TestApp, f: &Fixture, s: &str) -> String {
         .replace("{static_segment}", &f.static_segment)
         .replace("{dynamic_segment}", &f.dynamic_segment)
         .replace("{unique}", &uuid::Uuid::now_v7().to_string())
+        .replace("{survey}", f.survey.as_ref().map_or("", |s| s.0.as_str()))
+        .replace("{invitation}", f.survey.as_ref().map_or("", |s| s.1.as_str()))
 }
 
 /// Runs an area's role matrix: each route as each role on fresh records, and
 /// without a token.
 pub(crate) async fn answers_as_the_matrix_says(app: &TestApp, routes: Vec<Route>) {
     for (method, path, body, expect) in routes {
+        let with_survey = path.contains("{survey}")
+            || path.contains("{invitation}")
+            || body.as_ref().is_some_and(|b| b.to_string().contains("{survey}"));
         for role in Role::ALL {
-            let f = fixture(app).await;
+            let f = fixture(app, with_survey).await;
             let path = fill(app, &f, path).await;
             let body = match &body {
                 Some(b) => Some(serde_json::from_str(&fill(app, &f, &b.to_string()).await).unwrap()),
@@ -159,7 +203,7 @@ pub(crate) async fn answers_as_the_matrix_says(app: &TestApp, routes: Vec<Route>
 }
 
 async fn agents_may_not_write_customers_they_do_not_own(app: &TestApp) {
-    let f = fixture(app).await;
+    let f = fixture(app, false).await;
     let agent = app.token(Role::Agent);
     let admin = app.token(Role::Admin);
     let foreign_contact = app
@@ -202,7 +246,7 @@ async fn agents_may_not_write_customers_they_do_not_own(app: &TestApp) {
 }
 
 async fn a_customer_token_never_reaches_another_customers_record(app: &TestApp) {
-    let f = fixture(app).await;
+    let f = fixture(app, false).await;
     let token = app.customer_token(&f.owned);
     for path in [
         format!("/api/v1/customers/{}", f.foreign),

@@ -3,8 +3,12 @@
 //! their intervals, the closed loop back to feedback and tasks, and who may
 //! see what.
 
+use crate::access::{
+    CUSTOMER_ONLY, MANAGERS_200, MANAGERS_201, READERS, READERS_AND_PARTNERS, Route, answers_as_the_matrix_says,
+};
 use crate::common::TestApp;
 use rapport::auth::Role;
+use reqwest::Method;
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -530,7 +534,7 @@ async fn results_carry_intervals_and_small_groups_are_suppressed(app: &TestApp) 
     assert_eq!(r.body["nps"]["value"], 100.0);
     assert_eq!(r.body["nps"]["margin"], 29.4, "{}", r.body);
     assert_eq!(r.body["insufficient_data"], true);
-    assert_eq!(r.body["response_rate"], 100.0);
+    assert_eq!(r.body["response_rate"]["value"], 100.0);
     let trend = r.body["trend"].as_array().unwrap();
     assert_eq!(trend.len(), 12, "twelve weeks by default");
     assert_eq!(trend[0]["responses"], 0, "an empty interval is n = 0");
@@ -737,7 +741,83 @@ async fn triggers_invite_after_orders_and_periodically_once(app: &TestApp) {
     assert_eq!(items[0]["customer_id"], d.as_str());
 }
 
+fn routes() -> Vec<Route> {
+    vec![
+        (
+            Method::POST,
+            "/api/v1/surveys",
+            Some(json!({"name": "Matrix", "kind": "csat"})),
+            MANAGERS_201,
+        ),
+        (Method::GET, "/api/v1/surveys", None, READERS_AND_PARTNERS),
+        (Method::GET, "/api/v1/surveys/{survey}", None, READERS_AND_PARTNERS),
+        (
+            Method::PATCH,
+            "/api/v1/surveys/{survey}",
+            Some(json!({"name": "Renamed"})),
+            MANAGERS_200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/surveys/{survey}/invitations",
+            Some(json!({"customer_ids": ["{foreign}"]})),
+            MANAGERS_200,
+        ),
+        (Method::GET, "/api/v1/surveys/{survey}/invitations", None, READERS),
+        (
+            Method::POST,
+            "/api/v1/surveys/{survey}/invitations/remind",
+            Some(json!({})),
+            MANAGERS_200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/surveys/{survey}/invitations/{invitation}/token",
+            Some(json!({})),
+            MANAGERS_200,
+        ),
+        (
+            Method::GET,
+            "/api/v1/surveys/{survey}/results",
+            None,
+            READERS_AND_PARTNERS,
+        ),
+        (Method::GET, "/api/v1/surveys/{survey}/responses", None, READERS),
+        (Method::GET, "/api/v1/surveys/{survey}/responses/export", None, READERS),
+        (Method::GET, "/api/v1/settings/surveys", None, READERS),
+        (
+            Method::PUT,
+            "/api/v1/settings/surveys",
+            Some(
+                json!({"nps_days": 90, "csat_days": 90, "ces_days": 90, "custom_days": 90, "cooldown_days": 14,
+                        "follow_up_survey_id": null, "low_score_action": "task", "min_responses": 30,
+                        "min_group_size": 5}),
+            ),
+            MANAGERS_200,
+        ),
+        (Method::GET, "/api/v1/me/surveys", None, CUSTOMER_ONLY),
+        (Method::GET, "/api/v1/me/surveys/{invitation}", None, CUSTOMER_ONLY),
+        (
+            Method::PUT,
+            "/api/v1/me/surveys/{invitation}/response",
+            Some(json!({"answers": {"score": 7}})),
+            CUSTOMER_ONLY,
+        ),
+        (
+            Method::POST,
+            "/api/v1/me/surveys/{invitation}/response/finish",
+            Some(json!({"answers": {"score": 7}})),
+            CUSTOMER_ONLY,
+        ),
+    ]
+}
+
+async fn every_surveys_route_answers_each_role_as_the_matrix_says(app: &TestApp) {
+    answers_as_the_matrix_says(app, routes()).await;
+}
+
 on_both_databases!(
+    every_surveys_route_answers_each_role_as_the_matrix_says,
     triggers_invite_after_orders_and_periodically_once,
     a_survey_is_built_sent_and_answered_by_token,
     every_question_type_is_checked_and_two_finishes_make_one,

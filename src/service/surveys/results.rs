@@ -330,7 +330,7 @@ pub async fn results(db: &impl Store, actor: &Actor, survey_id: Uuid, q: Results
         from,
         to,
         invited,
-        response_rate: (invited > 0).then(|| ((responded as f64 / invited as f64) * 1000.0).round() / 10.0),
+        response_rate: rules::share(invited, responded).map(estimate),
         figures: f,
         interval,
         trend,
