@@ -151,6 +151,21 @@ async fn imports_count_every_row_and_store_no_bad_one(app: &TestApp) {
     assert_eq!(res.status(), 403);
 }
 
+async fn a_repeat_in_a_later_batch_names_the_first_row(app: &TestApp) {
+    // Batches are 500 rows: row 1 and its repeat at row 601 fall in different ones.
+    let mut file = String::from("external_id,name\n");
+    for i in 1..=600 {
+        file.push_str(&format!("b-{i},Batch {i}\n"));
+    }
+    file.push_str("b-1,Batch again\n");
+    let (status, report) = upload(app, "/api/v1/imports/customers", "text/csv", &file).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(counts(&report), [601, 600, 0, 0, 1], "{report}");
+    assert_eq!(report["errors"][0]["row"], 601);
+    assert_eq!(report["errors"][0]["error"], "repeats row 1 of this file, which counts");
+    assert_eq!(app.count("import_key").await, 0, "the ids met are dropped at the end");
+}
+
 async fn orders_import_by_external_id(app: &TestApp) {
     app.create_customer(json!({"name": "Buyer", "external_id": "buyer-1"}))
         .await;
@@ -244,5 +259,6 @@ async fn an_export_reimports_unchanged_and_neutralises_formulas(app: &TestApp) {
 on_both_databases!(
     imports_count_every_row_and_store_no_bad_one,
     orders_import_by_external_id,
+    a_repeat_in_a_later_batch_names_the_first_row,
     an_export_reimports_unchanged_and_neutralises_formulas,
 );

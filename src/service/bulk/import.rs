@@ -321,26 +321,33 @@ async fn first_rows(db: &impl Store, import_id: Uuid, read: &mut Read) -> AppRes
         external_id: Set(ext.clone()),
         row: Set(*row),
     });
-    let written = import_key::Entity::insert_many(keys)
+    // The insert says which ids are new (the common case, one statement);
+    // only those met in an earlier batch are looked up, for their row.
+    let inserted: std::collections::HashSet<String> = match import_key::Entity::insert_many(keys)
         .on_conflict(
             OnConflict::columns([import_key::Column::ImportId, import_key::Column::ExternalId])
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(db)
-        .await;
-    match written {
-        Ok(_) | Err(sea_orm::DbErr::RecordNotInserted) => {}
+        .exec_with_returning(db)
+        .await
+    {
+        Ok(rows) => rows.into_iter().map(|k| k.external_id).collect(),
+        Err(sea_orm::DbErr::RecordNotInserted) => std::collections::HashSet::new(),
         Err(e) => return Err(e.into()),
+    };
+    let earlier: Vec<String> = first_here.keys().filter(|k| !inserted.contains(*k)).cloned().collect();
+    let mut owners: HashMap<String, i64> = first_here;
+    if !earlier.is_empty() {
+        for k in import_key::Entity::find()
+            .filter(import_key::Column::ImportId.eq(import_id))
+            .filter(import_key::Column::ExternalId.is_in(earlier))
+            .all(db)
+            .await?
+        {
+            owners.insert(k.external_id, k.row);
+        }
     }
-    let owners: HashMap<String, i64> = import_key::Entity::find()
-        .filter(import_key::Column::ImportId.eq(import_id))
-        .filter(import_key::Column::ExternalId.is_in(first_here.into_keys()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|k| (k.external_id, k.row))
-        .collect();
     for (row, fields) in read.iter_mut() {
         let Some(ext) = ext_of(fields) else { continue };
         let first = owners.get(&ext).copied().unwrap_or(row.number);
