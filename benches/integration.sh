@@ -160,8 +160,10 @@ PY
   kill "$receiver" 2>/dev/null || true
 
   # Idempotency-Key on POST /interactions: the same requests with and without.
-  id=$(curl -fsS "http://127.0.0.1:$PORT/api/v1/customers?limit=1" -H "Authorization: Bearer $token" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+  # Spread over 100 customers: one customer's row, updated by every POST,
+  # would measure its lock rather than the key.
+  ids=$(curl -fsS "http://127.0.0.1:$PORT/api/v1/customers?limit=100" -H "Authorization: Bearer $token" |
+    python3 -c 'import json,sys; print(",".join("\"%s\"" % c["id"] for c in json.load(sys.stdin)["items"]))')
   # Each wrk thread has its own Lua state (and the same random seed), so
   # keys carry the thread's number to stay unique across threads.
   cat > "$work/post.lua" <<LUA
@@ -172,11 +174,13 @@ setup = function(thread)
 end
 local n = 0
 local run = os.time()
+local ids = {$ids}
 request = function()
   n = n + 1
+  local id = ids[(n % #ids) + 1]
   local headers = {["Authorization"] = "Bearer $token", ["Content-Type"] = "application/json"}
   if os.getenv("KEYED") == "1" then headers["Idempotency-Key"] = "k-" .. run .. "-" .. tostring(tid) .. "-" .. n end
-  return wrk.format("POST", "/api/v1/customers/$id/interactions", headers,
+  return wrk.format("POST", "/api/v1/customers/" .. id .. "/interactions", headers,
     '{"channel":"phone","direction":"outbound","summary":"Bench call"}')
 end
 LUA
@@ -187,7 +191,7 @@ LUA
     if grep -q "Non-2xx" "$work/wrk.out"; then cat "$work/wrk.out"; echo "non-2xx answers"; exit 1; fi
     label=$([ $keyed = 1 ] && echo "with Idempotency-Key" || echo "without key")
     echo "$backend POST interactions $label: $rps req/s"
-    rows+=("| $backend | POST /interactions, 16 connections, $label | | $DURATION | $rps | $(rss_peak_mib "$server") |")
+    rows+=("| $backend | POST /interactions (100 customers), 16 connections, $label | | $DURATION | $rps | $(rss_peak_mib "$server") |")
   done
   kill "$server"
   wait "$server" 2>/dev/null || true

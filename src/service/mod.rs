@@ -73,6 +73,37 @@ pub async fn begin(db: &impl Store) -> AppResult<DatabaseTransaction> {
     Ok(txn)
 }
 
+/// [`begin`] for long work that must not fail on a busy SQLite file: a bulk
+/// import writes batch after batch, and between two batches every job of the
+/// instance queues for the same write lock (SQLite's busy wait is not fair),
+/// so one wait past the busy timeout is tried again, for up to `patience`.
+///
+/// # Errors
+/// As [`begin`], once patience runs out.
+pub async fn begin_patiently(db: &impl Store, patience: std::time::Duration) -> AppResult<DatabaseTransaction> {
+    let started = std::time::Instant::now();
+    loop {
+        match db.open().await {
+            Ok(txn) => match write_lock(&txn).await {
+                Ok(()) => return Ok(txn),
+                Err(e) if is_busy(&e) && started.elapsed() < patience => {
+                    drop(txn);
+                    tracing::debug!("the database is busy; waiting for the write lock again");
+                }
+                Err(e) => return Err(e.into()),
+            },
+            Err(e) if is_busy(&e) && started.elapsed() < patience => {}
+            Err(e) => return Err(e.into()),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether SQLite gave up waiting for its lock (`SQLITE_BUSY`).
+fn is_busy(e: &sea_orm::DbErr) -> bool {
+    e.to_string().contains("database is locked")
+}
+
 /// On SQLite, takes the database's write lock at the start of a transaction
 /// (a no-op `UPDATE` does; PostgreSQL locks rows instead). A transaction
 /// that read first and wrote later would otherwise fail, not wait, when

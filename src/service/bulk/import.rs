@@ -22,6 +22,8 @@ use rows::{Row, Rows, scrub};
 
 /// Rows written per transaction.
 const BATCH: usize = 500;
+/// How long a batch waits for a busy SQLite file before the import fails.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 /// Row errors listed in the reply (all are kept for the errors file).
 const LISTED_ERRORS: usize = 20;
 /// How a row ended.
@@ -165,6 +167,7 @@ pub async fn import(
     let columns: Vec<String> = columns.iter().map(|c| c.replace('\0', "\u{fffd}")).collect();
     let id = service::new_id();
     let started_at = service::now();
+    let begun = service::begin_patiently(db, PATIENCE).await?;
     import_run::ActiveModel {
         id: Set(id),
         kind: Set(kind.as_str().into()),
@@ -180,8 +183,9 @@ pub async fn import(
         started_at: Set(started_at),
         finished_at: Set(None),
     }
-    .insert(db)
+    .insert(&begun)
     .await?;
+    begun.commit().await?;
     let (mut number, mut created, mut updated, mut unchanged) = (0_i64, 0_i64, 0_i64, 0_i64);
     let mut errors: Vec<RowError> = Vec::new();
     let mut failed = 0_i64;
@@ -206,8 +210,17 @@ pub async fn import(
                 }
             });
         }
-        first_rows(db, id, &mut read).await?;
-        let txn = service::begin(db).await?;
+        // Every write waits patiently for a busy SQLite file; a dry run keeps
+        // the ids it met (and its refused rows) outside the rolled-back batch.
+        if dry_run {
+            let keys = service::begin_patiently(db, PATIENCE).await?;
+            first_rows(&keys, id, &mut read).await?;
+            keys.commit().await?;
+        }
+        let txn = service::begin_patiently(db, PATIENCE).await?;
+        if !dry_run {
+            first_rows(&txn, id, &mut read).await?;
+        }
         let mut refused: Vec<import_error::ActiveModel> = Vec::new();
         let written = match kind {
             ImportKind::Customers => {
@@ -251,18 +264,26 @@ pub async fn import(
         }
         if dry_run {
             txn.rollback().await?;
+            if !refused.is_empty() {
+                let errors = service::begin_patiently(db, PATIENCE).await?;
+                import_error::Entity::insert_many(refused)
+                    .exec_without_returning(&errors)
+                    .await?;
+                errors.commit().await?;
+            }
         } else {
+            if !refused.is_empty() {
+                import_error::Entity::insert_many(refused)
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
             txn.commit().await?;
         }
-        if !refused.is_empty() {
-            import_error::Entity::insert_many(refused)
-                .exec_without_returning(db)
-                .await?;
-        }
     }
+    let done = service::begin_patiently(db, PATIENCE).await?;
     import_key::Entity::delete_many()
         .filter(import_key::Column::ImportId.eq(id))
-        .exec(db)
+        .exec(&done)
         .await?;
     let finished_at = service::now();
     import_run::Entity::update_many()
@@ -273,8 +294,9 @@ pub async fn import(
         .col_expr(import_run::Column::Failed, Expr::value(failed))
         .col_expr(import_run::Column::FinishedAt, Expr::value(Some(finished_at)))
         .filter(import_run::Column::Id.eq(id))
-        .exec(db)
+        .exec(&done)
         .await?;
+    done.commit().await?;
     tracing::info!(import_id = %id, rows = number, created, updated, unchanged, failed, "import finished");
     Ok(ImportReport {
         id,
