@@ -2,14 +2,16 @@
 //! customer's own invitations. Answering by token is REST only (no login).
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, Json, Object};
+use serde_json::{Map, Value};
 
 use super::customers::parse_uuid;
 use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::surveys::{
-    InvitationFilter, InvitationReport, InvitationView, MySurvey, NewInvitations, NewSurvey, ReminderReport,
-    ResponseFilter, ResponseView, ResultsQuery, SurveyFilter, SurveyPatch, SurveyResults, SurveySettings, SurveyView,
+    AnswersInput, FinishInput, InvitationFilter, InvitationReport, InvitationView, MySurvey, NewInvitations, NewSurvey,
+    PublicInvitation, ReminderReport, ResponseFilter, ResponseView, ResultsQuery, SurveyFilter, SurveyPatch,
+    SurveyResults, SurveySettings, SurveyView,
 };
 use crate::service::surveys;
 
@@ -95,6 +97,12 @@ impl SurveysQuery {
         let (actor, db) = ctx(c)?;
         gql(surveys::list_mine(db, actor).await)
     }
+
+    /// One of the signed-in customer's invitations, to answer.
+    async fn my_survey(&self, c: &Context<'_>, invitation_id: ID) -> async_graphql::Result<PublicInvitation> {
+        let (actor, db) = ctx(c)?;
+        gql(surveys::open_mine(db, actor, parse_uuid(&invitation_id, "survey invitation")?).await)
+    }
 }
 
 #[derive(Default)]
@@ -128,6 +136,32 @@ impl SurveysMutation {
     async fn remind_survey_invitations(&self, c: &Context<'_>, survey_id: ID) -> async_graphql::Result<ReminderReport> {
         let (actor, db) = ctx(c)?;
         gql(surveys::remind(db, actor, parse_uuid(&survey_id, "survey")?).await)
+    }
+
+    /// Saves the signed-in customer's answers (by question id; `null`
+    /// clears one) while its response is partial.
+    async fn save_my_survey_response(
+        &self,
+        c: &Context<'_>,
+        invitation_id: ID,
+        answers: Json<Map<String, Value>>,
+    ) -> async_graphql::Result<PublicInvitation> {
+        let (actor, db) = ctx(c)?;
+        let id = parse_uuid(&invitation_id, "survey invitation")?;
+        gql(surveys::save_mine(db, actor, id, AnswersInput { answers: answers.0 }).await)
+    }
+
+    /// Finishes the signed-in customer's response, with any last answers.
+    async fn finish_my_survey_response(
+        &self,
+        c: &Context<'_>,
+        invitation_id: ID,
+        answers: Option<Json<Map<String, Value>>>,
+    ) -> async_graphql::Result<PublicInvitation> {
+        let (actor, db) = ctx(c)?;
+        let id = parse_uuid(&invitation_id, "survey invitation")?;
+        let answers = answers.map(|a| a.0).unwrap_or_default();
+        gql(surveys::finish_mine(db, actor, id, FinishInput { answers }).await)
     }
 
     async fn update_survey_settings(

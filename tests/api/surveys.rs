@@ -741,6 +741,50 @@ async fn triggers_invite_after_orders_and_periodically_once(app: &TestApp) {
     assert_eq!(items[0]["customer_id"], d.as_str());
 }
 
+async fn a_customer_answers_through_graphql_and_a_partner_reads_results(app: &TestApp) {
+    let nps = active_survey(app, json!({"name": "NPS", "kind": "nps"})).await;
+    let c = app.create_customer(json!({"name": "Joy"})).await;
+    invite(app, &nps, &[&c]).await;
+    let me = app.customer_token(&c);
+    let mine = app
+        .graphql(Some(&me), "{ mySurveys { invitationId status } }", json!({}))
+        .await;
+    let invitation = mine["data"]["mySurveys"][0]["invitationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let saved = app
+        .graphql(
+            Some(&me),
+            "mutation($id: ID!, $a: JSON!) { saveMySurveyResponse(invitationId: $id, answers: $a) { status answers } }",
+            json!({"id": invitation, "a": {"score": 9}}),
+        )
+        .await;
+    assert_eq!(saved["data"]["saveMySurveyResponse"]["status"], "PARTIAL", "{saved}");
+    let finish = "mutation($id: ID!) { finishMySurveyResponse(invitationId: $id) { status } }";
+    let done = app.graphql(Some(&me), finish, json!({"id": invitation})).await;
+    assert_eq!(done["data"]["finishMySurveyResponse"]["status"], "COMPLETED", "{done}");
+    let again = app.graphql(Some(&me), finish, json!({"id": invitation})).await;
+    assert_eq!(again["errors"][0]["extensions"]["code"], "conflict", "{again}");
+    let results = app
+        .graphql(
+            Some(&app.token(Role::Partner)),
+            "query($id: ID!) { surveyResults(surveyId: $id) { responses promoters nps { value margin } } }",
+            json!({"id": nps}),
+        )
+        .await;
+    assert_eq!(results["data"]["surveyResults"]["responses"], 1, "{results}");
+    assert_eq!(results["data"]["surveyResults"]["promoters"], 1);
+    let denied = app
+        .graphql(
+            Some(&app.token(Role::Partner)),
+            "query($id: ID!) { surveyResponses(surveyId: $id) { edges { node { comment } } } }",
+            json!({"id": nps}),
+        )
+        .await;
+    assert_eq!(denied["errors"][0]["extensions"]["code"], "forbidden", "{denied}");
+}
+
 fn routes() -> Vec<Route> {
     vec![
         (
@@ -817,6 +861,7 @@ async fn every_surveys_route_answers_each_role_as_the_matrix_says(app: &TestApp)
 }
 
 on_both_databases!(
+    a_customer_answers_through_graphql_and_a_partner_reads_results,
     every_surveys_route_answers_each_role_as_the_matrix_says,
     triggers_invite_after_orders_and_periodically_once,
     a_survey_is_built_sent_and_answered_by_token,
