@@ -119,7 +119,7 @@ rss=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status")
   echo "\`benches/surveys.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL, release build, client and"
   echo "server on the same machine. $CUSTOMERS seeded customers; $loaded NPS responses (and as many"
   echo "invitations) written in SQL over the last year. The results call asks for the weekly trend over the"
-  echo "year (53 intervals) broken down by tier; the send invites a segment of every customer to a CSAT"
+  echo "year (54 weekly intervals, the first and last partial) broken down by tier; the send invites a segment of every customer to a CSAT"
   echo "survey with the fatigue rules on."
   echo
   echo "| what | figure |"

@@ -191,6 +191,7 @@ fn serve(
     let retention = web::Data::new(crate::http::idempotency::Retention(chrono::Duration::hours(i64::from(
         settings.idempotency.retention_hours,
     ))));
+    let running_keys = web::Data::new(crate::http::idempotency::RunningKeys::default());
     let max_body = settings.server.max_body_bytes;
     let app = move || {
         App::new()
@@ -210,6 +211,7 @@ fn serve(
             .app_data(rate_limits.clone())
             .app_data(import_limit.clone())
             .app_data(retention.clone())
+            .app_data(running_keys.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(crate::http::ops::configure)
             .configure(crate::http::metrics::configure)

@@ -13,7 +13,7 @@
 //! PostgreSQL an advisory lock across instances).
 
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -38,25 +38,33 @@ pub const REPLAYED: &str = "idempotent-replayed";
 #[derive(Clone, Copy, Debug)]
 pub struct Retention(pub Duration);
 
-/// Keys whose first request is running in this process.
-static RUNNING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
+/// Keys whose first request is running in this application (one per
+/// server, shared by its workers; two applications in one process — tests —
+/// each have their own).
+#[derive(Debug, Default)]
+pub struct RunningKeys(Mutex<HashSet<String>>);
 
-/// Holds a key in [`RUNNING`] until dropped.
-struct Running(String);
+/// Holds a key in [`RunningKeys`] until dropped.
+struct Running(web::Data<RunningKeys>, String);
 
 impl Running {
-    fn take(scope: &str) -> Option<Self> {
-        let mut running = RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        running.insert(scope.to_owned()).then(|| Self(scope.to_owned()))
+    fn take(keys: web::Data<RunningKeys>, scope: &str) -> Option<Self> {
+        let fresh = keys
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(scope.to_owned());
+        fresh.then(|| Self(keys, scope.to_owned()))
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        RUNNING
+        self.0
+            .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&self.0);
+            .remove(&self.1);
     }
 }
 
@@ -108,7 +116,10 @@ pub async fn idempotency(
         .finalize());
     req.set_payload(actix_http::Payload::from(body));
     let scope = format!("{subject}\n{}\n{}\n{key}", req.method(), route.template);
-    let Some(_running) = Running::take(&scope) else {
+    let Some(keys) = req.app_data::<web::Data<RunningKeys>>().cloned() else {
+        return Ok(req.error_response(AppError::Internal(anyhow::anyhow!("no running-keys handle"))));
+    };
+    let Some(_running) = Running::take(keys, &scope) else {
         return Ok(req.error_response(in_progress()));
     };
     let (Some(db), Some(retention)) = (

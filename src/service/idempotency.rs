@@ -21,7 +21,9 @@ pub async fn open(db: &DatabaseConnection, scope: &str) -> Result<Option<Databas
         let row = txn
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7)) AS got",
+                // The lock is the cluster's: the database's name keeps two
+                // databases on one server (staging and production) apart.
+                "SELECT pg_try_advisory_xact_lock(hashtextextended(current_database() || $1, 7)) AS got",
                 [scope.into()],
             ))
             .await?;

@@ -406,7 +406,7 @@ async fn a_running_key_is_a_409_and_a_5xx_stores_nothing(app: &TestApp) {
             holder
                 .execute_raw(sea_orm::Statement::from_sql_and_values(
                     sea_orm::DbBackend::Postgres,
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+                    "SELECT pg_advisory_xact_lock(hashtextextended(current_database() || $1, 7))",
                     [scope.into()],
                 ))
                 .await
