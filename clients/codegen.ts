@@ -20,6 +20,7 @@ const config: CodegenConfig = {
           NaiveDate: "string",
           UUID: "string",
           JSON: "unknown",
+          JSONObject: "Record<string, string>",
         },
       },
     },
