@@ -138,6 +138,8 @@ pub struct JobSettings {
     pub idempotency_purge_interval_secs: u64,
     /// Seconds between runs of the survey triggers (after an order, periodic; default 300).
     pub survey_triggers_interval_secs: u64,
+    /// Seconds between runs of loyalty points expiry (default 3600).
+    pub loyalty_expiry_interval_secs: u64,
     /// Seconds an exclusive job's lease lasts without renewal (renewed every
     /// third of it while the job runs; default 60): how long a job killed
     /// mid-run keeps other instances from running it.
@@ -273,6 +275,7 @@ impl Settings {
             .set_default("rate_limit.ip_per_minute", 120)?
             .set_default("jobs.idempotency_purge_interval_secs", 3_600)?
             .set_default("jobs.survey_triggers_interval_secs", 300)?
+            .set_default("jobs.loyalty_expiry_interval_secs", 3_600)?
             .set_default("webhooks.retry_schedule_secs", DEFAULT_RETRY_SCHEDULE)?
             .set_default("webhooks.max_retry_after_secs", 86_400)?
             .set_default("webhooks.disable_after_secs", 432_000)?
@@ -335,6 +338,7 @@ impl Settings {
                 webhook_replay_interval_secs: 0,
                 idempotency_purge_interval_secs: 0,
                 survey_triggers_interval_secs: 0,
+                loyalty_expiry_interval_secs: 0,
                 lease_secs: 60,
             },
             graphql: GraphqlSettings {

@@ -49,6 +49,10 @@ pub enum AppError {
     /// input that collides, when there is one.
     #[error("conflict: {detail}")]
     Conflict { detail: String, field: Option<String> },
+    /// 409: a debit asks for more points than the account can spend now;
+    /// carries the spendable balance.
+    #[error("insufficient points")]
+    InsufficientPoints(i64),
     /// 410: the resource existed but is no longer usable (an expired
     /// survey invitation); `code` says which way.
     #[error("gone: {detail}")]
@@ -88,6 +92,7 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::Conflict { .. } => "conflict",
             Self::Gone { code, .. } => code,
+            Self::InsufficientPoints(_) => "insufficient_points",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited(_) => "rate_limited",
@@ -104,7 +109,7 @@ impl AppError {
             Self::Unauthorized(_) => 401,
             Self::Forbidden => 403,
             Self::NotFound(_) => 404,
-            Self::Conflict { .. } => 409,
+            Self::Conflict { .. } | Self::InsufficientPoints(_) => 409,
             Self::Gone { .. } => 410,
             Self::MethodNotAllowed(_) => 405,
             Self::PayloadTooLarge(_) => 413,
@@ -123,6 +128,7 @@ impl AppError {
             Self::Forbidden => "Forbidden",
             Self::NotFound(_) => "Not found",
             Self::Conflict { .. } => "Conflict",
+            Self::InsufficientPoints(_) => "Insufficient points",
             Self::Gone { .. } => "Gone",
             Self::MethodNotAllowed(_) => "Method not allowed",
             Self::PayloadTooLarge(_) => "Payload too large",
@@ -144,6 +150,7 @@ impl AppError {
             Self::Forbidden => "your role may not do this".into(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::Conflict { detail, .. } | Self::Gone { detail, .. } => detail.clone(),
+            Self::InsufficientPoints(spendable) => format!("the spendable balance is {spendable} points"),
             Self::MethodNotAllowed(allowed) => format!("this path accepts {}", allowed.join(", ")),
             Self::PayloadTooLarge(limit) => format!("the body must be at most {limit} bytes"),
             Self::RateLimited(secs) => format!("the request quota is used up; retry in {secs} s"),
@@ -160,6 +167,10 @@ impl AppError {
                 field: Some(field),
                 detail,
             } => vec![FieldError::new(field, detail)],
+            Self::InsufficientPoints(spendable) => vec![FieldError::new(
+                "points",
+                format!("exceeds the spendable balance of {spendable}"),
+            )],
             _ => Vec::new(),
         }
     }

@@ -15,6 +15,8 @@ pub struct Model {
     pub status: String,
     pub ordered_at: DateTimeUtc,
     pub refunded_at: Option<DateTimeUtc>,
+    pub refunded_minor: i64,
+    pub points_paid_minor: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

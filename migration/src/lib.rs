@@ -16,6 +16,7 @@ mod m20261130_000010_erasure;
 mod m20261130_000011_imports;
 mod m20261130_000012_import_keys;
 mod m20261130_000013_surveys;
+mod m20261130_000014_loyalty;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_imports::Migration),
             Box::new(m20261130_000012_import_keys::Migration),
             Box::new(m20261130_000013_surveys::Migration),
+            Box::new(m20261130_000014_loyalty::Migration),
         ]
     }
 }

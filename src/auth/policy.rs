@@ -138,3 +138,28 @@ pub fn administer(actor: &Actor) -> AppResult<()> {
         Err(AppError::Forbidden)
     }
 }
+
+/// Reading a loyalty account: staff and partners any (partners by external
+/// id, without personal data); a customer only their own.
+///
+/// # Errors
+/// `Forbidden` for a customer asking about someone else.
+pub fn read_loyalty(actor: &Actor, customer_id: Uuid) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Manager | Role::Agent | Role::Analyst | Role::Partner => Ok(()),
+        Role::Customer if actor.customer_id == Some(customer_id) => Ok(()),
+        Role::Customer => Err(AppError::Forbidden),
+    }
+}
+
+/// Earning and redeeming points, cancelling a redemption: admins, managers,
+/// agents (at any customer's checkout) and partners.
+///
+/// # Errors
+/// `Forbidden` for analysts and customers.
+pub fn move_points(actor: &Actor) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Manager | Role::Agent | Role::Partner => Ok(()),
+        Role::Analyst | Role::Customer => Err(AppError::Forbidden),
+    }
+}

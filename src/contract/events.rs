@@ -58,6 +58,7 @@ event_types! {
     SurveyInvitationSent => "survey.invitation_sent", "invitation_id";
     SurveyResponseReceived => "survey.response_received", "response_id";
     NpsDetractor => "nps.detractor", "response_id";
+    LoyaltyPointsChanged => "loyalty.points_changed", "entry_id";
 }
 
 /// The wire names, as OpenAPI's enum (the derive would use variant names).

@@ -18,6 +18,7 @@ value_enum!(
         WebhookReplay => "webhook_replay",
         IdempotencyPurge => "idempotency_purge",
         SurveyTriggers => "survey_triggers",
+        LoyaltyExpiry => "loyalty_expiry",
     }
 );
 

@@ -11,6 +11,7 @@ pub mod events;
 pub mod feedback;
 pub mod interactions;
 pub mod jobs;
+pub mod loyalty;
 pub mod orders;
 mod patch;
 pub mod privacy;

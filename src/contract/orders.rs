@@ -10,7 +10,8 @@ use super::interactions::{Channel, Direction};
 use super::value_enum;
 
 value_enum!(
-    /// Whether an order still counts.
+    /// Whether an order still counts: `completed` (perhaps partly refunded)
+    /// or `refunded` in full.
     OrderStatus { Completed => "completed", Refunded => "refunded" }
 );
 
@@ -33,6 +34,21 @@ pub struct NewOrder {
     pub currency: String,
     /// When it was placed; defaults to now.
     pub ordered_at: Option<DateTime<Utc>>,
+    /// The part of `amount_minor` paid with loyalty points (0 to
+    /// `amount_minor`, default 0); it earns no points.
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub points_paid_minor: Option<super::MinorUnits>,
+}
+
+/// A refund, whole or in part.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "RefundInput")]
+pub struct RefundInput {
+    /// How much to refund, in minor units (1 to what is left to refund);
+    /// the whole remainder when left out.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub amount_minor: Option<super::MinorUnits>,
 }
 
 /// A recorded purchase.
@@ -47,7 +63,14 @@ pub struct OrderView {
     pub currency: String,
     pub status: OrderStatus,
     pub ordered_at: DateTime<Utc>,
+    /// When the last refund was made.
     pub refunded_at: Option<DateTime<Utc>>,
+    /// How much has been refunded; the order is `refunded` once it all is.
+    #[schema(value_type = i64)]
+    pub refunded_minor: super::MinorUnits,
+    /// The part paid with loyalty points.
+    #[schema(value_type = i64)]
+    pub points_paid_minor: super::MinorUnits,
     pub created_at: DateTime<Utc>,
 }
 

@@ -48,6 +48,10 @@ pub struct CustomerExport {
     /// Survey invitations and the responses to them.
     pub survey_invitations: Vec<super::surveys::InvitationView>,
     pub survey_responses: Vec<super::surveys::ResponseView>,
+    /// The loyalty account (absent until points first move) and its whole
+    /// ledger, oldest first, each entry with the lots it moved.
+    pub loyalty_account: Option<super::loyalty::AccountView>,
+    pub loyalty_entries: Vec<super::loyalty::EntryView>,
     /// The events about this customer still in the log.
     pub events: Vec<EventView>,
     /// When it was erased, if it was.

@@ -6,6 +6,7 @@ mod events;
 mod feedback;
 pub mod guard;
 mod loaders;
+mod loyalty;
 mod orders;
 mod paging;
 mod segments;
@@ -60,6 +61,7 @@ pub struct QueryRoot(
     staff::StaffQuery,
     events::EventsQuery,
     surveys::SurveysQuery,
+    loyalty::LoyaltyQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -72,6 +74,7 @@ pub struct MutationRoot(
     tasks::TasksMutation,
     staff::StaffMutation,
     surveys::SurveysMutation,
+    loyalty::LoyaltyMutation,
 );
 
 /// The application's schema type.

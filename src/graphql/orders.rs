@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
 use super::{ctx, gql};
-use crate::contract::orders::{NewOrder, OrderView};
+use crate::contract::orders::{NewOrder, OrderView, RefundInput};
 use crate::error::AppError;
 use crate::service::orders::{self, Recorded};
 
@@ -37,9 +37,20 @@ impl OrderMutation {
         })
     }
 
-    /// Refunds an order in full.
-    async fn refund_order(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<OrderView> {
+    /// Refunds an order in full, or `amountMinor` of it.
+    async fn refund_order(
+        &self,
+        c: &Context<'_>,
+        id: ID,
+        input: Option<RefundInput>,
+    ) -> async_graphql::Result<OrderView> {
         let (actor, db) = ctx(c)?;
-        gql(orders::refund(db, actor, order_id(&id)?).await)
+        gql(orders::refund(db, actor, order_id(&id)?, input.unwrap_or_default()).await)
+    }
+
+    /// Completes an order refunded in full again.
+    async fn reinstate_order(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<OrderView> {
+        let (actor, db) = ctx(c)?;
+        gql(orders::reinstate(db, actor, order_id(&id)?).await)
     }
 }

@@ -51,6 +51,7 @@ impl Modify for BearerScheme {
         (name = "webhooks", description = "Standard Webhooks subscriptions: deliveries, log, tests, secret rotation, replay"),
         (name = "bulk", description = "Import and export of customers and orders, CSV or NDJSON"),
         (name = "operations", description = "Probes and background jobs"),
+        (name = "loyalty", description = "Loyalty points: the program, accounts, an append-only ledger with lots, expiry, reversals and debt; statements and the audit"),
     )
 )]
 struct Root;
@@ -73,6 +74,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::webhooks::Doc::openapi());
     doc.merge(super::bulk::Doc::openapi());
     doc.merge(super::surveys::Doc::openapi());
+    doc.merge(super::loyalty::Doc::openapi());
     doc
 }
 
@@ -113,6 +115,18 @@ const NOT_IDEMPOTENT: [&str; 8] = [
     "/api/v1/public/survey-invitations/{token}/response/finish",
 ];
 
+/// `POST`s that move loyalty points: a retry must never credit or debit
+/// twice, so the key is required (400 without it) — except with
+/// `?simulate=true`, which writes nothing.
+const KEY_REQUIRED: [&str; 6] = [
+    "/api/v1/customers/{id}/loyalty/earn",
+    "/api/v1/customers/{id}/loyalty/redeem",
+    "/api/v1/customers/{id}/loyalty/adjust",
+    "/api/v1/customers/by-external-id/{external_id}/loyalty/earn",
+    "/api/v1/customers/by-external-id/{external_id}/loyalty/redeem",
+    "/api/v1/loyalty/entries/{id}/cancel",
+];
+
 /// Every other `POST` under `/api/v1` takes an optional `Idempotency-Key`
 /// (the idempotency middleware reads this document to know which), and may
 /// answer 409 while a request with the same key runs.
@@ -127,15 +141,25 @@ fn idempotent_posts(doc: &mut Value) {
         let Some(op) = item.get_mut("post").and_then(Value::as_object_mut) else {
             continue;
         };
+        let required = KEY_REQUIRED.contains(&path.as_str());
         let params = op.entry("parameters").or_insert_with(|| json!([]));
         if let Some(params) = params.as_array_mut() {
+            let mut description =
+                "Makes a retry safe: the first answer (a 2xx or a 4xx) is stored with the change and \
+                replayed for the same key, method, route and caller (with `Idempotent-Replayed: true`); the same \
+                key with another body is a 422, and while the first request runs a second is a 409. Kept 24 hours."
+                    .to_owned();
+            if required {
+                description.push_str(
+                    " Required here (400 without it) unless `simulate=true`. The ledger also keeps the key, per \
+                     account, for good: a retry after 24 hours answers the entry the key made.",
+                );
+            }
             params.push(json!({
                 "name": super::edge::IDEMPOTENCY_KEY,
                 "in": "header",
-                "required": false,
-                "description": "Makes a retry safe: the first answer (a 2xx or a 4xx) is stored with the change and \
-                    replayed for the same key, method, route and caller (with `Idempotent-Replayed: true`); the same \
-                    key with another body is a 422, and while the first request runs a second is a 409. Kept 24 hours.",
+                "required": required,
+                "description": description,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7E]+$"}
             }));
         }

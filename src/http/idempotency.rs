@@ -75,6 +75,11 @@ fn in_progress() -> AppError {
     }
 }
 
+/// Whether the query asks for a simulation (`simulate=true`).
+fn simulated(query: &str) -> bool {
+    form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "simulate" && v == "true")
+}
+
 /// A key is 1–255 visible ASCII characters.
 fn valid_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| (0x21..=0x7e).contains(&b))
@@ -88,6 +93,10 @@ pub async fn idempotency(
     let Some(route) = req.extensions().get::<IdempotentRoute>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    // A simulation writes nothing: there is nothing to make safe or store.
+    if simulated(req.query_string()) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let key = match req
         .headers()
         .get(IDEMPOTENCY_KEY)
@@ -140,15 +149,22 @@ pub async fn idempotency(
         Err(e) => return Ok(req.error_response(e)),
     };
     match stored.find(&outer).await {
-        Ok(Some(row)) if row.fingerprint == fingerprint => {
+        Ok(Some(row)) => {
+            // Ended before answering, not dropped: a dropped transaction
+            // rolls back (and gives up the key's advisory lock) in the
+            // background, and the client's next request with the key would
+            // find it still held.
+            if let Err(e) = outer.rollback().await {
+                return Ok(req.error_response(AppError::from(e)));
+            }
+            if row.fingerprint != fingerprint {
+                return Ok(req.error_response(AppError::field(
+                    IDEMPOTENCY_KEY,
+                    "was already used with a different request",
+                )));
+            }
             crate::metrics::METRICS.idempotent_replays.inc();
             return Ok(req.into_response(replay(&row)));
-        }
-        Ok(Some(_)) => {
-            return Ok(req.error_response(AppError::field(
-                IDEMPOTENCY_KEY,
-                "was already used with a different request",
-            )));
         }
         Ok(None) => {}
         Err(e) => return Ok(req.error_response(e)),
@@ -176,6 +192,10 @@ pub async fn idempotency(
         out.body(bytes.clone())
     };
     if status.is_server_error() {
+        drop(inner);
+        if let Err(e) = outer.rollback().await {
+            tracing::warn!(error = %e, "rolling back a failed idempotent request");
+        }
         return Ok(ServiceResponse::new(http_req, answer()));
     }
     let Some(inner) = inner.and_then(|t| Arc::try_unwrap(t.0).ok()) else {

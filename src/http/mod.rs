@@ -11,6 +11,7 @@ pub mod extract;
 pub mod feedback;
 pub mod idempotency;
 pub mod jobs;
+pub mod loyalty;
 pub mod me;
 pub mod metrics;
 pub mod ops;
@@ -74,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(jobs::configure)
             .configure(webhooks::configure)
             .configure(bulk::configure)
-            .configure(surveys::configure),
+            .configure(surveys::configure)
+            .configure(loyalty::configure),
     );
 }

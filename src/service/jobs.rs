@@ -63,6 +63,7 @@ impl JobName {
             Self::WebhookReplay => "queues the deliveries of requested webhook replays again",
             Self::IdempotencyPurge => "deletes stored idempotent answers past their retention",
             Self::SurveyTriggers => "invites customers for surveys triggered by orders or due periodically",
+            Self::LoyaltyExpiry => "expires what is left of loyalty points past their expiry",
         }
     }
 
@@ -78,6 +79,7 @@ impl JobName {
             Self::WebhookReplay => s.jobs.webhook_replay_interval_secs,
             Self::IdempotencyPurge => s.jobs.idempotency_purge_interval_secs,
             Self::SurveyTriggers => s.jobs.survey_triggers_interval_secs,
+            Self::LoyaltyExpiry => s.jobs.loyalty_expiry_interval_secs,
         }
     }
 
@@ -127,6 +129,10 @@ impl JobName {
                     "{} invitations after orders, {} periodic, {} held back by fatigue",
                     r.after_order, r.periodic, r.held_back
                 )
+            }
+            Self::LoyaltyExpiry => {
+                let r = super::loyalty::expiry::run(db, now()).await?;
+                format!("{} points expired on {} accounts", r.points, r.accounts)
             }
         })
     }

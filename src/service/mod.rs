@@ -11,6 +11,7 @@ pub mod feedback_report;
 pub mod idempotency;
 pub mod interactions;
 pub mod jobs;
+pub mod loyalty;
 pub mod mask;
 pub mod orders;
 pub mod overview;

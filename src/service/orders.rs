@@ -16,7 +16,7 @@ use super::paging::before_cursor;
 use super::{begin, customers, events, new_id, now};
 use crate::auth::{Actor, policy};
 use crate::contract::events::EventType;
-use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderView};
+use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderView, RefundInput};
 use crate::contract::{MinorUnits, Page};
 use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::{Checker, parse};
@@ -33,6 +33,8 @@ pub fn to_view(m: order::Model) -> OrderView {
         status: OrderStatus::from_db(&m.status),
         ordered_at: m.ordered_at,
         refunded_at: m.refunded_at,
+        refunded_minor: MinorUnits(m.refunded_minor),
+        points_paid_minor: MinorUnits(m.points_paid_minor),
         created_at: m.created_at,
     }
 }
@@ -125,6 +127,10 @@ fn check(actor: &Actor, input: NewOrder, named: &Named, at: DateTime<Utc>) -> Ap
     if ordered_at > at + chrono::Duration::minutes(5) {
         c.fail("ordered_at", "must not be in the future");
     }
+    let points_paid = input.points_paid_minor.map_or(0, |p| p.0);
+    if points_paid < 0 || amount.is_some_and(|a| points_paid > a) {
+        c.fail("points_paid_minor", "must be between 0 and amount_minor");
+    }
     c.finish()?;
     let (Some(customer), Some(amount), Some(currency)) = (customer, amount, currency) else {
         return Err(AppError::Internal(anyhow::anyhow!("checked order fields missing")));
@@ -138,6 +144,8 @@ fn check(actor: &Actor, input: NewOrder, named: &Named, at: DateTime<Utc>) -> Ap
         status: OrderStatus::Completed.as_str().into(),
         ordered_at,
         refunded_at: None,
+        refunded_minor: 0,
+        points_paid_minor: points_paid,
         created_at: at,
         updated_at: at,
     })
@@ -248,6 +256,7 @@ async fn insert_fresh(db: &impl Store, orders: Vec<order::Model>, at: DateTime<U
         .collect();
     let kept: Vec<&order::Model> = orders.iter().filter(|m| inserted.contains(&m.id)).collect();
     recount(&txn, kept.iter().map(|m| m.customer_id).collect::<BTreeSet<_>>()).await?;
+    super::loyalty::moves::on_orders(&txn, &kept, at).await?;
     events::emit_many(
         &txn,
         kept.iter()
@@ -283,6 +292,7 @@ fn order_data(m: &order::Model) -> serde_json::Value {
         "amount_minor": m.amount_minor,
         "currency": m.currency,
         "status": m.status,
+        "refunded_minor": m.refunded_minor,
         "ordered_at": m.ordered_at,
     })
 }
@@ -318,7 +328,7 @@ async fn recount(txn: &DatabaseTransaction, ids: BTreeSet<Uuid>) -> Result<(), s
     // every customer, and an import slowed as the table grew.
     let spend = super::sum_minor(
         txn.get_database_backend(),
-        "CASE WHEN o.status = 'completed' THEN o.amount_minor END",
+        "CASE WHEN o.status = 'completed' THEN o.amount_minor - o.refunded_minor END",
     );
     let completed = |agg: &str| {
         Expr::cust(format!(
@@ -372,40 +382,121 @@ pub async fn get(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<OrderVie
     Ok(to_view(find_visible(db, id).await?.0))
 }
 
-/// Marks an order refunded; it stops counting towards spend.
+/// Refunds an order in full or in part. Refunds add up; once all of the
+/// amount is refunded the order is `refunded` and stops counting. Spend
+/// counts what was not refunded; loyalty takes back the refunded share of
+/// the order's points.
 ///
 /// # Errors
-/// `Forbidden` unless admin or manager; `NotFound`; `Conflict` when already refunded.
+/// `Forbidden` unless admin or manager; `NotFound`; `Validation` for an
+/// amount over what is left; `Conflict` when already refunded in full.
 #[tracing::instrument(skip_all, fields(order_id = %id, actor = %actor.sub))]
-pub async fn refund(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<OrderView> {
+pub async fn refund(db: &impl Store, actor: &Actor, id: Uuid, input: RefundInput) -> AppResult<OrderView> {
+    policy::manage_customers(actor)?;
+    let (m, _) = find_visible(db, id).await?;
+    if m.status == OrderStatus::Refunded.as_str() {
+        return Err(already_refunded());
+    }
+    let left = m.amount_minor - m.refunded_minor;
+    let amount = input.amount_minor.map_or(left, |a| a.0);
+    if !(1..=left).contains(&amount) {
+        return Err(AppError::field(
+            "amount_minor",
+            format!("must be between 1 and what is left to refund ({left})"),
+        ));
+    }
+    let at = now();
+    let txn = begin(db).await?;
+    lock_customers(&txn, &BTreeSet::from([m.customer_id])).await?;
+    // Conditional update: of two concurrent refunds that together exceed
+    // the amount, one changes the row and the other finds it changed.
+    let full = m.refunded_minor + amount == m.amount_minor;
+    let status = if full {
+        OrderStatus::Refunded
+    } else {
+        OrderStatus::Completed
+    };
+    let res = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(status.as_str()))
+        .col_expr(order::Column::RefundedMinor, Expr::value(m.refunded_minor + amount))
+        .col_expr(order::Column::RefundedAt, Expr::value(Some(at)))
+        .col_expr(order::Column::UpdatedAt, Expr::value(at))
+        .filter(order::Column::Id.eq(m.id))
+        .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
+        .filter(order::Column::RefundedMinor.eq(m.refunded_minor))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::Conflict {
+            detail: "the order was refunded meanwhile; read it and try again".into(),
+            field: None,
+        });
+    }
+    let refreshed = changed(&txn, m.id, m.customer_id).await?;
+    events::emit(
+        &txn,
+        EventType::OrderRefunded,
+        m.id,
+        Some(m.customer_id),
+        order_data(&refreshed),
+        at,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(to_view(refreshed))
+}
+
+fn already_refunded() -> AppError {
+    AppError::Conflict {
+        detail: "the order is already refunded".into(),
+        field: None,
+    }
+}
+
+/// After an order's state changed: recounts its customer, lets loyalty
+/// follow, and reads it back.
+async fn changed(txn: &DatabaseTransaction, id: Uuid, customer_id: Uuid) -> AppResult<order::Model> {
+    recount(txn, BTreeSet::from([customer_id])).await?;
+    let refreshed = order::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    super::loyalty::moves::on_orders(txn, &[&refreshed], now()).await?;
+    Ok(refreshed)
+}
+
+/// Completes a refunded order again (the refund was a mistake, or the goods
+/// were sent after all): it counts again and earns its points again.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `NotFound`; `Conflict` unless the
+/// order is refunded in full.
+#[tracing::instrument(skip_all, fields(order_id = %id, actor = %actor.sub))]
+pub async fn reinstate(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<OrderView> {
     policy::manage_customers(actor)?;
     let (m, _) = find_visible(db, id).await?;
     let at = now();
     let txn = begin(db).await?;
     lock_customers(&txn, &BTreeSet::from([m.customer_id])).await?;
-    // Conditional update: of two concurrent refunds exactly one changes the row.
     let res = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(OrderStatus::Refunded.as_str()))
-        .col_expr(order::Column::RefundedAt, Expr::value(Some(at)))
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Completed.as_str()))
+        .col_expr(order::Column::RefundedMinor, Expr::value(0_i64))
+        .col_expr(order::Column::RefundedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(order::Column::UpdatedAt, Expr::value(at))
         .filter(order::Column::Id.eq(m.id))
-        .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
+        .filter(order::Column::Status.eq(OrderStatus::Refunded.as_str()))
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
         return Err(AppError::Conflict {
-            detail: "the order is already refunded".into(),
+            detail: "only an order refunded in full can be reinstated".into(),
             field: None,
         });
     }
-    recount(&txn, BTreeSet::from([m.customer_id])).await?;
-    let refreshed = order::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("order"))?;
+    let refreshed = changed(&txn, m.id, m.customer_id).await?;
     events::emit(
         &txn,
-        EventType::OrderRefunded,
+        EventType::OrderCompleted,
         m.id,
         Some(m.customer_id),
         order_data(&refreshed),

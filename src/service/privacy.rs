@@ -104,6 +104,7 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
         .await?;
     let rfm = customer_rfm::Entity::find_by_id(id).one(db).await?;
     let erased = erasure::Entity::find_by_id(id).one(db).await?;
+    let (loyalty_account, loyalty_entries) = super::loyalty::export(db, actor, id).await?;
     Ok(CustomerExport {
         customer: super::customers::to_view(c, actor),
         contacts: contacts
@@ -154,6 +155,8 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
             .into_iter()
             .map(|m| super::surveys::response_view(m, actor))
             .collect(),
+        loyalty_account,
+        loyalty_entries,
         events: logged.iter().map(events::to_view).collect::<AppResult<_>>()?,
         erased_at: erased.map(|e| e.erased_at),
         exported_at: now(),
@@ -265,6 +268,22 @@ async fn anonymise(txn: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> A
         .await?;
     // Survey answers: the scores stay (results keep adding up), the words go.
     anonymise_survey_answers(txn, id).await?;
+    // The ledger stays whole (points are money owed); staff's notes go, and
+    // so do the callers' idempotency keys (free text a client chose), each
+    // replaced by one still unique on the account.
+    let entry_id = match txn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "CAST(id AS TEXT)",
+        _ => "lower(hex(id))",
+    };
+    entity::loyalty_entry::Entity::update_many()
+        .col_expr(entity::loyalty_entry::Column::Note, Expr::value(none.clone()))
+        .col_expr(
+            entity::loyalty_entry::Column::IdempotencyKey,
+            Expr::cust(format!("'erased:' || {entry_id}")),
+        )
+        .filter(entity::loyalty_entry::Column::CustomerId.eq(id))
+        .exec(txn)
+        .await?;
     interaction::Entity::update_many()
         .col_expr(interaction::Column::Summary, Expr::value(ERASED))
         .filter(interaction::Column::CustomerId.eq(id))

@@ -365,7 +365,8 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
             "webhook_delivery",
             "webhook_replay",
             "idempotency_purge",
-            "survey_triggers"
+            "survey_triggers",
+            "loyalty_expiry"
         ]
     );
     assert!(list.body[3]["last_outcome"].is_null());

@@ -77,6 +77,48 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({}),
         ),
         (
+            "/api/v1/orders/{id}/reinstate",
+            format!("/api/v1/orders/{}/reinstate", f.refunded_order),
+            Role::Admin,
+            json!({}),
+        ),
+        (
+            "/api/v1/customers/{id}/loyalty/earn",
+            format!("/api/v1/customers/{c}/loyalty/earn"),
+            Role::Agent,
+            json!({"points": 10}),
+        ),
+        (
+            "/api/v1/customers/by-external-id/{external_id}/loyalty/earn",
+            format!("/api/v1/customers/by-external-id/{}/loyalty/earn", f.customer_ext),
+            Role::Partner,
+            json!({"points": 10}),
+        ),
+        (
+            "/api/v1/customers/{id}/loyalty/redeem",
+            format!("/api/v1/customers/{c}/loyalty/redeem"),
+            Role::Agent,
+            json!({"points": 10}),
+        ),
+        (
+            "/api/v1/customers/by-external-id/{external_id}/loyalty/redeem",
+            format!("/api/v1/customers/by-external-id/{}/loyalty/redeem", f.customer_ext),
+            Role::Partner,
+            json!({"points": 10}),
+        ),
+        (
+            "/api/v1/customers/{id}/loyalty/adjust",
+            format!("/api/v1/customers/{c}/loyalty/adjust"),
+            Role::Manager,
+            json!({"points": -10, "reason_code": "correction"}),
+        ),
+        (
+            "/api/v1/loyalty/entries/{id}/cancel",
+            format!("/api/v1/loyalty/entries/{}/cancel", f.redemption),
+            Role::Agent,
+            json!({}),
+        ),
+        (
             "/api/v1/segments",
             "/api/v1/segments".into(),
             Role::Admin,
@@ -183,6 +225,9 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
 
 struct Fixture {
     customer: String,
+    customer_ext: String,
+    refunded_order: String,
+    redemption: String,
     erasable: String,
     order: String,
     feedback: String,
@@ -196,7 +241,41 @@ struct Fixture {
 
 async fn fixture(app: &TestApp) -> Fixture {
     let admin = app.token(Role::Admin);
-    let customer = app.create_customer(json!({"name": "Fixture"})).await;
+    let customer_ext = format!("fixture-{}", uuid::Uuid::now_v7());
+    let customer = app
+        .create_customer(json!({"name": "Fixture", "external_id": customer_ext}))
+        .await;
+    let refunded_order = app
+        .post(
+            "/api/v1/orders",
+            &admin,
+            json!({"customer_id": customer, "amount_minor": 300, "currency": "EUR"}),
+        )
+        .await
+        .id();
+    app.post(&format!("/api/v1/orders/{refunded_order}/refund"), &admin, json!({}))
+        .await;
+    // Points to spend, and a redemption to cancel.
+    keyed(
+        app,
+        &format!("/api/v1/customers/{customer}/loyalty/earn"),
+        &admin,
+        Some("fixture-bonus"),
+        &json!({"points": 1000}),
+    )
+    .await;
+    let redeemed = keyed(
+        app,
+        &format!("/api/v1/customers/{customer}/loyalty/redeem"),
+        &admin,
+        Some("fixture-redeem"),
+        &json!({"points": 5}),
+    )
+    .await;
+    let redemption = serde_json::from_str::<Value>(&redeemed.text).expect("json")["entry"]["id"]
+        .as_str()
+        .expect("a redemption")
+        .to_owned();
     let order = app
         .post(
             "/api/v1/orders",
@@ -261,6 +340,9 @@ async fn fixture(app: &TestApp) -> Fixture {
         .to_owned();
     Fixture {
         erasable: app.create_customer(json!({"name": "To be erased"})).await,
+        customer_ext,
+        refunded_order,
+        redemption,
         survey,
         invitation,
         customer,

@@ -14,6 +14,7 @@ mod feedback;
 mod graphql;
 mod hardening;
 mod idempotency;
+mod loyalty;
 mod migrations;
 mod platform;
 mod privacy;

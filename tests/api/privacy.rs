@@ -114,6 +114,16 @@ async fn erasure_leaves_no_trace_and_keeps_the_aggregates(app: &TestApp) {
     .await;
     let order = json!({"customer_id": id, "amount_minor": 4200, "currency": "EUR"});
     assert_eq!(app.post("/api/v1/orders", &admin, order).await.status, 201);
+    let bonus = app
+        .client
+        .post(format!("{}/api/v1/customers/{id}/loyalty/earn", app.address))
+        .bearer_auth(&admin)
+        .header("Idempotency-Key", "zelda-bonus")
+        .json(&json!({"points": 15, "note": "Birthday bonus for Zelda Quintero"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bonus.status(), 201);
     // An endpoint that echoes the name into the delivery log.
     receiver.script("/echo", vec![(200, vec![], "got Zelda Quintero".into()); 20]);
     app.post("/api/v1/jobs/webhook_fanout/run", &admin, json!({})).await;
@@ -131,6 +141,8 @@ async fn erasure_leaves_no_trace_and_keeps_the_aggregates(app: &TestApp) {
     assert_eq!(e["feedback"].as_array().unwrap().len(), 1);
     assert!(e["feedback_history"].as_array().unwrap().len() >= 2);
     assert_eq!(e["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(e["loyalty_account"]["balance"], 15);
+    assert_eq!(e["loyalty_entries"][0]["note"], "Birthday bonus for Zelda Quintero");
     assert!(
         e["events"]
             .as_array()
@@ -178,6 +190,10 @@ async fn erasure_leaves_no_trace_and_keeps_the_aggregates(app: &TestApp) {
     let after = app.get(&format!("/api/v1/customers/{id}/export"), &admin).await;
     assert_eq!(after.body["customer"]["name"], "Erased customer");
     assert_eq!(after.body["orders"][0]["amount_minor"], 4200);
+    // The ledger stays whole: points are owed whoever held them.
+    assert_eq!(after.body["loyalty_account"]["balance"], 15);
+    assert_eq!(after.body["loyalty_entries"][0]["points"], 15);
+    assert!(after.body["loyalty_entries"][0]["note"].is_null());
     assert!(after.body["erased_at"].is_string());
     assert!(
         after.body["events"]

@@ -242,15 +242,18 @@ impl Generator {
         let ordered_at = buyer.created_at + Duration::seconds(rng.random_range(0..span));
         let amount = (1_500.0 * rng.random_range(0.02_f64..1.0).powf(-0.8)).min(2_000_000.0) as i64;
         let refunded = rng.random_bool(0.03);
+        let amount = amount.max(100);
         order::Model {
             id: v7_at(rng, ordered_at),
             customer_id: buyer.id,
             external_id: Some(format!("seed-o-{j}")),
-            amount_minor: amount.max(100),
+            amount_minor: amount,
             currency: "EUR".into(),
             status: if refunded { "refunded" } else { "completed" }.into(),
             ordered_at,
             refunded_at: refunded.then(|| (ordered_at + Duration::days(5)).min(self.anchor)),
+            refunded_minor: if refunded { amount } else { 0 },
+            points_paid_minor: 0,
             created_at: ordered_at,
             updated_at: ordered_at,
         }

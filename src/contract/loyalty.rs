@@ -1,0 +1,298 @@
+//! Loyalty: the program, accounts, the ledger and its statements.
+
+use async_graphql::{InputObject, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::value_enum;
+
+value_enum!(
+    /// How fractional points round.
+    Rounding { Down => "down", Nearest => "nearest", Up => "up" }
+);
+
+value_enum!(
+    /// Whether points expire at the end of the day or of the month they fall due.
+    ExpiryAt { EndOfDay => "end_of_day", EndOfMonth => "end_of_month" }
+);
+
+value_enum!(
+    /// What moved points: `earn` (an order or a purchase), `bonus`, `adjust`
+    /// (staff, with a reason code), `redeem`, `expire`, `reverse` (a refund
+    /// taking back an earn), `referral`, `restore` (a cancelled redemption
+    /// put back).
+    EntryKind {
+        Earn => "earn",
+        Bonus => "bonus",
+        Adjust => "adjust",
+        Redeem => "redeem",
+        Expire => "expire",
+        Reverse => "reverse",
+        Referral => "referral",
+        Restore => "restore",
+    }
+);
+
+/// Points earned per whole unit of one currency.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(input_name = "EarnRateInput")]
+pub struct EarnRate {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Points per whole unit (1 EUR, 1 JPY), more than 0 and at most 1,000.
+    #[schema(exclusive_minimum = 0, maximum = 1000)]
+    pub points_per_unit: f64,
+}
+
+/// The loyalty program's rules. Points are earned on the **eligible amount**
+/// of an order: what was paid, less any part paid with points and less
+/// refunds.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "LoyaltyProgram", input_name = "LoyaltyProgramInput")]
+pub struct LoyaltyProgram {
+    /// Whether completed orders earn points (default false).
+    pub enabled: bool,
+    /// Earn rates by currency; an order in a currency without a rate earns nothing.
+    pub earn_rates: Vec<EarnRate>,
+    /// How fractional points round (default `down`), for earns and for refund reversals.
+    pub rounding: Rounding,
+    /// The fewest points one redemption may use (default 1).
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub min_redemption: i64,
+    /// Months from earning to expiry (default 12; 1–120).
+    #[schema(minimum = 1, maximum = 120)]
+    pub expiry_months: u32,
+    /// Points expire when the day (or month) they fall due ends in `time_zone`:
+    /// at the first instant of the next local day (or month).
+    pub expiry_at: ExpiryAt,
+    /// The program's IANA time zone (default `UTC`).
+    pub time_zone: String,
+    /// Days new points stay pending (not spendable) — a return window (default 0; 0–365).
+    #[schema(maximum = 365)]
+    pub pending_days: u32,
+    /// The most debt a refund may leave when the points it takes back were
+    /// spent (default 10,000); beyond it the reversal records the rest as
+    /// unrecovered.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub debt_limit: i64,
+    /// Days a restored lot whose expiry has passed stays spendable (default 30; 1–365).
+    #[schema(minimum = 1, maximum = 365)]
+    pub restore_grace_days: u32,
+}
+
+impl Default for LoyaltyProgram {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            earn_rates: Vec::new(),
+            rounding: Rounding::Down,
+            min_redemption: 1,
+            expiry_months: 12,
+            expiry_at: ExpiryAt::EndOfDay,
+            time_zone: "UTC".into(),
+            pending_days: 0,
+            debt_limit: 10_000,
+            restore_grace_days: 30,
+        }
+    }
+}
+
+/// A customer's points.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyAccount")]
+pub struct AccountView {
+    pub customer_id: Uuid,
+    /// The ledger's sum: points held less debt.
+    pub balance: i64,
+    /// Points that may be redeemed now.
+    pub spendable: i64,
+    /// Points still in their pending period.
+    pub pending: i64,
+    /// Points refunds took back after they were spent; the next earns settle it.
+    pub debt: i64,
+    pub lifetime_earned: i64,
+    /// Points that expire within the next 30 days.
+    pub expiring_soon: i64,
+    /// The customer's code to refer others.
+    pub referral_code: String,
+}
+
+/// What one entry took from or put back into one lot.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyLotMove")]
+pub struct LotMoveView {
+    pub lot_id: Uuid,
+    /// Negative: taken from the lot; positive: put back.
+    pub points: i64,
+    /// When the lot's points expire.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One movement of points. Entries are never changed or deleted; a
+/// correction is another entry.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyEntry")]
+pub struct EntryView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    /// The entry's number in its account's ledger: 1, 2, … in the order the
+    /// account's lock let them in.
+    pub seq: i64,
+    pub kind: EntryKind,
+    /// Signed: credits positive, debits negative.
+    pub points: i64,
+    /// The ledger's sum after this entry.
+    pub balance_after: i64,
+    /// Debt this entry added (positive) or settled (negative).
+    pub debt_change: i64,
+    /// Points a reversal could not take back: neither held nor within the debt limit.
+    pub unrecovered: i64,
+    pub reason_code: Option<String>,
+    /// Staff's note (not shown to partners).
+    pub note: Option<String>,
+    pub order_id: Option<Uuid>,
+    pub reward_id: Option<Uuid>,
+    /// The entry this one reverses or restores.
+    pub reverses_entry_id: Option<Uuid>,
+    /// Who made it: a staff member, a partner, or `system`.
+    pub actor: String,
+    pub idempotency_key: String,
+    pub created_at: DateTime<Utc>,
+    /// The lots it drew on or made.
+    pub lots: Vec<LotMoveView>,
+}
+
+/// Points for a purchase, or a bonus. Give `amount_minor` and `currency`
+/// (points at the program's rate and the customer's tier), or `order_id` (a
+/// recorded order: earns once however often it is sent), or `points` (a
+/// bonus).
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "LoyaltyEarnInput")]
+pub struct EarnInput {
+    /// The eligible amount, in minor units (1 to 10^12).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub amount_minor: Option<super::MinorUnits>,
+    /// ISO 4217 code of `amount_minor`.
+    pub currency: Option<String>,
+    /// A recorded order of this customer.
+    pub order_id: Option<Uuid>,
+    /// A bonus of this many points (1 to 10^9).
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub points: Option<i64>,
+    /// Why (up to 64 characters).
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Points spent.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "LoyaltyRedeemInput")]
+pub struct RedeemInput {
+    /// 1 to 10^9, at least the program's minimum redemption.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub points: i64,
+    /// The order the points paid for, if recorded.
+    pub order_id: Option<Uuid>,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A correction by staff, up or down.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "LoyaltyAdjustInput")]
+pub struct AdjustInput {
+    /// Non-zero, −10^9 to 10^9; a negative adjustment never overdraws.
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000)]
+    pub points: i64,
+    /// Why (required, up to 64 characters).
+    pub reason_code: String,
+    pub note: Option<String>,
+}
+
+/// Query string of the moving operations.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MoveQuery {
+    /// Answer what would happen without writing anything.
+    pub simulate: Option<bool>,
+}
+
+/// What a move did (or, simulated, would do).
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyMove")]
+pub struct MoveResult {
+    pub entry: EntryView,
+    pub account: AccountView,
+    /// True when nothing was written.
+    pub simulated: bool,
+}
+
+/// Query string of `GET …/loyalty/entries`.
+#[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+#[graphql(name = "LoyaltyEntryFilter")]
+pub struct EntryFilter {
+    pub kind: Option<EntryKind>,
+}
+
+/// Query string of a statement.
+#[derive(Debug, Deserialize, IntoParams, InputObject)]
+#[graphql(name = "LoyaltyStatementPeriod")]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatementQuery {
+    /// From this instant (inclusive).
+    pub from: DateTime<Utc>,
+    /// Until this instant (exclusive); at most 366 days after `from`.
+    pub to: DateTime<Utc>,
+}
+
+/// A customer's points over a period: the opening balance, every movement
+/// with the lots it drew on, and the closing balance (opening + movements).
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyStatement")]
+pub struct Statement {
+    pub customer_id: Uuid,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub opening_balance: i64,
+    pub entries: Vec<EntryView>,
+    pub closing_balance: i64,
+}
+
+/// One inconsistency the audit found.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyAuditProblem")]
+pub struct AuditProblem {
+    /// `balance` (points − debt ≠ the ledger's sum), `lots` (points ≠ what the
+    /// lots hold), `lot` (a lot's remainder ≠ its moves' sum), `balance_after`
+    /// (the last entry's balance ≠ the account's) or `seq` (entries missing
+    /// from the account's numbering).
+    pub check: String,
+    pub customer_id: Uuid,
+    pub lot_id: Option<Uuid>,
+    pub expected: i64,
+    pub actual: i64,
+}
+
+/// The ledger's invariants over every account.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyAudit")]
+pub struct AuditReport {
+    pub accounts: i64,
+    pub entries: i64,
+    pub lots: i64,
+    /// True when no problem was found.
+    pub clean: bool,
+    /// The first 100 problems.
+    pub problems: Vec<AuditProblem>,
+}

@@ -1,0 +1,178 @@
+//! Loyalty: the program, accounts, ledgers, statements and the audit; the
+//! moves take their idempotency key as an argument (required, as in REST).
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ErrorExtensions, ID, Object};
+
+use super::customers::parse_uuid;
+use super::paging::{connection, page};
+use super::{ctx, gql};
+use crate::contract::loyalty::{
+    AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LoyaltyProgram, MoveResult, RedeemInput,
+    Statement, StatementQuery,
+};
+use crate::error::AppError;
+use crate::service::loyalty::moves::{self, MoveOptions};
+use crate::service::loyalty::{self, Holder, audit};
+
+/// The account a query or move names: `customerId`, or `externalId` (partners).
+fn holder(customer_id: Option<ID>, external_id: Option<String>) -> async_graphql::Result<Holder> {
+    match (customer_id, external_id) {
+        (Some(id), None) => Ok(Holder::Id(parse_uuid(&id, "customer")?)),
+        (None, Some(ext)) => Ok(Holder::ExternalId(ext)),
+        _ => Err(AppError::field("customerId", "give customerId or externalId, not both").extend()),
+    }
+}
+
+fn options(idempotency_key: String, simulate: Option<bool>) -> MoveOptions {
+    MoveOptions {
+        key: Some(idempotency_key),
+        simulate: simulate.unwrap_or(false),
+    }
+}
+
+#[derive(Default)]
+pub struct LoyaltyQuery;
+
+#[Object]
+impl LoyaltyQuery {
+    async fn loyalty_program(&self, c: &Context<'_>) -> async_graphql::Result<LoyaltyProgram> {
+        let (actor, db) = ctx(c)?;
+        gql(loyalty::get_program(db, actor).await)
+    }
+
+    /// A customer's points, by `customerId` or `externalId`.
+    async fn loyalty_account(
+        &self,
+        c: &Context<'_>,
+        customer_id: Option<ID>,
+        external_id: Option<String>,
+    ) -> async_graphql::Result<AccountView> {
+        let (actor, db) = ctx(c)?;
+        gql(loyalty::get_account(db, actor, &holder(customer_id, external_id)?).await)
+    }
+
+    /// The signed-in customer's points.
+    async fn my_loyalty_account(&self, c: &Context<'_>) -> async_graphql::Result<AccountView> {
+        let (actor, db) = ctx(c)?;
+        gql(loyalty::get_account(db, actor, &Holder::Me).await)
+    }
+
+    /// A customer's ledger (the signed-in customer's without `customerId`), newest first.
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
+    async fn loyalty_entries(
+        &self,
+        c: &Context<'_>,
+        customer_id: Option<ID>,
+        filter: Option<EntryFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, EntryView>> {
+        let (actor, db) = ctx(c)?;
+        let request = page(first, after.as_deref())?;
+        let holder = match customer_id {
+            Some(id) => Holder::Id(parse_uuid(&id, "customer")?),
+            None => Holder::Me,
+        };
+        let result = gql(loyalty::list_entries(db, actor, &holder, &filter.unwrap_or_default(), &request).await)?;
+        Ok(connection(&request, result))
+    }
+
+    /// A customer's statement for a period (the signed-in customer's without `customerId`).
+    #[graphql(complexity = "super::SET_WIDE_READ / 4 + child_complexity")]
+    async fn loyalty_statement(
+        &self,
+        c: &Context<'_>,
+        customer_id: Option<ID>,
+        period: StatementQuery,
+    ) -> async_graphql::Result<Statement> {
+        let (actor, db) = ctx(c)?;
+        let holder = match customer_id {
+            Some(id) => Holder::Id(parse_uuid(&id, "customer")?),
+            None => Holder::Me,
+        };
+        gql(audit::statement(db, actor, &holder, &period).await)
+    }
+
+    /// Checks the ledger's invariants over every account (admin).
+    #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
+    async fn loyalty_audit(&self, c: &Context<'_>) -> async_graphql::Result<AuditReport> {
+        let (actor, db) = ctx(c)?;
+        gql(audit::audit(db, actor).await)
+    }
+}
+
+#[derive(Default)]
+pub struct LoyaltyMutation;
+
+#[Object]
+impl LoyaltyMutation {
+    async fn replace_loyalty_program(
+        &self,
+        c: &Context<'_>,
+        input: LoyaltyProgram,
+    ) -> async_graphql::Result<LoyaltyProgram> {
+        let (actor, db) = ctx(c)?;
+        gql(loyalty::put_program(db, actor, input).await)
+    }
+
+    /// Credits points (a purchase, a recorded order, or a bonus).
+    async fn earn_loyalty_points(
+        &self,
+        c: &Context<'_>,
+        customer_id: Option<ID>,
+        external_id: Option<String>,
+        input: EarnInput,
+        idempotency_key: String,
+        simulate: Option<bool>,
+    ) -> async_graphql::Result<MoveResult> {
+        let (actor, db) = ctx(c)?;
+        let holder = holder(customer_id, external_id)?;
+        let opts = options(idempotency_key, simulate);
+        gql(moves::earn(db, actor, &holder, input, &opts).await).map(moves::Moved::into_inner)
+    }
+
+    /// Spends points; `insufficient_points` when the spendable balance is short.
+    async fn redeem_loyalty_points(
+        &self,
+        c: &Context<'_>,
+        customer_id: Option<ID>,
+        external_id: Option<String>,
+        input: RedeemInput,
+        idempotency_key: String,
+        simulate: Option<bool>,
+    ) -> async_graphql::Result<MoveResult> {
+        let (actor, db) = ctx(c)?;
+        let holder = holder(customer_id, external_id)?;
+        let opts = options(idempotency_key, simulate);
+        gql(moves::redeem(db, actor, &holder, input, &opts).await).map(moves::Moved::into_inner)
+    }
+
+    /// A correction by staff, with a reason code.
+    async fn adjust_loyalty_points(
+        &self,
+        c: &Context<'_>,
+        customer_id: ID,
+        input: AdjustInput,
+        idempotency_key: String,
+        simulate: Option<bool>,
+    ) -> async_graphql::Result<MoveResult> {
+        let (actor, db) = ctx(c)?;
+        let holder = Holder::Id(parse_uuid(&customer_id, "customer")?);
+        let opts = options(idempotency_key, simulate);
+        gql(moves::adjust(db, actor, &holder, input, &opts).await).map(moves::Moved::into_inner)
+    }
+
+    /// Cancels a redemption: its points go back into their lots.
+    async fn cancel_loyalty_entry(
+        &self,
+        c: &Context<'_>,
+        id: ID,
+        idempotency_key: String,
+        simulate: Option<bool>,
+    ) -> async_graphql::Result<MoveResult> {
+        let (actor, db) = ctx(c)?;
+        let opts = options(idempotency_key, simulate);
+        gql(moves::cancel(db, actor, parse_uuid(&id, "loyalty entry")?, &opts).await).map(moves::Moved::into_inner)
+    }
+}

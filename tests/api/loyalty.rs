@@ -1,0 +1,900 @@
+//! Loyalty points as their users meet them: a shop whose orders earn, a
+//! checkout that redeems (once, however often it retries, never more than
+//! the customer holds), refunds that take points back, expiry, cancelled
+//! redemptions, statements that reconcile, an audit that catches a bad row,
+//! and who may do what.
+
+use crate::access::{Expect, Route, answers_as_the_matrix_says};
+use crate::common::TestApp;
+use rapport::auth::Role;
+use reqwest::{Method, StatusCode};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+/// Turns the program on: 1 point per EUR, rounding down, the given debt limit.
+async fn enable(app: &TestApp, debt_limit: i64) {
+    let program = json!({
+        "enabled": true, "earn_rates": [{"currency": "EUR", "points_per_unit": 1.0}], "rounding": "down",
+        "min_redemption": 1, "expiry_months": 12, "expiry_at": "end_of_day", "time_zone": "Europe/Paris",
+        "pending_days": 0, "debt_limit": debt_limit, "restore_grace_days": 30
+    });
+    let saved = app
+        .put("/api/v1/loyalty/program", &app.token(Role::Admin), program)
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
+
+/// A POST with an Idempotency-Key; returns (status, body).
+async fn keyed(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> (StatusCode, Value) {
+    let res = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A statement period from a day ago to a day ahead.
+fn around_now() -> String {
+    let now = chrono::Utc::now();
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    format!(
+        "from={}&to={}",
+        at(now - chrono::Duration::days(1)),
+        at(now + chrono::Duration::days(1))
+    )
+}
+
+fn key() -> String {
+    format!("k-{}", uuid::Uuid::now_v7())
+}
+
+async fn order(app: &TestApp, customer: &str, amount_minor: i64) -> String {
+    let made = app
+        .post(
+            "/api/v1/orders",
+            &app.token(Role::Admin),
+            json!({"customer_id": customer, "amount_minor": amount_minor, "currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    made.id()
+}
+
+async fn account(app: &TestApp, customer: &str) -> Value {
+    let read = app
+        .get(
+            &format!("/api/v1/customers/{customer}/loyalty"),
+            &app.token(Role::Admin),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    read.body
+}
+
+async fn entries(app: &TestApp, customer: &str) -> Vec<Value> {
+    let read = app
+        .get(
+            &format!("/api/v1/customers/{customer}/loyalty/entries?limit=200"),
+            &app.token(Role::Admin),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    read.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn redeem(app: &TestApp, customer: &str, points: i64) -> (StatusCode, Value) {
+    keyed(
+        app,
+        &format!("/api/v1/customers/{customer}/loyalty/redeem"),
+        &app.token(Role::Agent),
+        &key(),
+        json!({"points": points}),
+    )
+    .await
+}
+
+async fn assert_audit_clean(app: &TestApp) {
+    let audit = app.get("/api/v1/loyalty/audit", &app.token(Role::Admin)).await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
+    assert_eq!(audit.body["clean"], true, "{}", audit.body);
+}
+
+/// Runs one statement with a customer's id and perhaps a time bound to it
+/// (`$1` the time or absent, then the id), on either database.
+async fn exec_for(app: &TestApp, sql: &str, at: Option<chrono::DateTime<chrono::Utc>>, customer: &str) {
+    let backend = app.db.get_database_backend();
+    let id = uuid::Uuid::parse_str(customer).expect("uuid");
+    let mut values: Vec<sea_orm::Value> = at.into_iter().map(Into::into).collect();
+    values.push(id.into());
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace("$1", "?").replace("$2", "?"),
+    };
+    app.db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .expect("statement");
+}
+
+/// Moves every lot of a customer's to expire at `at`.
+async fn age_lots(app: &TestApp, customer: &str, at: &str) {
+    let at = chrono::DateTime::parse_from_rfc3339(at).expect("time").to_utc();
+    exec_for(
+        app,
+        "UPDATE loyalty_lot SET expires_at = $1 WHERE customer_id = $2",
+        Some(at),
+        customer,
+    )
+    .await;
+}
+
+async fn run_expiry(app: &TestApp) {
+    let run = app
+        .post("/api/v1/jobs/loyalty_expiry/run", &app.token(Role::Admin), json!({}))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+}
+
+async fn orders_earn_and_checkouts_redeem_once(app: &TestApp) {
+    enable(app, 10_000).await;
+    let customer = app.create_customer(json!({"name": "Ada"})).await;
+    // An order of 100.99 EUR earns 100 points by itself.
+    order(app, &customer, 10_099).await;
+    let acct = account(app, &customer).await;
+    assert_eq!(
+        (
+            acct["balance"].as_i64(),
+            acct["spendable"].as_i64(),
+            acct["lifetime_earned"].as_i64()
+        ),
+        (Some(100), Some(100), Some(100)),
+        "{acct}"
+    );
+    assert_eq!(acct["expiring_soon"], 0);
+    assert_eq!(acct["referral_code"].as_str().map(str::len), Some(8));
+
+    let path = format!("/api/v1/customers/{customer}/loyalty/redeem");
+    let agent = app.token(Role::Agent);
+    // A key is required; a simulation needs none and writes nothing.
+    let unkeyed = app.post(&path, &agent, json!({"points": 30})).await;
+    unkeyed.assert_problem(400, None);
+    let simulated = app
+        .post(&format!("{path}?simulate=true"), &agent, json!({"points": 30}))
+        .await;
+    assert_eq!(simulated.status, StatusCode::OK, "{}", simulated.body);
+    assert_eq!(simulated.body["simulated"], true);
+    assert_eq!(simulated.body["account"]["balance"], 70);
+    assert_eq!(entries(app, &customer).await.len(), 1, "a simulation writes nothing");
+
+    let k = key();
+    let (first, body) = keyed(app, &path, &agent, &k, json!({"points": 30})).await;
+    assert_eq!(first, StatusCode::CREATED, "{body}");
+    assert_eq!(body["entry"]["kind"], "redeem");
+    assert_eq!(body["entry"]["points"], -30);
+    assert_eq!(body["entry"]["balance_after"], 70);
+    assert_eq!(body["entry"]["lots"].as_array().map(Vec::len), Some(1));
+    let (again, replay) = keyed(app, &path, &agent, &k, json!({"points": 30})).await;
+    assert_eq!(
+        (again, &replay["entry"]["id"]),
+        (StatusCode::CREATED, &body["entry"]["id"])
+    );
+    let (changed, _) = keyed(app, &path, &agent, &k, json!({"points": 31})).await;
+    assert_eq!(changed, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Asking for more than is spendable says how much is.
+    let (short, problem) = redeem(app, &customer, 1_000).await;
+    assert_eq!(short, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "insufficient_points");
+    assert!(
+        problem["detail"].as_str().unwrap_or_default().contains("70"),
+        "{problem}"
+    );
+    // Below the program's minimum, and nonsense, are named.
+    let (zero, problem) = redeem(app, &customer, 0).await;
+    assert_eq!(zero, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["path"], "points");
+
+    // A bonus, and a purchase outside the orders table at the program's rate.
+    let earn = format!("/api/v1/customers/{customer}/loyalty/earn");
+    let (bonus, b) = keyed(
+        app,
+        &earn,
+        &agent,
+        &key(),
+        json!({"points": 5, "reason_code": "birthday"}),
+    )
+    .await;
+    assert_eq!(
+        (bonus, b["entry"]["kind"].as_str()),
+        (StatusCode::CREATED, Some("bonus"))
+    );
+    let (bought, p) = keyed(
+        app,
+        &earn,
+        &agent,
+        &key(),
+        json!({"amount_minor": 2_550, "currency": "EUR"}),
+    )
+    .await;
+    assert_eq!((bought, p["entry"]["points"].as_i64()), (StatusCode::CREATED, Some(25)));
+    let (usd, problem) = keyed(
+        app,
+        &earn,
+        &agent,
+        &key(),
+        json!({"amount_minor": 100, "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(usd, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["path"], "currency");
+    // Adjustments are staff corrections with a reason; agents may not.
+    let adjust = format!("/api/v1/customers/{customer}/loyalty/adjust");
+    let (denied, _) = keyed(app, &adjust, &agent, &key(), json!({"points": -5, "reason_code": "x"})).await;
+    assert_eq!(denied, StatusCode::FORBIDDEN);
+    let manager = app.token(Role::Manager);
+    let (down, d) = keyed(
+        app,
+        &adjust,
+        &manager,
+        &key(),
+        json!({"points": -5, "reason_code": "goodwill_fix"}),
+    )
+    .await;
+    assert_eq!(
+        (down, d["account"]["balance"].as_i64()),
+        (StatusCode::CREATED, Some(95))
+    );
+
+    // The statement reconciles: opening + movements = closing = balance.
+    let statement = app
+        .get(
+            &format!("/api/v1/customers/{customer}/loyalty/statement?{}", around_now()),
+            &app.token(Role::Analyst),
+        )
+        .await;
+    assert_eq!(statement.status, StatusCode::OK, "{}", statement.body);
+    let moved: i64 = statement.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["points"].as_i64().unwrap())
+        .sum();
+    assert_eq!(statement.body["opening_balance"], 0);
+    assert_eq!(statement.body["closing_balance"].as_i64(), Some(moved));
+    assert_eq!(moved, 95);
+    // Events, one per movement.
+    assert_eq!(app.event_types("loyalty.points_changed").await.len(), 5);
+    assert_audit_clean(app).await;
+
+    // GraphQL takes the key as an argument; the same key answers the same entry.
+    let mutation = "mutation($c: ID!, $k: String!) { redeemLoyaltyPoints(customerId: $c, input: {points: 5}, idempotencyKey: $k) { entry { id points balanceAfter } account { balance } } }";
+    let vars = json!({"c": customer, "k": "gql-key-1"});
+    let a = app.graphql(Some(&agent), mutation, vars.clone()).await;
+    let b = app.graphql(Some(&agent), mutation, vars).await;
+    assert_eq!(a["data"]["redeemLoyaltyPoints"]["account"]["balance"], 90, "{a}");
+    assert_eq!(
+        a["data"]["redeemLoyaltyPoints"]["entry"]["id"],
+        b["data"]["redeemLoyaltyPoints"]["entry"]["id"]
+    );
+    assert_eq!(account(app, &customer).await["balance"], 90);
+}
+
+async fn refunds_take_back_their_share_and_spent_points_become_debt(app: &TestApp) {
+    enable(app, 50).await;
+    let admin = app.token(Role::Admin);
+    let customer = app.create_customer(json!({"name": "Bea"})).await;
+    let first = order(app, &customer, 10_000).await;
+    // A quarter refunded: a quarter of the 100 points goes back.
+    let part = app
+        .post(
+            &format!("/api/v1/orders/{first}/refund"),
+            &admin,
+            json!({"amount_minor": 2_500}),
+        )
+        .await;
+    assert_eq!(part.status, StatusCode::OK, "{}", part.body);
+    assert_eq!(
+        (part.body["status"].as_str(), part.body["refunded_minor"].as_i64()),
+        (Some("completed"), Some(2_500))
+    );
+    assert_eq!(account(app, &customer).await["balance"], 75);
+    // Spend it all, then the rest is refunded: the 75 points are gone, so
+    // the debt limit (50) becomes debt and the rest is recorded unrecovered.
+    assert_eq!(redeem(app, &customer, 75).await.0, StatusCode::CREATED);
+    let rest = app
+        .post(&format!("/api/v1/orders/{first}/refund"), &admin, json!({}))
+        .await;
+    assert_eq!(
+        (rest.status, rest.body["status"].as_str()),
+        (StatusCode::OK, Some("refunded"))
+    );
+    let acct = account(app, &customer).await;
+    assert_eq!(
+        (acct["balance"].as_i64(), acct["debt"].as_i64()),
+        (Some(-50), Some(50)),
+        "{acct}"
+    );
+    let reversal = entries(app, &customer).await.into_iter().next().unwrap();
+    assert_eq!(
+        (
+            reversal["kind"].as_str(),
+            reversal["points"].as_i64(),
+            reversal["unrecovered"].as_i64()
+        ),
+        (Some("reverse"), Some(-50), Some(25)),
+        "{reversal}"
+    );
+    // A refunded order cannot be refunded again.
+    app.post(&format!("/api/v1/orders/{first}/refund"), &admin, json!({}))
+        .await
+        .assert_problem(409, None);
+    // The next earn settles the debt first.
+    order(app, &customer, 8_000).await;
+    let acct = account(app, &customer).await;
+    assert_eq!(
+        (
+            acct["balance"].as_i64(),
+            acct["debt"].as_i64(),
+            acct["spendable"].as_i64()
+        ),
+        (Some(30), Some(0), Some(30)),
+        "{acct}"
+    );
+    let earn = entries(app, &customer).await.into_iter().next().unwrap();
+    assert_eq!(
+        (earn["points"].as_i64(), earn["debt_change"].as_i64()),
+        (Some(80), Some(-50))
+    );
+    // Refunding more than is left is named.
+    let second = order(app, &customer, 1_000).await;
+    app.post(
+        &format!("/api/v1/orders/{second}/refund"),
+        &admin,
+        json!({"amount_minor": 1_001}),
+    )
+    .await
+    .assert_problem(422, Some("amount_minor"));
+    assert_audit_clean(app).await;
+}
+
+async fn toggles_and_replays_net_exactly_once(app: &TestApp) {
+    enable(app, 10_000).await;
+    let admin = app.token(Role::Admin);
+    let customer = app.create_customer(json!({"name": "Cy"})).await;
+    let id = order(app, &customer, 4_000).await;
+    // The order's earn asked for five more times: still one earn.
+    let earn = format!("/api/v1/customers/{customer}/loyalty/earn");
+    for _ in 0..5 {
+        let (status, body) = keyed(app, &earn, &admin, &key(), json!({"order_id": id})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["entry"]["points"], 40);
+    }
+    // Completed, refunded, completed again: earn, reverse, earn.
+    assert_eq!(
+        app.post(&format!("/api/v1/orders/{id}/refund"), &admin, json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let back = app
+        .post(&format!("/api/v1/orders/{id}/reinstate"), &admin, json!({}))
+        .await;
+    assert_eq!(
+        (back.status, back.body["status"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{}",
+        back.body
+    );
+    app.post(&format!("/api/v1/orders/{id}/reinstate"), &admin, json!({}))
+        .await
+        .assert_problem(409, None);
+    for _ in 0..5 {
+        keyed(app, &earn, &admin, &key(), json!({"order_id": id})).await;
+    }
+    let kinds: Vec<(String, i64)> = entries(app, &customer)
+        .await
+        .iter()
+        .rev()
+        .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["points"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![("earn".into(), 40), ("reverse".into(), -40), ("earn".into(), 40)]
+    );
+    assert_eq!(account(app, &customer).await["balance"], 40);
+    // Another customer's order is not this customer's to earn on.
+    let other = app.create_customer(json!({"name": "Other"})).await;
+    let (status, problem) = keyed(
+        app,
+        &format!("/api/v1/customers/{other}/loyalty/earn"),
+        &admin,
+        &key(),
+        json!({"order_id": id}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_audit_clean(app).await;
+}
+
+async fn lots_are_drawn_oldest_first_and_expire_only_their_remainder(app: &TestApp) {
+    enable(app, 10_000).await;
+    let customer = app.create_customer(json!({"name": "Dee"})).await;
+    order(app, &customer, 10_000).await;
+    let (_, redeemed) = redeem(app, &customer, 60).await;
+    assert_eq!(redeemed["account"]["balance"], 40);
+    // A year on, what is left of the lot (40) expires as one entry.
+    age_lots(app, &customer, "2026-01-01T00:00:00Z").await;
+    assert_eq!(
+        account(app, &customer).await["spendable"],
+        0,
+        "an expired lot is not spendable"
+    );
+    assert_eq!(redeem(app, &customer, 1).await.0, StatusCode::CONFLICT);
+    run_expiry(app).await;
+    run_expiry(app).await;
+    let all = entries(app, &customer).await;
+    let expired: Vec<&Value> = all.iter().filter(|e| e["kind"] == "expire").collect();
+    assert_eq!(expired.len(), 1, "{all:?}");
+    assert_eq!(expired[0]["points"], -40);
+    assert_eq!(expired[0]["balance_after"], 0);
+
+    // Every kind of credit makes a lot that expires: earn, bonus, adjustment.
+    let admin = app.token(Role::Admin);
+    order(app, &customer, 1_000).await;
+    let earn = format!("/api/v1/customers/{customer}/loyalty/earn");
+    keyed(app, &earn, &admin, &key(), json!({"points": 7})).await;
+    keyed(
+        app,
+        &format!("/api/v1/customers/{customer}/loyalty/adjust"),
+        &admin,
+        &key(),
+        json!({"points": 3, "reason_code": "fix"}),
+    )
+    .await;
+    assert_eq!(account(app, &customer).await["balance"], 20);
+    age_lots(app, &customer, "2026-01-01T00:00:00Z").await;
+    run_expiry(app).await;
+    assert_eq!(account(app, &customer).await["balance"], 0);
+
+    // Two lots: a redemption takes the one expiring first.
+    order(app, &customer, 5_000).await;
+    age_lots(app, &customer, "2099-06-01T00:00:00Z").await;
+    order(app, &customer, 5_000).await;
+    let (_, r) = redeem(app, &customer, 70).await;
+    let lots = r["entry"]["lots"].as_array().cloned().unwrap_or_default();
+    let drawn: Vec<i64> = lots.iter().map(|l| l["points"].as_i64().unwrap()).collect();
+    assert_eq!(drawn, vec![-50, -20], "{lots:?}");
+    assert!(lots[0]["expires_at"].as_str() < lots[1]["expires_at"].as_str());
+    assert_audit_clean(app).await;
+}
+
+async fn a_cancelled_redemption_goes_back_into_its_lots(app: &TestApp) {
+    enable(app, 10_000).await;
+    let agent = app.token(Role::Agent);
+    let customer = app.create_customer(json!({"name": "Eve"})).await;
+    order(app, &customer, 3_000).await;
+    order(app, &customer, 3_000).await;
+    let (_, r) = redeem(app, &customer, 50).await;
+    let redemption = r["entry"]["id"].as_str().unwrap().to_owned();
+    let drawn = r["entry"]["lots"].clone();
+    let cancel = format!("/api/v1/loyalty/entries/{redemption}/cancel");
+    let (status, c) = keyed(app, &cancel, &agent, &key(), json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    assert_eq!(c["entry"]["kind"], "restore");
+    assert_eq!(c["entry"]["points"], 50);
+    assert_eq!(c["entry"]["reverses_entry_id"].as_str(), Some(redemption.as_str()));
+    // The same lots, the same expiry, the points the other way.
+    let back: Vec<(Value, Value, i64)> = c["entry"]["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["lot_id"].clone(),
+                l["expires_at"].clone(),
+                -l["points"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let took: Vec<(Value, Value, i64)> = drawn
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["lot_id"].clone(),
+                l["expires_at"].clone(),
+                l["points"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(back, took);
+    assert_eq!(account(app, &customer).await["balance"], 60);
+    // Once only; and only redemptions.
+    keyed(app, &cancel, &agent, &key(), json!({})).await;
+    let again = app
+        .client
+        .post(format!("{}{cancel}", app.address))
+        .bearer_auth(&agent)
+        .header("Idempotency-Key", key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let earn_entry = entries(app, &customer).await.last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (not_redeem, _) = keyed(
+        app,
+        &format!("/api/v1/loyalty/entries/{earn_entry}/cancel"),
+        &agent,
+        &key(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(not_redeem, StatusCode::CONFLICT);
+
+    // A redemption whose lot has expired since comes back for the grace period.
+    let (_, r) = redeem(app, &customer, 10).await;
+    let redemption = r["entry"]["id"].as_str().unwrap().to_owned();
+    age_lots(app, &customer, "2026-01-01T00:00:00Z").await;
+    let (status, c) = keyed(
+        app,
+        &format!("/api/v1/loyalty/entries/{redemption}/cancel"),
+        &agent,
+        &key(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    let lot = &c["entry"]["lots"][0];
+    assert_eq!(lot["points"], 10);
+    assert!(lot["expires_at"].as_str().unwrap_or_default() > "2026-12-01", "{lot}");
+    assert_eq!(account(app, &customer).await["spendable"], 10);
+    assert_audit_clean(app).await;
+}
+
+async fn concurrent_redemptions_never_overdraw(app: &TestApp) {
+    enable(app, 10_000).await;
+    let customer = app.create_customer(json!({"name": "Fay"})).await;
+    order(app, &customer, 100_000).await;
+    assert_eq!(account(app, &customer).await["spendable"], 1_000);
+    let path = format!("/api/v1/customers/{customer}/loyalty/redeem");
+    let token = app.token(Role::Agent);
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = format!("{}{path}", app.address);
+            let token = token.clone();
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", format!("race-{i}"))
+                    .json(&json!({"points": 10}))
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((created, refused), (100, 100));
+    let acct = account(app, &customer).await;
+    assert_eq!(
+        (acct["balance"].as_i64(), acct["spendable"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert_audit_clean(app).await;
+}
+
+async fn one_key_sent_twenty_times_at_once_makes_one_entry(app: &TestApp) {
+    enable(app, 10_000).await;
+    let customer = app.create_customer(json!({"name": "Gil"})).await;
+    order(app, &customer, 10_000).await;
+    let url = format!("{}/api/v1/customers/{customer}/loyalty/redeem", app.address);
+    let token = app.token(Role::Partner);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = url.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", "one-checkout")
+                    .json(&json!({"points": 10}))
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    for t in tasks {
+        let status = t.await.unwrap().unwrap();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "{status}"
+        );
+    }
+    let redeemed: Vec<Value> = entries(app, &customer)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "redeem")
+        .collect();
+    assert_eq!(redeemed.len(), 1);
+    assert_eq!(account(app, &customer).await["balance"], 90);
+    let (changed, _) = keyed(
+        app,
+        &format!("/api/v1/customers/{customer}/loyalty/redeem"),
+        &token,
+        "one-checkout",
+        json!({"points": 20}),
+    )
+    .await;
+    assert_eq!(changed, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_audit_clean(app).await;
+}
+
+async fn the_audit_finds_a_corrupted_row(app: &TestApp) {
+    enable(app, 10_000).await;
+    let customer = app.create_customer(json!({"name": "Hal"})).await;
+    order(app, &customer, 5_000).await;
+    assert_audit_clean(app).await;
+    exec_for(
+        app,
+        "UPDATE loyalty_lot SET remaining = remaining - 1 WHERE customer_id = $1",
+        None,
+        &customer,
+    )
+    .await;
+    let audit = app.get("/api/v1/loyalty/audit", &app.token(Role::Admin)).await;
+    assert_eq!(audit.body["clean"], false, "{}", audit.body);
+    let checks: Vec<&str> = audit.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["check"].as_str())
+        .collect();
+    assert!(checks.contains(&"lots") && checks.contains(&"lot"), "{checks:?}");
+    assert!(
+        audit.body["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["customer_id"] == customer.as_str())
+    );
+}
+
+async fn partners_work_by_external_id_and_customers_see_their_own(app: &TestApp) {
+    enable(app, 10_000).await;
+    let customer = app
+        .create_customer(json!({"name": "Ivy", "external_id": "shop-ivy"}))
+        .await;
+    let partner = app.token(Role::Partner);
+    let (earned, body) = keyed(
+        app,
+        "/api/v1/customers/by-external-id/shop-ivy/loyalty/earn",
+        &partner,
+        &key(),
+        json!({"amount_minor": 1_200, "currency": "EUR", "note": "till 4"}),
+    )
+    .await;
+    assert_eq!(earned, StatusCode::CREATED, "{body}");
+    assert!(body["entry"]["note"].is_null(), "a partner does not see staff notes");
+    let (spent, _) = keyed(
+        app,
+        "/api/v1/customers/by-external-id/shop-ivy/loyalty/redeem",
+        &partner,
+        &key(),
+        json!({"points": 2}),
+    )
+    .await;
+    assert_eq!(spent, StatusCode::CREATED);
+    let read = app
+        .get("/api/v1/customers/by-external-id/shop-ivy/loyalty", &partner)
+        .await;
+    assert_eq!(read.body["balance"], 10, "{}", read.body);
+    app.get("/api/v1/customers/by-external-id/nobody/loyalty", &partner)
+        .await
+        .assert_problem(404, None);
+    // The customer reads their own account, ledger and statement, and only those.
+    let me = app.customer_token(&customer);
+    assert_eq!(app.get("/api/v1/me/loyalty", &me).await.body["balance"], 10);
+    let mine = app.get("/api/v1/me/loyalty/entries", &me).await;
+    assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(mine.body["items"][1]["note"], "till 4");
+    let st = app
+        .get(&format!("/api/v1/me/loyalty/statement?{}", around_now()), &me)
+        .await;
+    assert_eq!(st.body["closing_balance"], 10, "{}", st.body);
+    let other = app.create_customer(json!({"name": "Other"})).await;
+    app.get(&format!("/api/v1/customers/{other}/loyalty"), &me)
+        .await
+        .assert_problem(403, None);
+    let entry = mine.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let stranger = app.customer_token(&other);
+    app.get(&format!("/api/v1/loyalty/entries/{entry}"), &stranger)
+        .await
+        .assert_problem(403, None);
+    // A statement longer than a year is refused with the field named.
+    app.get(
+        "/api/v1/me/loyalty/statement?from=2020-01-01T00:00:00Z&to=2022-01-01T00:00:00Z",
+        &me,
+    )
+    .await
+    .assert_problem(422, Some("to"));
+}
+
+async fn the_program_is_checked_field_by_field(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let bad = json!({
+        "enabled": true, "earn_rates": [{"currency": "EURO", "points_per_unit": 0.0}], "rounding": "down",
+        "min_redemption": 0, "expiry_months": 0, "expiry_at": "end_of_day", "time_zone": "Mars/Olympus",
+        "pending_days": 400, "debt_limit": -1, "restore_grace_days": 0
+    });
+    let reply = app.put("/api/v1/loyalty/program", &admin, bad).await;
+    for field in [
+        "earn_rates[0].currency",
+        "earn_rates[0].points_per_unit",
+        "min_redemption",
+        "expiry_months",
+        "time_zone",
+        "pending_days",
+        "debt_limit",
+        "restore_grace_days",
+    ] {
+        reply.assert_problem(422, Some(field));
+    }
+    let defaults = app.get("/api/v1/loyalty/program", &app.token(Role::Analyst)).await;
+    assert_eq!(defaults.body["enabled"], false);
+    assert_eq!(defaults.body["expiry_months"], 12);
+    // A disabled program: orders earn nothing.
+    let customer = app.create_customer(json!({"name": "Jo"})).await;
+    order(app, &customer, 10_000).await;
+    assert_eq!(account(app, &customer).await["balance"], 0);
+}
+
+const MOVERS_SIMULATED: Expect = |r| match r {
+    Role::Admin | Role::Manager | Role::Agent | Role::Partner => 200,
+    _ => 403,
+};
+const MOVERS_SHORT: Expect = |r| match r {
+    Role::Admin | Role::Manager | Role::Agent | Role::Partner => 409,
+    _ => 403,
+};
+const MOVERS_MISSING: Expect = |r| match r {
+    Role::Admin | Role::Manager | Role::Agent | Role::Partner => 404,
+    _ => 403,
+};
+const LOYALTY_READERS: Expect = |r| match r {
+    Role::Customer => 403,
+    _ => 200,
+};
+const STAFF_READERS: Expect = |r| match r {
+    Role::Admin | Role::Manager | Role::Agent | Role::Analyst => 200,
+    _ => 403,
+};
+const MANAGERS_SIMULATED: Expect = |r| match r {
+    Role::Admin | Role::Manager => 200,
+    _ => 403,
+};
+
+fn routes() -> Vec<Route> {
+    let program = json!({
+        "enabled": false, "earn_rates": [], "rounding": "down", "min_redemption": 1, "expiry_months": 12,
+        "expiry_at": "end_of_day", "time_zone": "UTC", "pending_days": 0, "debt_limit": 0, "restore_grace_days": 30
+    });
+    vec![
+        (Method::GET, "/api/v1/loyalty/program", None, STAFF_READERS),
+        (
+            Method::PUT,
+            "/api/v1/loyalty/program",
+            Some(program),
+            crate::access::ADMIN_200,
+        ),
+        (Method::GET, "/api/v1/customers/{owned}/loyalty", None, LOYALTY_READERS),
+        (
+            Method::GET,
+            "/api/v1/customers/by-external-id/{owned_ext}/loyalty",
+            None,
+            LOYALTY_READERS,
+        ),
+        (
+            Method::GET,
+            "/api/v1/customers/{owned}/loyalty/entries",
+            None,
+            LOYALTY_READERS,
+        ),
+        (
+            Method::GET,
+            "/api/v1/customers/{owned}/loyalty/statement?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z",
+            None,
+            LOYALTY_READERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/{owned}/loyalty/earn?simulate=true",
+            Some(json!({"points": 10})),
+            MOVERS_SIMULATED,
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/by-external-id/{owned_ext}/loyalty/earn?simulate=true",
+            Some(json!({"points": 10})),
+            MOVERS_SIMULATED,
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/{owned}/loyalty/redeem?simulate=true",
+            Some(json!({"points": 10})),
+            MOVERS_SHORT,
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/by-external-id/{owned_ext}/loyalty/redeem?simulate=true",
+            Some(json!({"points": 10})),
+            MOVERS_SHORT,
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/{owned}/loyalty/adjust?simulate=true",
+            Some(json!({"points": 10, "reason_code": "matrix"})),
+            MANAGERS_SIMULATED,
+        ),
+        (
+            Method::POST,
+            "/api/v1/loyalty/entries/{unique}/cancel?simulate=true",
+            None,
+            MOVERS_MISSING,
+        ),
+        (Method::GET, "/api/v1/loyalty/audit", None, crate::access::ADMIN_200),
+        (Method::GET, "/api/v1/me/loyalty", None, crate::access::CUSTOMER_ONLY),
+        (
+            Method::GET,
+            "/api/v1/me/loyalty/entries",
+            None,
+            crate::access::CUSTOMER_ONLY,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/loyalty/statement?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z",
+            None,
+            crate::access::CUSTOMER_ONLY,
+        ),
+    ]
+}
+
+async fn every_loyalty_route_answers_each_role_as_the_matrix_says(app: &TestApp) {
+    answers_as_the_matrix_says(app, routes()).await;
+}
+
+on_both_databases!(
+    orders_earn_and_checkouts_redeem_once,
+    refunds_take_back_their_share_and_spent_points_become_debt,
+    toggles_and_replays_net_exactly_once,
+    lots_are_drawn_oldest_first_and_expire_only_their_remainder,
+    a_cancelled_redemption_goes_back_into_its_lots,
+    concurrent_redemptions_never_overdraw,
+    one_key_sent_twenty_times_at_once_makes_one_entry,
+    the_audit_finds_a_corrupted_row,
+    partners_work_by_external_id_and_customers_see_their_own,
+    the_program_is_checked_field_by_field,
+    every_loyalty_route_answers_each_role_as_the_matrix_says,
+);
