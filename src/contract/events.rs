@@ -59,6 +59,7 @@ event_types! {
     SurveyResponseReceived => "survey.response_received", "response_id";
     NpsDetractor => "nps.detractor", "response_id";
     LoyaltyPointsChanged => "loyalty.points_changed", "entry_id";
+    LoyaltyTierChanged => "loyalty.tier_changed", "customer_id";
 }
 
 /// The wire names, as OpenAPI's enum (the derive would use variant names).

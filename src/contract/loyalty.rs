@@ -49,9 +49,10 @@ pub struct EarnRate {
 
 /// The loyalty program's rules. Points are earned on the **eligible amount**
 /// of an order: what was paid, less any part paid with points and less
-/// refunds.
+/// refunds. A field left out takes its default (so a program saved before a
+/// rule existed reads with that rule's default).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 #[graphql(name = "LoyaltyProgram", input_name = "LoyaltyProgramInput")]
 pub struct LoyaltyProgram {
     /// Whether completed orders earn points (default false).
@@ -82,6 +83,11 @@ pub struct LoyaltyProgram {
     /// Days a restored lot whose expiry has passed stays spendable (default 30; 1–365).
     #[schema(minimum = 1, maximum = 365)]
     pub restore_grace_days: u32,
+    /// Months a tier is held before its review, which may move the account
+    /// down one tier when its points earned in the last 12 months no longer
+    /// qualify (default 12; 1–36). Upgrades happen at once.
+    #[schema(minimum = 1, maximum = 36)]
+    pub tier_review_months: u32,
 }
 
 impl Default for LoyaltyProgram {
@@ -97,6 +103,7 @@ impl Default for LoyaltyProgram {
             pending_days: 0,
             debt_limit: 10_000,
             restore_grace_days: 30,
+            tier_review_months: 12,
         }
     }
 }
@@ -119,6 +126,17 @@ pub struct AccountView {
     pub expiring_soon: i64,
     /// The customer's code to refer others.
     pub referral_code: String,
+    /// Points earned in the last 12 months (earns, bonuses and referrals,
+    /// less reversals): what tiers qualify on. Spending does not lower it.
+    pub qualifying_points: i64,
+    pub tier_id: Option<Uuid>,
+    pub tier_name: Option<String>,
+    /// The next tier up and the qualifying points still missing for it.
+    pub next_tier_name: Option<String>,
+    pub points_to_next_tier: Option<i64>,
+    /// The tier the account would hold after its next review, as things stand.
+    pub projected_tier_name: Option<String>,
+    pub next_review_at: Option<DateTime<Utc>>,
 }
 
 /// What one entry took from or put back into one lot.
@@ -295,4 +313,51 @@ pub struct AuditReport {
     pub clean: bool,
     /// The first 100 problems.
     pub problems: Vec<AuditProblem>,
+}
+
+/// A tier: reached by qualifying points earned in a rolling 12 months.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyTier")]
+pub struct TierView {
+    pub id: Uuid,
+    pub name: String,
+    /// Qualifying points (rolling 12 months) that reach it.
+    pub qualifying_points: i64,
+    /// Earn multiplier (0.1–10).
+    pub multiplier: f64,
+    /// What the tier gives, as the program describes it.
+    #[schema(value_type = Object)]
+    pub benefits: async_graphql::Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A tier to create, or a tier's new definition.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "LoyaltyTierInput")]
+pub struct TierInput {
+    /// 1–64 characters, unique.
+    pub name: String,
+    /// 0 to 10^9, unique among tiers.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub qualifying_points: i64,
+    /// Earn multiplier, 0.1 to 10 (default 1).
+    #[schema(minimum = 0.1, maximum = 10)]
+    pub multiplier: Option<f64>,
+    /// A JSON object describing the benefits (up to 8 kB).
+    #[schema(value_type = Option<Object>)]
+    pub benefits: Option<async_graphql::Json<serde_json::Value>>,
+}
+
+/// One move of an account between tiers.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyTierChange")]
+pub struct TierChangeView {
+    pub from_tier_id: Option<Uuid>,
+    pub to_tier_id: Option<Uuid>,
+    /// `upgrade` (on qualifying) or `review` (the periodic review, one step down).
+    pub reason: String,
+    pub qualifying_points: i64,
+    pub at: DateTime<Utc>,
 }

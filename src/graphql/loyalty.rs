@@ -9,11 +9,11 @@ use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::loyalty::{
     AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LoyaltyProgram, MoveResult, RedeemInput,
-    Statement, StatementQuery,
+    Statement, StatementQuery, TierInput, TierView,
 };
 use crate::error::AppError;
 use crate::service::loyalty::moves::{self, MoveOptions};
-use crate::service::loyalty::{self, Holder, audit};
+use crate::service::loyalty::{self, Holder, audit, tiers};
 
 /// The account a query or move names: `customerId`, or `externalId` (partners).
 fn holder(customer_id: Option<ID>, external_id: Option<String>) -> async_graphql::Result<Holder> {
@@ -94,6 +94,12 @@ impl LoyaltyQuery {
         gql(audit::statement(db, actor, &holder, &period).await)
     }
 
+    /// The tiers, lowest first.
+    async fn loyalty_tiers(&self, c: &Context<'_>) -> async_graphql::Result<Vec<TierView>> {
+        let (actor, db) = ctx(c)?;
+        gql(tiers::list(db, actor).await)
+    }
+
     /// Checks the ledger's invariants over every account (admin).
     #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
     async fn loyalty_audit(&self, c: &Context<'_>) -> async_graphql::Result<AuditReport> {
@@ -114,6 +120,22 @@ impl LoyaltyMutation {
     ) -> async_graphql::Result<LoyaltyProgram> {
         let (actor, db) = ctx(c)?;
         gql(loyalty::put_program(db, actor, input).await)
+    }
+
+    async fn create_loyalty_tier(&self, c: &Context<'_>, input: TierInput) -> async_graphql::Result<TierView> {
+        let (actor, db) = ctx(c)?;
+        gql(tiers::create(db, actor, input).await)
+    }
+
+    async fn replace_loyalty_tier(&self, c: &Context<'_>, id: ID, input: TierInput) -> async_graphql::Result<TierView> {
+        let (actor, db) = ctx(c)?;
+        gql(tiers::replace(db, actor, parse_uuid(&id, "loyalty tier")?, input).await)
+    }
+
+    /// Deletes a tier no account holds; true when deleted.
+    async fn delete_loyalty_tier(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (actor, db) = ctx(c)?;
+        gql(tiers::delete(db, actor, parse_uuid(&id, "loyalty tier")?).await).map(|()| true)
     }
 
     /// Credits points (a purchase, a recorded order, or a bonus).

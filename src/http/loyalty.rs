@@ -12,12 +12,12 @@ use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::loyalty::{
     AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LoyaltyProgram, MoveQuery, MoveResult,
-    RedeemInput, Statement, StatementQuery,
+    RedeemInput, Statement, StatementQuery, TierChangeView, TierInput, TierView,
 };
 use crate::contract::{Page, PageQuery};
 use crate::error::AppResult;
 use crate::service::loyalty::moves::{self, MoveOptions, Moved};
-use crate::service::loyalty::{self, Holder, audit};
+use crate::service::loyalty::{self, Holder, audit, tiers};
 
 /// Reads the loyalty program.
 #[utoipa::path(get, path = "/api/v1/loyalty/program", tag = "loyalty",
@@ -311,6 +311,78 @@ pub async fn audit_loyalty(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<H
     Ok(HttpResponse::Ok().json(audit::audit(&db, &actor).await?))
 }
 
+/// The tiers, lowest first.
+#[utoipa::path(get, path = "/api/v1/loyalty/tiers", tag = "loyalty",
+    responses((status = 200, body = Vec<TierView>), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent", "analyst", "partner", "customer"])))]
+pub async fn list_loyalty_tiers(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(tiers::list(&db, &actor).await?))
+}
+
+/// Creates a tier: a name, the qualifying points (earned in a rolling 12
+/// months) that reach it, an earn multiplier and its benefits.
+#[utoipa::path(post, path = "/api/v1/loyalty/tiers", tag = "loyalty", request_body = TierInput,
+    responses((status = 201, body = TierView),
+        (status = 409, description = "Another tier has the name or the threshold", body = Problem,
+            content_type = "application/problem+json"),
+        ErrorResponses),
+    security(("bearer" = ["admin", "manager"])))]
+pub async fn create_loyalty_tier(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<TierInput>,
+) -> AppResult<HttpResponse> {
+    let view = tiers::create(&db, &actor, input).await?;
+    Ok(created(format!("/api/v1/loyalty/tiers/{}", view.id), view))
+}
+
+/// Replaces a tier's definition.
+#[utoipa::path(put, path = "/api/v1/loyalty/tiers/{id}", tag = "loyalty", params(("id" = uuid::Uuid, Path)),
+    request_body = TierInput,
+    responses((status = 200, body = TierView),
+        (status = 409, description = "Another tier has the name or the threshold", body = Problem,
+            content_type = "application/problem+json"),
+        ErrorResponses),
+    security(("bearer" = ["admin", "manager"])))]
+pub async fn replace_loyalty_tier(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<TierInput>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "loyalty tier")?;
+    Ok(HttpResponse::Ok().json(tiers::replace(&db, &actor, id, input).await?))
+}
+
+/// Deletes a tier no account holds.
+#[utoipa::path(delete, path = "/api/v1/loyalty/tiers/{id}", tag = "loyalty", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "Deleted"),
+        (status = 409, description = "Accounts hold the tier", body = Problem, content_type = "application/problem+json"),
+        ErrorResponses),
+    security(("bearer" = ["admin", "manager"])))]
+pub async fn delete_loyalty_tier(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "loyalty tier")?;
+    tiers::delete(&db, &actor, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A customer's moves between tiers, newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/loyalty/tier-history", tag = "loyalty",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Vec<TierChangeView>), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent", "analyst", "partner"])))]
+pub async fn get_loyalty_tier_history(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(tiers::history(&db, &actor, &by_id(&id)?).await?))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -331,6 +403,11 @@ pub async fn audit_loyalty(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<H
     get_loyalty_entry,
     cancel_loyalty_entry,
     audit_loyalty,
+    list_loyalty_tiers,
+    create_loyalty_tier,
+    replace_loyalty_tier,
+    delete_loyalty_tier,
+    get_loyalty_tier_history,
 ))]
 pub struct Doc;
 
@@ -342,6 +419,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(replace_loyalty_program)),
     )
     .service(web::resource("/loyalty/audit").route(web::get().to(audit_loyalty)))
+    .service(
+        web::resource("/loyalty/tiers")
+            .route(web::get().to(list_loyalty_tiers))
+            .route(web::post().to(create_loyalty_tier)),
+    )
+    .service(
+        web::resource("/loyalty/tiers/{id}")
+            .route(web::put().to(replace_loyalty_tier))
+            .route(web::delete().to(delete_loyalty_tier)),
+    )
+    .service(web::resource("/customers/{id}/loyalty/tier-history").route(web::get().to(get_loyalty_tier_history)))
     .service(web::resource("/loyalty/entries/{id}").route(web::get().to(get_loyalty_entry)))
     .service(web::resource("/loyalty/entries/{id}/cancel").route(web::post().to(cancel_loyalty_entry)))
     .service(web::resource("/customers/{id}/loyalty").route(web::get().to(get_loyalty_account)))

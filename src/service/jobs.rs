@@ -64,6 +64,9 @@ impl JobName {
             Self::IdempotencyPurge => "deletes stored idempotent answers past their retention",
             Self::SurveyTriggers => "invites customers for surveys triggered by orders or due periodically",
             Self::LoyaltyExpiry => "expires what is left of loyalty points past their expiry",
+            Self::LoyaltyTierReview => {
+                "reviews loyalty tiers that are due: one step down when points no longer qualify"
+            }
         }
     }
 
@@ -80,6 +83,7 @@ impl JobName {
             Self::IdempotencyPurge => s.jobs.idempotency_purge_interval_secs,
             Self::SurveyTriggers => s.jobs.survey_triggers_interval_secs,
             Self::LoyaltyExpiry => s.jobs.loyalty_expiry_interval_secs,
+            Self::LoyaltyTierReview => s.jobs.loyalty_tier_review_interval_secs,
         }
     }
 
@@ -133,6 +137,10 @@ impl JobName {
             Self::LoyaltyExpiry => {
                 let r = super::loyalty::expiry::run(db, now()).await?;
                 format!("{} points expired on {} accounts", r.points, r.accounts)
+            }
+            Self::LoyaltyTierReview => {
+                let r = super::loyalty::tiers::review(db, now()).await?;
+                format!("{} accounts reviewed, {} moved down", r.accounts, r.downgraded)
             }
         })
     }

@@ -157,6 +157,7 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
             .collect(),
         loyalty_account,
         loyalty_entries,
+        loyalty_tier_changes: super::loyalty::tiers::history_of(db, id).await?,
         events: logged.iter().map(events::to_view).collect::<AppResult<_>>()?,
         erased_at: erased.map(|e| e.erased_at),
         exported_at: now(),

@@ -366,7 +366,8 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
             "webhook_replay",
             "idempotency_purge",
             "survey_triggers",
-            "loyalty_expiry"
+            "loyalty_expiry",
+            "loyalty_tier_review"
         ]
     );
     assert!(list.body[3]["last_outcome"].is_null());

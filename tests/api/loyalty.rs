@@ -771,6 +771,134 @@ async fn the_program_is_checked_field_by_field(app: &TestApp) {
     assert_eq!(account(app, &customer).await["balance"], 0);
 }
 
+async fn tiers_upgrade_at_once_and_step_down_only_at_review(app: &TestApp) {
+    enable(app, 10_000).await;
+    let manager = app.token(Role::Manager);
+    let tier = |name: &str, points: i64, multiplier: f64| json!({"name": name, "qualifying_points": points, "multiplier": multiplier, "benefits": {"lounge": name == "Gold"}});
+    assert_eq!(
+        app.post("/api/v1/loyalty/tiers", &manager, tier("Silver", 100, 1.0))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let gold = app
+        .post("/api/v1/loyalty/tiers", &manager, tier("Gold", 500, 2.0))
+        .await;
+    assert_eq!(gold.status, StatusCode::CREATED, "{}", gold.body);
+    app.post("/api/v1/loyalty/tiers", &manager, tier("Gold", 900, 3.0))
+        .await
+        .assert_problem(409, Some("name"));
+    app.post("/api/v1/loyalty/tiers", &manager, tier("Bronze", 500, 1.0))
+        .await
+        .assert_problem(409, Some("qualifying_points"));
+    app.post(
+        "/api/v1/loyalty/tiers",
+        &manager,
+        json!({"name": "", "qualifying_points": -1, "multiplier": 50}),
+    )
+    .await
+    .assert_problem(422, Some("multiplier"));
+    let listed = app
+        .get(
+            "/api/v1/loyalty/tiers",
+            &app.customer_token(&app.create_customer(json!({"name": "Any"})).await),
+        )
+        .await;
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(2));
+
+    let customer = app.create_customer(json!({"name": "Kai"})).await;
+    order(app, &customer, 15_000).await;
+    let acct = account(app, &customer).await;
+    assert_eq!(acct["tier_name"], "Silver", "{acct}");
+    assert_eq!(
+        (acct["next_tier_name"].as_str(), acct["points_to_next_tier"].as_i64()),
+        (Some("Gold"), Some(350))
+    );
+    assert!(acct["next_review_at"].is_string());
+    order(app, &customer, 40_000).await;
+    assert_eq!(account(app, &customer).await["tier_name"], "Gold");
+    // Gold earns double; spending does not lower qualification.
+    order(app, &customer, 10_000).await;
+    let acct = account(app, &customer).await;
+    assert_eq!(
+        (acct["balance"].as_i64(), acct["qualifying_points"].as_i64()),
+        (Some(750), Some(750))
+    );
+    assert_eq!(redeem(app, &customer, 700).await.0, StatusCode::CREATED);
+    assert_eq!(account(app, &customer).await["tier_name"], "Gold");
+    // Segments can ask for the tier and the balance.
+    let preview = app
+        .post(
+            "/api/v1/segments/preview",
+            &app.token(Role::Admin),
+            json!({"rule": {"all": [{"field": "loyalty_tier", "op": "eq", "value": "Gold"},
+                                    {"field": "points_balance", "op": "gte", "value": 50}]}}),
+        )
+        .await;
+    assert_eq!(preview.body["count"], 1, "{}", preview.body);
+
+    // A year on, nothing qualifies: the review moves down one tier, not two.
+    exec_for(
+        app,
+        "UPDATE loyalty_entry SET created_at = $1 WHERE customer_id = $2",
+        Some(chrono::Utc::now() - chrono::Duration::days(400)),
+        &customer,
+    )
+    .await;
+    let projected = account(app, &customer).await;
+    assert_eq!(
+        (
+            projected["tier_name"].as_str(),
+            projected["projected_tier_name"].as_str()
+        ),
+        (Some("Gold"), Some("Silver"))
+    );
+    exec_for(
+        app,
+        "UPDATE loyalty_account SET tier_review_at = $1 WHERE customer_id = $2",
+        Some(chrono::Utc::now() - chrono::Duration::days(1)),
+        &customer,
+    )
+    .await;
+    let run = app
+        .post(
+            "/api/v1/jobs/loyalty_tier_review/run",
+            &app.token(Role::Admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    assert_eq!(account(app, &customer).await["tier_name"], "Silver");
+    let history = app
+        .get(
+            &format!("/api/v1/customers/{customer}/loyalty/tier-history"),
+            &app.token(Role::Analyst),
+        )
+        .await;
+    let reasons: Vec<&str> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, vec!["review", "upgrade", "upgrade"]);
+    assert_eq!(app.event_types("loyalty.tier_changed").await.len(), 3);
+    // A tier someone holds is not deleted.
+    let silver = history.body[0]["to_tier_id"].as_str().unwrap().to_owned();
+    app.delete(&format!("/api/v1/loyalty/tiers/{silver}"), &manager)
+        .await
+        .assert_problem(409, None);
+    let gold_id = gold.id();
+    assert_eq!(
+        app.delete(&format!("/api/v1/loyalty/tiers/{gold_id}"), &manager)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_audit_clean(app).await;
+}
+
 const MOVERS_SIMULATED: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent | Role::Partner => 200,
     _ => 403,
@@ -865,6 +993,38 @@ fn routes() -> Vec<Route> {
             MOVERS_MISSING,
         ),
         (Method::GET, "/api/v1/loyalty/audit", None, crate::access::ADMIN_200),
+        (Method::GET, "/api/v1/loyalty/tiers", None, |_| 200),
+        // Tiers are the program's, not the fixture's: the admin's tier
+        // takes the threshold, so the manager (let through) meets it.
+        (
+            Method::POST,
+            "/api/v1/loyalty/tiers",
+            Some(json!({"name": "T {unique}", "qualifying_points": 0, "multiplier": 1.0})),
+            |r| match r {
+                Role::Admin => 201,
+                Role::Manager => 409,
+                _ => 403,
+            },
+        ),
+        (
+            Method::PUT,
+            "/api/v1/loyalty/tiers/{unique}",
+            Some(json!({"name": "T", "qualifying_points": 1})),
+            |r| match r {
+                Role::Admin | Role::Manager => 404,
+                _ => 403,
+            },
+        ),
+        (Method::DELETE, "/api/v1/loyalty/tiers/{unique}", None, |r| match r {
+            Role::Admin | Role::Manager => 404,
+            _ => 403,
+        }),
+        (
+            Method::GET,
+            "/api/v1/customers/{owned}/loyalty/tier-history",
+            None,
+            LOYALTY_READERS,
+        ),
         (Method::GET, "/api/v1/me/loyalty", None, crate::access::CUSTOMER_ONLY),
         (
             Method::GET,
@@ -897,4 +1057,5 @@ on_both_databases!(
     partners_work_by_external_id_and_customers_see_their_own,
     the_program_is_checked_field_by_field,
     every_loyalty_route_answers_each_role_as_the_matrix_says,
+    tiers_upgrade_at_once_and_step_down_only_at_review,
 );

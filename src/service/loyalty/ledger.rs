@@ -278,6 +278,9 @@ pub async fn credit(
         .await?;
         insert_moves(txn, posted.entry.id, &moves).await?;
     }
+    if earned > 0 {
+        super::tiers::upgrade(txn, account, at).await?;
+    }
     let moves = moves
         .into_iter()
         .map(|(lot_id, points)| loyalty_lot_move::Model {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod expiry;
 pub mod ledger;
 pub mod moves;
+pub mod tiers;
 
 use std::collections::HashMap;
 
@@ -158,6 +159,9 @@ pub async fn put_program(db: &impl Store, actor: &Actor, mut input: LoyaltyProgr
     if !(1..=365).contains(&input.restore_grace_days) {
         c.fail("restore_grace_days", "must be between 1 and 365");
     }
+    if !(1..=36).contains(&input.tier_review_months) {
+        c.fail("tier_review_months", "must be between 1 and 36");
+    }
     c.finish()?;
     super::settings::store(db, SETTINGS, &input).await?;
     Ok(input)
@@ -185,6 +189,7 @@ pub async fn account_view(
         .into_tuple()
         .all(conn)
         .await?;
+    let standing = tiers::standing(conn, account, at).await?;
     let soon = at + Duration::days(EXPIRING_SOON_DAYS);
     let sum = |keep: &dyn Fn(&Lot) -> bool| -> i64 { lots.iter().filter(|l| keep(l)).map(|l| l.0).sum() };
     Ok(AccountView {
@@ -196,6 +201,13 @@ pub async fn account_view(
         lifetime_earned: account.lifetime_earned,
         expiring_soon: sum(&|l| l.2 <= soon),
         referral_code: account.referral_code.clone(),
+        qualifying_points: standing.qualifying,
+        tier_id: standing.tier.as_ref().map(|t| t.id),
+        tier_name: standing.tier.map(|t| t.name),
+        points_to_next_tier: standing.next.as_ref().map(|n| n.1),
+        next_tier_name: standing.next.map(|n| n.0),
+        projected_tier_name: standing.projected,
+        next_review_at: account.tier_review_at,
     })
 }
 

@@ -21,6 +21,8 @@ enum Source {
     DaysSinceLastOrder,
     DaysSinceLastContact,
     Tags,
+    LoyaltyTier,
+    PointsBalance,
 }
 
 /// One rule field: its name, type and source.
@@ -144,6 +146,16 @@ pub const FIELDS: &[FieldDef] = &[
         field_type: FieldType::Number,
         source: Source::Customer(customer::Column::LatestCsat),
     },
+    FieldDef {
+        name: "loyalty_tier",
+        field_type: FieldType::Text,
+        source: Source::LoyaltyTier,
+    },
+    FieldDef {
+        name: "points_balance",
+        field_type: FieldType::Number,
+        source: Source::PointsBalance,
+    },
 ];
 
 /// The type of a named field, for the rule parser.
@@ -202,6 +214,15 @@ impl Compiler {
             Source::DaysSinceLastOrder => self.days_since("customer.last_order_at"),
             Source::DaysSinceLastContact => self.days_since("customer.last_contacted_at"),
             Source::Tags => Expr::col((customer::Entity, customer::Column::Id)),
+            // The tier's name; no account or no tier is NULL.
+            Source::LoyaltyTier => Expr::cust(
+                "(SELECT t.name FROM loyalty_account a JOIN loyalty_tier t ON t.id = a.tier_id \
+                 WHERE a.customer_id = customer.id)",
+            ),
+            // The ledger's sum; a customer without an account holds 0.
+            Source::PointsBalance => Expr::cust(
+                "COALESCE((SELECT a.points - a.debt FROM loyalty_account a WHERE a.customer_id = customer.id), 0)",
+            ),
         }
     }
 
