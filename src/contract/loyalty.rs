@@ -361,3 +361,55 @@ pub struct TierChangeView {
     pub qualifying_points: i64,
     pub at: DateTime<Utc>,
 }
+
+/// An item of the rewards catalogue.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyReward")]
+pub struct RewardView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// Points one redemption costs.
+    pub cost: i64,
+    /// Items left; absent for an unlimited reward.
+    pub stock: Option<i64>,
+    pub available_from: Option<DateTime<Utc>>,
+    pub available_until: Option<DateTime<Utc>>,
+    pub active: bool,
+    /// Whether it can be redeemed now: active, in its window, in stock.
+    pub available: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A reward to create, or a reward's new definition.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "LoyaltyRewardInput")]
+pub struct RewardInput {
+    /// 1–200 characters.
+    pub name: String,
+    /// Up to 2,000 characters.
+    pub description: Option<String>,
+    /// 1 to 10^9 points.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub cost: i64,
+    /// 0 to 10^9 items; leave out for unlimited.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub stock: Option<i64>,
+    pub available_from: Option<DateTime<Utc>>,
+    /// After `available_from`.
+    pub available_until: Option<DateTime<Utc>>,
+    /// Default true.
+    pub active: Option<bool>,
+}
+
+/// Who redeems a reward: by our id or by the integration's external id.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "LoyaltyRewardRedemptionInput")]
+pub struct RewardRedemption {
+    pub customer_id: Option<Uuid>,
+    pub customer_external_id: Option<String>,
+    pub note: Option<String>,
+}

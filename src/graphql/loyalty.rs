@@ -9,11 +9,11 @@ use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::loyalty::{
     AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LoyaltyProgram, MoveResult, RedeemInput,
-    Statement, StatementQuery, TierInput, TierView,
+    RewardInput, RewardRedemption, RewardView, Statement, StatementQuery, TierInput, TierView,
 };
 use crate::error::AppError;
 use crate::service::loyalty::moves::{self, MoveOptions};
-use crate::service::loyalty::{self, Holder, audit, tiers};
+use crate::service::loyalty::{self, Holder, audit, rewards, tiers};
 
 /// The account a query or move names: `customerId`, or `externalId` (partners).
 fn holder(customer_id: Option<ID>, external_id: Option<String>) -> async_graphql::Result<Holder> {
@@ -100,6 +100,12 @@ impl LoyaltyQuery {
         gql(tiers::list(db, actor).await)
     }
 
+    /// The rewards catalogue, cheapest first.
+    async fn loyalty_rewards(&self, c: &Context<'_>) -> async_graphql::Result<Vec<RewardView>> {
+        let (actor, db) = ctx(c)?;
+        gql(rewards::list(db, actor).await)
+    }
+
     /// Checks the ledger's invariants over every account (admin).
     #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
     async fn loyalty_audit(&self, c: &Context<'_>) -> async_graphql::Result<AuditReport> {
@@ -136,6 +142,36 @@ impl LoyaltyMutation {
     async fn delete_loyalty_tier(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let (actor, db) = ctx(c)?;
         gql(tiers::delete(db, actor, parse_uuid(&id, "loyalty tier")?).await).map(|()| true)
+    }
+
+    async fn create_loyalty_reward(&self, c: &Context<'_>, input: RewardInput) -> async_graphql::Result<RewardView> {
+        let (actor, db) = ctx(c)?;
+        gql(rewards::create(db, actor, input).await)
+    }
+
+    async fn replace_loyalty_reward(
+        &self,
+        c: &Context<'_>,
+        id: ID,
+        input: RewardInput,
+    ) -> async_graphql::Result<RewardView> {
+        let (actor, db) = ctx(c)?;
+        gql(rewards::replace(db, actor, parse_uuid(&id, "loyalty reward")?, input).await)
+    }
+
+    /// Redeems a reward: one item of stock and its points, together.
+    async fn redeem_loyalty_reward(
+        &self,
+        c: &Context<'_>,
+        id: ID,
+        input: RewardRedemption,
+        idempotency_key: String,
+        simulate: Option<bool>,
+    ) -> async_graphql::Result<MoveResult> {
+        let (actor, db) = ctx(c)?;
+        let opts = options(idempotency_key, simulate);
+        let id = parse_uuid(&id, "loyalty reward")?;
+        gql(rewards::redeem(db, actor, id, input, &opts).await).map(moves::Moved::into_inner)
     }
 
     /// Credits points (a purchase, a recorded order, or a bonus).

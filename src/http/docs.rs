@@ -118,7 +118,8 @@ const NOT_IDEMPOTENT: [&str; 8] = [
 /// `POST`s that move loyalty points: a retry must never credit or debit
 /// twice, so the key is required (400 without it) — except with
 /// `?simulate=true`, which writes nothing.
-const KEY_REQUIRED: [&str; 6] = [
+const KEY_REQUIRED: [&str; 7] = [
+    "/api/v1/loyalty/rewards/{id}/redeem",
     "/api/v1/customers/{id}/loyalty/earn",
     "/api/v1/customers/{id}/loyalty/redeem",
     "/api/v1/customers/{id}/loyalty/adjust",

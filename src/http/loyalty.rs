@@ -12,12 +12,13 @@ use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::loyalty::{
     AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LoyaltyProgram, MoveQuery, MoveResult,
-    RedeemInput, Statement, StatementQuery, TierChangeView, TierInput, TierView,
+    RedeemInput, RewardInput, RewardRedemption, RewardView, Statement, StatementQuery, TierChangeView, TierInput,
+    TierView,
 };
 use crate::contract::{Page, PageQuery};
 use crate::error::AppResult;
 use crate::service::loyalty::moves::{self, MoveOptions, Moved};
-use crate::service::loyalty::{self, Holder, audit, tiers};
+use crate::service::loyalty::{self, Holder, audit, rewards, tiers};
 
 /// Reads the loyalty program.
 #[utoipa::path(get, path = "/api/v1/loyalty/program", tag = "loyalty",
@@ -383,6 +384,78 @@ pub async fn get_loyalty_tier_history(
     Ok(HttpResponse::Ok().json(tiers::history(&db, &actor, &by_id(&id)?).await?))
 }
 
+/// The rewards catalogue, cheapest first.
+#[utoipa::path(get, path = "/api/v1/loyalty/rewards", tag = "loyalty",
+    responses((status = 200, body = Vec<RewardView>), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent", "analyst", "partner", "customer"])))]
+pub async fn list_loyalty_rewards(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(rewards::list(&db, &actor).await?))
+}
+
+/// Adds a reward: cost in points, optional stock and availability window.
+#[utoipa::path(post, path = "/api/v1/loyalty/rewards", tag = "loyalty", request_body = RewardInput,
+    responses((status = 201, body = RewardView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
+pub async fn create_loyalty_reward(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<RewardInput>,
+) -> AppResult<HttpResponse> {
+    let view = rewards::create(&db, &actor, input).await?;
+    Ok(created(format!("/api/v1/loyalty/rewards/{}", view.id), view))
+}
+
+/// Reads a reward.
+#[utoipa::path(get, path = "/api/v1/loyalty/rewards/{id}", tag = "loyalty", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = RewardView), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent", "analyst", "partner", "customer"])))]
+pub async fn get_loyalty_reward(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "loyalty reward")?;
+    Ok(HttpResponse::Ok().json(rewards::get(&db, &actor, id).await?))
+}
+
+/// Replaces a reward's definition, its stock included.
+#[utoipa::path(put, path = "/api/v1/loyalty/rewards/{id}", tag = "loyalty", params(("id" = uuid::Uuid, Path)),
+    request_body = RewardInput,
+    responses((status = 200, body = RewardView), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
+pub async fn replace_loyalty_reward(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<RewardInput>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "loyalty reward")?;
+    Ok(HttpResponse::Ok().json(rewards::replace(&db, &actor, id, input).await?))
+}
+
+/// Redeems a reward for a customer: one item of stock and its cost in
+/// points, together or not at all (never oversold).
+#[utoipa::path(post, path = "/api/v1/loyalty/rewards/{id}/redeem", tag = "loyalty",
+    params(("id" = uuid::Uuid, Path), MoveQuery), request_body = RewardRedemption,
+    responses((status = 201, body = MoveResult),
+        (status = 200, description = "Already recorded under this key, or simulated", body = MoveResult),
+        (status = 400, description = "No Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Out of stock, not available now, or `insufficient_points`", body = Problem,
+            content_type = "application/problem+json"),
+        ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent", "partner"])))]
+pub async fn redeem_loyalty_reward(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    Query(q): Query<MoveQuery>,
+    Json(input): Json<RewardRedemption>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "loyalty reward")?;
+    Ok(answer(
+        rewards::redeem(&db, &actor, id, input, &options(&req, &q)).await?,
+    ))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -408,6 +481,11 @@ pub async fn get_loyalty_tier_history(
     replace_loyalty_tier,
     delete_loyalty_tier,
     get_loyalty_tier_history,
+    list_loyalty_rewards,
+    create_loyalty_reward,
+    get_loyalty_reward,
+    replace_loyalty_reward,
+    redeem_loyalty_reward,
 ))]
 pub struct Doc;
 
@@ -429,6 +507,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(replace_loyalty_tier))
             .route(web::delete().to(delete_loyalty_tier)),
     )
+    .service(
+        web::resource("/loyalty/rewards")
+            .route(web::get().to(list_loyalty_rewards))
+            .route(web::post().to(create_loyalty_reward)),
+    )
+    .service(
+        web::resource("/loyalty/rewards/{id}")
+            .route(web::get().to(get_loyalty_reward))
+            .route(web::put().to(replace_loyalty_reward)),
+    )
+    .service(web::resource("/loyalty/rewards/{id}/redeem").route(web::post().to(redeem_loyalty_reward)))
     .service(web::resource("/customers/{id}/loyalty/tier-history").route(web::get().to(get_loyalty_tier_history)))
     .service(web::resource("/loyalty/entries/{id}").route(web::get().to(get_loyalty_entry)))
     .service(web::resource("/loyalty/entries/{id}/cancel").route(web::post().to(cancel_loyalty_entry)))

@@ -113,6 +113,24 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"points": -10, "reason_code": "correction"}),
         ),
         (
+            "/api/v1/loyalty/rewards/{id}/redeem",
+            format!("/api/v1/loyalty/rewards/{}/redeem", f.reward),
+            Role::Partner,
+            json!({"customer_id": c}),
+        ),
+        (
+            "/api/v1/loyalty/tiers",
+            "/api/v1/loyalty/tiers".into(),
+            Role::Manager,
+            json!({"name": "Keyed tier", "qualifying_points": 12345}),
+        ),
+        (
+            "/api/v1/loyalty/rewards",
+            "/api/v1/loyalty/rewards".into(),
+            Role::Manager,
+            json!({"name": "Keyed reward", "cost": 5}),
+        ),
+        (
             "/api/v1/loyalty/entries/{id}/cancel",
             format!("/api/v1/loyalty/entries/{}/cancel", f.redemption),
             Role::Agent,
@@ -228,6 +246,7 @@ struct Fixture {
     customer_ext: String,
     refunded_order: String,
     redemption: String,
+    reward: String,
     erasable: String,
     order: String,
     feedback: String,
@@ -343,6 +362,10 @@ async fn fixture(app: &TestApp) -> Fixture {
         customer_ext,
         refunded_order,
         redemption,
+        reward: app
+            .post("/api/v1/loyalty/rewards", &admin, json!({"name": "Pen", "cost": 3}))
+            .await
+            .id(),
         survey,
         invitation,
         customer,

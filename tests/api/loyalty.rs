@@ -899,6 +899,110 @@ async fn tiers_upgrade_at_once_and_step_down_only_at_review(app: &TestApp) {
     assert_audit_clean(app).await;
 }
 
+async fn rewards_are_never_oversold(app: &TestApp) {
+    enable(app, 10_000).await;
+    let manager = app.token(Role::Manager);
+    let reward = app
+        .post(
+            "/api/v1/loyalty/rewards",
+            &manager,
+            json!({"name": "Tote bag", "cost": 10, "stock": 10}),
+        )
+        .await;
+    assert_eq!(reward.status, StatusCode::CREATED, "{}", reward.body);
+    assert_eq!(reward.body["available"], true);
+    let id = reward.id();
+    let customers: Vec<String> = {
+        let mut v = Vec::new();
+        for i in 0..5 {
+            let c = app.create_customer(json!({"name": format!("Buyer {i}")})).await;
+            order(app, &c, 100_000).await;
+            v.push(c);
+        }
+        v
+    };
+    let token = app.token(Role::Partner);
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = format!("{}/api/v1/loyalty/rewards/{id}/redeem", app.address);
+            let token = token.clone();
+            let customer = customers[i % customers.len()].clone();
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", format!("tote-{i}"))
+                    .json(&json!({"customer_id": customer}))
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().unwrap());
+    }
+    let won = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let lost = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((won, lost), (10, 40), "{statuses:?}");
+    let after = app.get(&format!("/api/v1/loyalty/rewards/{id}"), &token).await;
+    assert_eq!(
+        (after.body["stock"].as_i64(), after.body["available"].as_bool()),
+        (Some(0), Some(false))
+    );
+    let mut spent = 0;
+    for c in &customers {
+        spent += 1_000 - account(app, c).await["balance"].as_i64().unwrap();
+    }
+    assert_eq!(spent, 100, "ten rewards of 10 points");
+    // Cancelling a reward redemption puts the item back with the points.
+    let first = &customers[0];
+    let redemption = entries(app, first).await.into_iter().find(|e| e["kind"] == "redeem");
+    if let Some(r) = redemption {
+        let (status, _) = keyed(
+            app,
+            &format!("/api/v1/loyalty/entries/{}/cancel", r["id"].as_str().unwrap()),
+            &token,
+            &key(),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(
+            app.get(&format!("/api/v1/loyalty/rewards/{id}"), &token).await.body["stock"],
+            1
+        );
+    }
+    // A reward outside its window is not redeemable.
+    let later = app
+        .post(
+            "/api/v1/loyalty/rewards",
+            &manager,
+            json!({"name": "Spring mug", "cost": 5, "available_from": "2099-03-01T00:00:00Z"}),
+        )
+        .await
+        .id();
+    let (status, problem) = keyed(
+        app,
+        &format!("/api/v1/loyalty/rewards/{later}/redeem"),
+        &token,
+        &key(),
+        json!({"customer_id": first}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    app.post(
+        "/api/v1/loyalty/rewards",
+        &manager,
+        json!({"name": "Bad", "cost": 0, "available_from": "2099-03-01T00:00:00Z", "available_until": "2099-01-01T00:00:00Z"}),
+    )
+    .await
+    .assert_problem(422, Some("available_until"));
+    assert_audit_clean(app).await;
+}
+
 const MOVERS_SIMULATED: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent | Role::Partner => 200,
     _ => 403,
@@ -1058,4 +1162,5 @@ on_both_databases!(
     the_program_is_checked_field_by_field,
     every_loyalty_route_answers_each_role_as_the_matrix_says,
     tiers_upgrade_at_once_and_step_down_only_at_review,
+    rewards_are_never_oversold,
 );

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod expiry;
 pub mod ledger;
 pub mod moves;
+pub mod rewards;
 pub mod tiers;
 
 use std::collections::HashMap;

@@ -55,7 +55,7 @@ fn note(c: &mut Checker, value: Option<String>) -> Option<String> {
 /// What every move does first: the caller's right to make it (before the
 /// body is looked at), the account's customer, the program's rules, and
 /// the note checked.
-async fn prologue(
+pub(super) async fn prologue(
     db: &impl Store,
     actor: &Actor,
     holder: &Holder,
@@ -92,7 +92,7 @@ async fn multiplier(txn: &DatabaseTransaction, account: &loyalty_account::Model)
 /// Runs a move on one account: locks it, answers a key already used with
 /// its entry (or a 422 when the key moved something else), otherwise lets
 /// `work` post, then commits — or, simulated, rolls back.
-async fn run<F>(
+pub(super) async fn run<F>(
     db: &impl Store,
     actor: &Actor,
     customer_id: Uuid,
@@ -574,6 +574,9 @@ pub async fn cancel(db: &impl Store, actor: &Actor, entry_id: Uuid, options: &Mo
         ..Memo::default()
     };
     let posted = ledger::restore(&txn, &mut account, &rules, &entry, memo, at).await?;
+    if let Some(reward) = entry.reward_id {
+        super::rewards::return_stock(&txn, reward).await?;
+    }
     Ok(Moved::Created(
         finish(txn, actor, posted.entry, &account, at, options.simulate).await?,
     ))
