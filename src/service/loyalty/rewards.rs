@@ -17,7 +17,7 @@ use crate::auth::{Actor, policy};
 use crate::contract::loyalty::{EntryKind, RewardInput, RewardRedemption, RewardView};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
-use crate::service::{Store, begin, new_id, now};
+use crate::service::{Store, new_id, now};
 
 fn is_available(m: &loyalty_reward::Model, at: DateTime<Utc>) -> bool {
     m.active
@@ -195,8 +195,7 @@ pub async fn redeem(
         }
     };
     let reward = find(db, id).await?;
-    let (customer_id, _rules, mut c, note) =
-        moves::prologue(db, actor, &holder, policy::move_points, input.note).await?;
+    let (customer_id, _rules, c, note) = moves::prologue(db, actor, &holder, policy::move_points, input.note).await?;
     c.finish()?;
     let cost = reward.cost;
     let memo = ledger::Memo {
