@@ -71,6 +71,9 @@ pub struct NewCustomer {
     #[schema(value_type = Option<Object>)]
     pub custom_attributes: Option<Json<Value>>,
     pub notes: Option<String>,
+    /// Another customer's loyalty referral code: links the two, and the new
+    /// customer's first completed order rewards both (once).
+    pub referral_code: Option<String>,
 }
 
 /// A partial update: absent fields are kept, `null` clears a field.

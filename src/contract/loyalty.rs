@@ -88,6 +88,16 @@ pub struct LoyaltyProgram {
     /// qualify (default 12; 1–36). Upgrades happen at once.
     #[schema(minimum = 1, maximum = 36)]
     pub tier_review_months: u32,
+    /// Points for the referrer when a referred customer's first order
+    /// completes (default 500; 0–10^6).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub referrer_points: i64,
+    /// Points for the referred customer then (default 250; 0–10^6).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub referee_points: i64,
+    /// Most referral rewards one referrer earns in 12 months (default 10; 0–1000).
+    #[schema(maximum = 1000)]
+    pub referrals_per_year: u32,
 }
 
 impl Default for LoyaltyProgram {
@@ -104,6 +114,9 @@ impl Default for LoyaltyProgram {
             debt_limit: 10_000,
             restore_grace_days: 30,
             tier_review_months: 12,
+            referrer_points: 500,
+            referee_points: 250,
+            referrals_per_year: 10,
         }
     }
 }

@@ -229,9 +229,11 @@ async fn sync_tags(conn: &impl ConnectionTrait, id: Uuid, tags: &serde_json::Val
 /// `Forbidden` for roles that may not create; `Validation` naming each bad
 /// field; `Conflict` on a taken `external_id`.
 #[tracing::instrument(skip_all, fields(actor = %actor.sub))]
-pub async fn create(db: &impl Store, actor: &Actor, input: NewCustomer) -> AppResult<CustomerView> {
+pub async fn create(db: &impl Store, actor: &Actor, mut input: NewCustomer) -> AppResult<CustomerView> {
     policy::create_customer(actor)?;
     let at = now();
+    let referral_code = input.referral_code.take();
+    let referral_email = input.email.clone();
     let mut patch = CustomerPatch::from(input);
     if actor.role == Role::Agent {
         match &patch.owner_id {
@@ -281,10 +283,17 @@ pub async fn create(db: &impl Store, actor: &Actor, input: NewCustomer) -> AppRe
     };
     let mut c = Checker::default();
     apply_patch(&mut c, &mut am, patch, at);
+    let referrer = match referral_code {
+        Some(code) => super::loyalty::referrals::referrer(db, &mut c, code, referral_email.as_deref()).await?,
+        None => None,
+    };
     c.finish()?;
     let txn = begin(db).await?;
     let model = am.insert(&txn).await.map_err(CUSTOMER_EXTERNAL_ID.map())?;
     sync_tags(&txn, model.id, &model.tags).await?;
+    if let Some(referrer) = referrer {
+        super::loyalty::referrals::link(&txn, model.id, referrer, at).await?;
+    }
     let data = json!({"external_id": model.external_id, "value_tier": model.value_tier,
         "lifecycle_stage": model.lifecycle_stage, "owner_id": model.owner_id});
     events::emit(&txn, EventType::CustomerCreated, model.id, Some(model.id), data, at).await?;

@@ -1003,6 +1003,87 @@ async fn rewards_are_never_oversold(app: &TestApp) {
     assert_audit_clean(app).await;
 }
 
+async fn a_referral_rewards_both_once_within_the_cap(app: &TestApp) {
+    enable(app, 10_000).await;
+    let admin = app.token(Role::Admin);
+    let ann = app
+        .create_customer(json!({"name": "Ann", "email": "ann@example.com"}))
+        .await;
+    let code = account(app, &ann).await["referral_code"].as_str().unwrap().to_owned();
+    let ben = app
+        .post(
+            "/api/v1/customers",
+            &admin,
+            json!({"name": "Ben", "email": "ben@example.com", "referral_code": code.to_lowercase()}),
+        )
+        .await;
+    assert_eq!(ben.status, StatusCode::CREATED, "{}", ben.body);
+    let ben = ben.id();
+    assert_eq!(account(app, &ben).await["balance"], 0, "nothing before the first order");
+    let first = order(app, &ben, 1_000).await;
+    assert_eq!(account(app, &ben).await["balance"], 260);
+    assert_eq!(account(app, &ann).await["balance"], 500);
+    // Refunded, completed again, another order: the referral stays once.
+    app.post(&format!("/api/v1/orders/{first}/refund"), &admin, json!({}))
+        .await;
+    app.post(&format!("/api/v1/orders/{first}/reinstate"), &admin, json!({}))
+        .await;
+    order(app, &ben, 1_000).await;
+    assert_eq!(account(app, &ann).await["balance"], 500);
+    assert_eq!(account(app, &ben).await["balance"], 270);
+    let kinds: Vec<String> = entries(app, &ann)
+        .await
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, vec!["referral"]);
+
+    // Oneself, an unknown code, a deleted customer's code: refused, nothing made.
+    for (body, why) in [
+        (
+            json!({"name": "Ann again", "email": "ANN@example.com", "referral_code": code}),
+            "themselves",
+        ),
+        (json!({"name": "Who", "referral_code": "NOPE0000"}), "no such"),
+    ] {
+        let reply = app.post("/api/v1/customers", &admin, body).await;
+        reply.assert_problem(422, Some("referral_code"));
+        assert!(reply.body.to_string().contains(why), "{}", reply.body);
+    }
+    let gone = app.create_customer(json!({"name": "Gone"})).await;
+    let gone_code = account(app, &gone).await["referral_code"].as_str().unwrap().to_owned();
+    app.delete(&format!("/api/v1/customers/{gone}"), &admin).await;
+    app.post(
+        "/api/v1/customers",
+        &admin,
+        json!({"name": "Late", "referral_code": gone_code}),
+    )
+    .await
+    .assert_problem(422, Some("referral_code"));
+
+    // The yearly cap: Ann has had one; with a cap of one, the next referee
+    // is still rewarded, Ann is not.
+    let program = app.get("/api/v1/loyalty/program", &admin).await.body;
+    let mut capped = program.clone();
+    capped["referrals_per_year"] = json!(1);
+    assert_eq!(
+        app.put("/api/v1/loyalty/program", &admin, capped).await.status,
+        StatusCode::OK
+    );
+    let cat = app
+        .post(
+            "/api/v1/customers",
+            &admin,
+            json!({"name": "Cat", "referral_code": code}),
+        )
+        .await
+        .id();
+    order(app, &cat, 1_000).await;
+    assert_eq!(account(app, &cat).await["balance"], 260);
+    assert_eq!(account(app, &ann).await["balance"], 500);
+    assert_audit_clean(app).await;
+}
+
 const MOVERS_SIMULATED: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent | Role::Partner => 200,
     _ => 403,
@@ -1163,4 +1244,5 @@ on_both_databases!(
     every_loyalty_route_answers_each_role_as_the_matrix_says,
     tiers_upgrade_at_once_and_step_down_only_at_review,
     rewards_are_never_oversold,
+    a_referral_rewards_both_once_within_the_cap,
 );

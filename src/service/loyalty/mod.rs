@@ -7,6 +7,7 @@ pub mod audit;
 pub mod expiry;
 pub mod ledger;
 pub mod moves;
+pub mod referrals;
 pub mod rewards;
 pub mod tiers;
 
@@ -159,6 +160,17 @@ pub async fn put_program(db: &impl Store, actor: &Actor, mut input: LoyaltyProgr
     }
     if !(1..=365).contains(&input.restore_grace_days) {
         c.fail("restore_grace_days", "must be between 1 and 365");
+    }
+    for (path, points) in [
+        ("referrer_points", input.referrer_points),
+        ("referee_points", input.referee_points),
+    ] {
+        if !(0..=1_000_000).contains(&points) {
+            c.fail(path, "must be between 0 and 1000000");
+        }
+    }
+    if input.referrals_per_year > 1000 {
+        c.fail("referrals_per_year", "must be between 0 and 1000");
     }
     if !(1..=36).contains(&input.tier_review_months) {
         c.fail("tier_review_months", "must be between 1 and 36");

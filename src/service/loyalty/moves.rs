@@ -356,6 +356,7 @@ async fn reconcile(
     };
     let current = earns.last().copied();
     if order.status == OrderStatus::Completed.as_str() && order.refunded_minor == 0 {
+        super::referrals::reward(txn, account, order.id, at).await?;
         if current.is_some_and(|e| reversed(e) < e.points) {
             return Ok(None);
         }
