@@ -426,3 +426,44 @@ pub struct RewardRedemption {
     pub customer_external_id: Option<String>,
     pub note: Option<String>,
 }
+
+/// Query string of `GET /loyalty/liability`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LiabilityQuery {
+    /// The instant to report at (default now).
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// Points in one month of the program's time zone.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyMonthPoints")]
+pub struct MonthPoints {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub points: i64,
+}
+
+/// What the program owes, at an instant: points outstanding (spendable and
+/// pending) by the month they expire, debt, and what expired ("breakage")
+/// by the month it was due.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyLiability")]
+pub struct LiabilityReport {
+    pub as_of: DateTime<Utc>,
+    /// The program's time zone, which months are counted in.
+    pub time_zone: String,
+    /// Points held and not expired (spendable + pending).
+    pub outstanding: i64,
+    pub spendable: i64,
+    pub pending: i64,
+    /// Outstanding points by the month they expire, soonest first.
+    pub outstanding_by_expiry_month: Vec<MonthPoints>,
+    /// Debt refunds left behind.
+    pub debt: i64,
+    /// Points reversals could not take back (beyond the debt limit).
+    pub unrecovered: i64,
+    /// Expired points by the month they were due, oldest first.
+    pub expired_by_month: Vec<MonthPoints>,
+}

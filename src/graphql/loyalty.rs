@@ -8,8 +8,9 @@ use super::customers::parse_uuid;
 use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::loyalty::{
-    AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LoyaltyProgram, MoveResult, RedeemInput,
-    RewardInput, RewardRedemption, RewardView, Statement, StatementQuery, TierInput, TierView,
+    AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LiabilityQuery, LiabilityReport,
+    LoyaltyProgram, MoveResult, RedeemInput, RewardInput, RewardRedemption, RewardView, Statement, StatementQuery,
+    TierInput, TierView,
 };
 use crate::error::AppError;
 use crate::service::loyalty::moves::{self, MoveOptions};
@@ -104,6 +105,17 @@ impl LoyaltyQuery {
     async fn loyalty_rewards(&self, c: &Context<'_>) -> async_graphql::Result<Vec<RewardView>> {
         let (actor, db) = ctx(c)?;
         gql(rewards::list(db, actor).await)
+    }
+
+    /// What the program owes at an instant (default now).
+    #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
+    async fn loyalty_liability(
+        &self,
+        c: &Context<'_>,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> async_graphql::Result<LiabilityReport> {
+        let (actor, db) = ctx(c)?;
+        gql(audit::liability(db, actor, &LiabilityQuery { as_of }).await)
     }
 
     /// Checks the ledger's invariants over every account (admin).

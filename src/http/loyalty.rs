@@ -11,9 +11,9 @@ use super::problem::Problem;
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::loyalty::{
-    AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LoyaltyProgram, MoveQuery, MoveResult,
-    RedeemInput, RewardInput, RewardRedemption, RewardView, Statement, StatementQuery, TierChangeView, TierInput,
-    TierView,
+    AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LiabilityQuery, LiabilityReport,
+    LoyaltyProgram, MoveQuery, MoveResult, RedeemInput, RewardInput, RewardRedemption, RewardView, Statement,
+    StatementQuery, TierChangeView, TierInput, TierView,
 };
 use crate::contract::{Page, PageQuery};
 use crate::error::AppResult;
@@ -456,6 +456,21 @@ pub async fn redeem_loyalty_reward(
     ))
 }
 
+/// What the program owes at an instant (default now): points outstanding by
+/// the month they expire, pending, debt, unrecovered, and expired points
+/// ("breakage") by the month they were due — rebuilt from the ledger, so a
+/// past instant reports as it stood.
+#[utoipa::path(get, path = "/api/v1/loyalty/liability", tag = "loyalty", params(LiabilityQuery),
+    responses((status = 200, body = LiabilityReport), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "analyst", "partner"])))]
+pub async fn get_loyalty_liability(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Query(q): Query<LiabilityQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(audit::liability(&db, &actor, &q).await?))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -486,6 +501,7 @@ pub async fn redeem_loyalty_reward(
     get_loyalty_reward,
     replace_loyalty_reward,
     redeem_loyalty_reward,
+    get_loyalty_liability,
 ))]
 pub struct Doc;
 
@@ -497,6 +513,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(replace_loyalty_program)),
     )
     .service(web::resource("/loyalty/audit").route(web::get().to(audit_loyalty)))
+    .service(web::resource("/loyalty/liability").route(web::get().to(get_loyalty_liability)))
     .service(
         web::resource("/loyalty/tiers")
             .route(web::get().to(list_loyalty_tiers))

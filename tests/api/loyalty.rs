@@ -1084,6 +1084,64 @@ async fn a_referral_rewards_both_once_within_the_cap(app: &TestApp) {
     assert_audit_clean(app).await;
 }
 
+async fn the_liability_adds_up_now_and_as_it_stood(app: &TestApp) {
+    enable(app, 20).await;
+    let admin = app.token(Role::Admin);
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let xia = app.create_customer(json!({"name": "Xia"})).await;
+    let yan = app.create_customer(json!({"name": "Yan"})).await;
+    order(app, &xia, 10_000).await;
+    order(app, &yan, 5_000).await;
+    age_lots(app, &yan, "2026-01-01T00:00:00Z").await;
+    run_expiry(app).await;
+    // Debt: Xia spends 90 of her 100, earns 10 more, then the 100's order is
+    // refunded: the 20 she holds go back, 20 becomes debt (the limit) and 60
+    // is unrecovered.
+    assert_eq!(redeem(app, &xia, 90).await.0, StatusCode::CREATED);
+    order(app, &xia, 1_000).await;
+    let first = entries(app, &xia)
+        .await
+        .into_iter()
+        .find(|e| e["kind"] == "earn" && e["points"] == 100);
+    let order_id = first.unwrap()["order_id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/orders/{order_id}/refund"), &admin, json!({}))
+        .await;
+    let report = app.get("/api/v1/loyalty/liability", &app.token(Role::Partner)).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let r = &report.body;
+    assert_eq!(
+        (r["outstanding"].as_i64(), r["debt"].as_i64(), r["unrecovered"].as_i64()),
+        (Some(0), Some(20), Some(60)),
+        "{r}"
+    );
+    assert_eq!(
+        r["expired_by_month"],
+        json!([{"month": "2026-01", "points": 50}]),
+        "{r}"
+    );
+    assert_eq!(r["time_zone"], "Europe/Paris");
+    // As it stood before anything: nothing.
+    let then = app
+        .get(
+            &format!(
+                "/api/v1/loyalty/liability?as_of={}",
+                before.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        (then.body["outstanding"].as_i64(), then.body["debt"].as_i64()),
+        (Some(0), Some(0)),
+        "{}",
+        then.body
+    );
+    app.get("/api/v1/loyalty/liability", &app.token(Role::Agent))
+        .await
+        .assert_problem(403, None);
+    assert_audit_clean(app).await;
+}
+
 const MOVERS_SIMULATED: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent | Role::Partner => 200,
     _ => 403,
@@ -1178,6 +1236,10 @@ fn routes() -> Vec<Route> {
             MOVERS_MISSING,
         ),
         (Method::GET, "/api/v1/loyalty/audit", None, crate::access::ADMIN_200),
+        (Method::GET, "/api/v1/loyalty/liability", None, |r| match r {
+            Role::Agent | Role::Customer => 403,
+            _ => 200,
+        }),
         (Method::GET, "/api/v1/loyalty/tiers", None, |_| 200),
         // Tiers are the program's, not the fixture's: the admin's tier
         // takes the threshold, so the manager (let through) meets it.
@@ -1245,4 +1307,5 @@ on_both_databases!(
     tiers_upgrade_at_once_and_step_down_only_at_review,
     rewards_are_never_oversold,
     a_referral_rewards_both_once_within_the_cap,
+    the_liability_adds_up_now_and_as_it_stood,
 );

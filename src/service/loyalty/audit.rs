@@ -1,18 +1,22 @@
-//! Proof the ledger holds: the audit (set-based over every account) and a
-//! customer's statement for a period.
+//! Proof the ledger holds: the audit (set-based over every account), a
+//! customer's statement for a period, and the program's liability.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use entity::loyalty_entry;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 use uuid::Uuid;
 
 use super::{Holder, entry_views, resolve};
 use crate::auth::{Actor, policy};
-use crate::contract::loyalty::{AuditProblem, AuditReport, Statement as LoyaltyStatement, StatementQuery};
+use crate::contract::loyalty::{
+    AuditProblem, AuditReport, LiabilityQuery, LiabilityReport, MonthPoints, Statement as LoyaltyStatement,
+    StatementQuery,
+};
 use crate::error::{AppError, AppResult};
-use crate::service::Store;
+use crate::service::{Store, now};
 
 /// Most entries one statement lists; a longer period is asked for in parts.
 const MAX_STATEMENT_ENTRIES: usize = 5_000;
@@ -166,5 +170,106 @@ pub async fn statement(
         opening_balance,
         entries: entry_views(db, actor, entries).await?,
         closing_balance,
+    })
+}
+
+#[derive(FromQueryResult)]
+struct Bucket {
+    at: DateTime<Utc>,
+    pending: i32,
+    points: i64,
+}
+
+#[derive(FromQueryResult)]
+struct Totals {
+    debt: i64,
+    unrecovered: i64,
+}
+
+/// The local month a lot falls due in: the month of the last instant
+/// before its expiry (expiry is the first instant of the next day or month).
+fn due_month(zone: chrono_tz::Tz, expires_at: DateTime<Utc>) -> String {
+    crate::domain::loyalty::month_of(zone, expires_at - chrono::Duration::microseconds(1))
+}
+
+fn by_month(zone: chrono_tz::Tz, buckets: impl Iterator<Item = (DateTime<Utc>, i64)>) -> Vec<MonthPoints> {
+    let mut months: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for (at, points) in buckets {
+        *months.entry(due_month(zone, at)).or_default() += points;
+    }
+    months
+        .into_iter()
+        .filter(|(_, p)| *p != 0)
+        .map(|(month, points)| MonthPoints { month, points })
+        .collect()
+}
+
+/// What the program owes at an instant, rebuilt from the lots' moves up to
+/// it (so a past date reports as it stood then). Counted in SQL, grouped by
+/// expiry instant; months are the program's time zone's.
+///
+/// # Errors
+/// `Forbidden` for agents and customers.
+pub async fn liability(db: &impl Store, actor: &Actor, q: &LiabilityQuery) -> AppResult<LiabilityReport> {
+    policy::read_reports(actor)?;
+    let as_of = q.as_of.unwrap_or_else(now);
+    let program = super::program(db).await?;
+    let zone: chrono_tz::Tz = program.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC);
+    let backend = db.get_database_backend();
+    let p = |sql: &str| match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace("$1", "?"),
+    };
+    let sum = |expr: &str| crate::service::sum_minor(backend, expr);
+    let held = Bucket::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        p(&format!(
+            "SELECT l.expires_at AS at, CASE WHEN l.available_at > $1 THEN 1 ELSE 0 END AS pending, \
+             {} AS points \
+             FROM loyalty_lot_move m JOIN loyalty_entry e ON e.id = m.entry_id JOIN loyalty_lot l ON l.id = m.lot_id \
+             WHERE e.created_at <= $1 AND l.expires_at > $1 \
+             GROUP BY l.expires_at, CASE WHEN l.available_at > $1 THEN 1 ELSE 0 END",
+            sum("m.points")
+        )),
+        [as_of.into()],
+    ))
+    .all(db)
+    .await?;
+    let expired = Bucket::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        p(&format!(
+            "SELECT l.expires_at AS at, 0 AS pending, {} AS points \
+             FROM loyalty_lot_move m JOIN loyalty_entry e ON e.id = m.entry_id JOIN loyalty_lot l ON l.id = m.lot_id \
+             WHERE e.kind = 'expire' AND e.created_at <= $1 \
+             GROUP BY l.expires_at",
+            sum("-m.points")
+        )),
+        [as_of.into()],
+    ))
+    .all(db)
+    .await?;
+    let totals = Totals::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        p(&format!(
+            "SELECT {} AS debt, {} AS unrecovered FROM loyalty_entry WHERE created_at <= $1",
+            sum("debt_change"),
+            sum("unrecovered")
+        )),
+        [as_of.into()],
+    ))
+    .one(db)
+    .await?;
+    let spendable: i64 = held.iter().filter(|b| b.pending == 0).map(|b| b.points).sum();
+    let pending: i64 = held.iter().filter(|b| b.pending != 0).map(|b| b.points).sum();
+    Ok(LiabilityReport {
+        as_of,
+        time_zone: zone.name().to_owned(),
+        outstanding: spendable + pending,
+        spendable,
+        pending,
+        outstanding_by_expiry_month: by_month(zone, held.iter().map(|b| (b.at, b.points))),
+        debt: totals.as_ref().map_or(0, |t| t.debt),
+        unrecovered: totals.as_ref().map_or(0, |t| t.unrecovered),
+        expired_by_month: by_month(zone, expired.iter().map(|b| (b.at, b.points))),
     })
 }
