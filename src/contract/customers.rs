@@ -353,4 +353,6 @@ pub struct CustomerOverview {
     pub rfm: Option<super::segments::RfmView>,
     /// Feedback not yet closed, newest first (at most 20).
     pub open_feedback: Vec<super::feedback::FeedbackView>,
+    /// Loyalty balance, debt and tier (absent before points first move).
+    pub loyalty: Option<super::loyalty::LoyaltyGlance>,
 }

@@ -467,3 +467,13 @@ pub struct LiabilityReport {
     /// Expired points by the month they were due, oldest first.
     pub expired_by_month: Vec<MonthPoints>,
 }
+
+/// A customer's points at a glance, as the 360 shows them.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyGlance")]
+pub struct LoyaltyGlance {
+    /// The ledger's sum: points held less debt.
+    pub balance: i64,
+    pub debt: i64,
+    pub tier_name: Option<String>,
+}

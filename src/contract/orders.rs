@@ -148,6 +148,15 @@ pub enum TimelineEntry {
         status: String,
         score: Option<i32>,
     },
+    /// A movement of loyalty points.
+    Loyalty {
+        /// The ledger entry's id.
+        id: Uuid,
+        at: DateTime<Utc>,
+        kind: super::loyalty::EntryKind,
+        points: i64,
+        balance_after: i64,
+    },
 }
 
 impl TimelineEntry {
@@ -157,7 +166,8 @@ impl TimelineEntry {
             Self::Order { at, .. }
             | Self::Interaction { at, .. }
             | Self::Feedback { at, .. }
-            | Self::SurveyResponse { at, .. } => *at,
+            | Self::SurveyResponse { at, .. }
+            | Self::Loyalty { at, .. } => *at,
         }
     }
 
@@ -167,7 +177,8 @@ impl TimelineEntry {
             Self::Order { id, .. }
             | Self::Interaction { id, .. }
             | Self::Feedback { id, .. }
-            | Self::SurveyResponse { id, .. } => *id,
+            | Self::SurveyResponse { id, .. }
+            | Self::Loyalty { id, .. } => *id,
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::contract::customers::{
 };
 use crate::contract::feedback::FeedbackView;
 use crate::contract::interactions::{InteractionView, NewInteraction};
+use crate::contract::loyalty::LoyaltyGlance;
 use crate::contract::orders::{OrderSummary, OrderView};
 use crate::contract::segments::RfmView;
 use crate::service::overview::OPEN_FEEDBACK;
@@ -78,6 +79,14 @@ impl CustomerView {
         };
         let (actor, _) = ctx(c)?;
         Ok(rows.into_iter().map(|m| feedback::to_view(m, actor)).collect())
+    }
+
+    /// Loyalty balance, debt and tier; null before points first move.
+    async fn loyalty(&self, c: &Context<'_>) -> async_graphql::Result<Option<LoyaltyGlance>> {
+        Ok(match part(c, self.id, Part::Loyalty).await? {
+            Some(PartValue::Loyalty(glance)) => glance,
+            _ => None,
+        })
     }
 
     /// Completed-order count, spend per currency, first and last order.

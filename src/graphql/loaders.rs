@@ -78,6 +78,7 @@ pub fn selected(node: async_graphql::Lookahead<'_>) -> async_graphql::Result<Vec
             Part::OpenFeedback(crate::service::overview::OPEN_FEEDBACK),
         ),
         ("rfm", Part::Rfm),
+        ("loyalty", Part::Loyalty),
     ] {
         if node.field(field).exists() {
             parts.push(part);

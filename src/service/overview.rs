@@ -23,16 +23,17 @@ pub const RECENT_INTERACTIONS: u64 = 10;
 pub const OPEN_FEEDBACK: u64 = 20;
 
 /// The parts the REST overview shows.
-pub const OVERVIEW: [Part; 5] = [
+pub const OVERVIEW: [Part; 6] = [
     Part::Contacts,
     Part::RecentInteractions(RECENT_INTERACTIONS),
     Part::OrderSummary,
     Part::Rfm,
     Part::OpenFeedback(OPEN_FEEDBACK),
+    Part::Loyalty,
 ];
 
-/// Profile, contacts, recent interactions, order summary, RFM and open
-/// feedback in one answer, read in one statement (see [`super::parts`]).
+/// Profile, contacts, recent interactions, order summary, RFM, open
+/// feedback and loyalty in one answer, read in one statement (see [`super::parts`]).
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
@@ -46,6 +47,7 @@ pub async fn overview(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Cus
         orders: OrderSummary::default(),
         rfm: None,
         open_feedback: Vec::new(),
+        loyalty: None,
     };
     for part in OVERVIEW {
         match parts.take(part) {
@@ -60,6 +62,7 @@ pub async fn overview(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Cus
             Some(PartValue::Feedback(rows)) => {
                 view.open_feedback = rows.into_iter().map(|m| feedback::to_view(m, actor)).collect();
             }
+            Some(PartValue::Loyalty(glance)) => view.loyalty = glance,
             Some(PartValue::Orders(_)) | None => {}
         }
     }
@@ -87,6 +90,7 @@ pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageReque
     let interaction_rows = interactions::page_for(db, id, page).await?;
     let feedback_rows = feedback::events_for_timeline(db, actor, id, page).await?;
     let response_rows = super::surveys::responses_for_timeline(db, id, page).await?;
+    let loyalty_rows = super::loyalty::entries_for_timeline(db, id, page).await?;
     let mut entries: Vec<TimelineEntry> = order_rows
         .into_iter()
         .map(|o| TimelineEntry::Order {
@@ -119,6 +123,13 @@ pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageReque
             survey_id: r.survey_id,
             status: r.status,
             score: r.score,
+        }))
+        .chain(loyalty_rows.into_iter().map(|e| TimelineEntry::Loyalty {
+            id: e.id,
+            at: e.created_at,
+            kind: crate::contract::loyalty::EntryKind::from_db(&e.kind),
+            points: e.points,
+            balance_after: e.balance_after,
         }))
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse((e.at(), e.id())));

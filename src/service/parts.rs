@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::contract::MinorUnits;
 use crate::contract::feedback::FeedbackStatus;
+use crate::contract::loyalty::LoyaltyGlance;
 use crate::contract::orders::{OrderStatus, OrderSummary, Spend};
 use crate::error::{AppError, AppResult};
 
@@ -39,6 +40,8 @@ pub enum Part {
     Rfm,
     /// Feedback not yet closed, newest first.
     OpenFeedback(u64),
+    /// Loyalty balance, debt and tier; none before points first move.
+    Loyalty,
 }
 
 /// A part's rows.
@@ -50,6 +53,7 @@ pub enum PartValue {
     OrderSummary(OrderSummary),
     Rfm(Option<Box<customer_rfm::Model>>),
     Feedback(Vec<feedback_item::Model>),
+    Loyalty(Option<LoyaltyGlance>),
 }
 
 /// The parts read for one customer.
@@ -79,6 +83,7 @@ impl Part {
             Self::OrderSummary => "p_order_summary".into(),
             Self::Rfm => "p_rfm".into(),
             Self::OpenFeedback(n) => format!("p_open_feedback_{n}"),
+            Self::Loyalty => "p_loyalty".into(),
         }
     }
 
@@ -95,6 +100,12 @@ impl Part {
                 &format!(" AND status <> '{}'", FeedbackStatus::Closed.as_str()),
                 "created_at DESC, id DESC",
                 Some(n),
+            ),
+            Self::Loyalty => format!(
+                "(SELECT {} FROM (SELECT a.points - a.debt AS balance, a.debt AS debt, lt.name AS tier_name \
+                 FROM loyalty_account a LEFT JOIN loyalty_tier lt ON lt.id = a.tier_id \
+                 WHERE a.customer_id = {CUSTOMER}.id) t)",
+                object_of(backend, &["balance", "debt", "tier_name"], &[])
             ),
             Self::Rfm => {
                 let table = customer_rfm::Entity.table_name();
@@ -115,7 +126,7 @@ impl Part {
                         OrderStatus::Completed.as_str()
                     )
                 };
-                let total = super::sum_minor(backend, &completed("amount_minor"));
+                let total = super::sum_minor(backend, &completed("amount_minor - refunded_minor"));
                 let fields = SUMMARY.iter().map(|(name, _)| *name).collect::<Vec<_>>();
                 format!(
                     "(SELECT {} FROM (SELECT currency, COUNT({one}) AS n, {total} AS total, MIN({at}) AS first_at, \
@@ -142,6 +153,7 @@ impl Part {
                 Some(text) => Some(Box::new(read(text, &shape::<customer_rfm::Entity>())?)),
             }),
             Self::OrderSummary => PartValue::OrderSummary(summary(text)?),
+            Self::Loyalty => PartValue::Loyalty(text.map(|t| read(t, &[])).transpose()?),
         })
     }
 }

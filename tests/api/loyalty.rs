@@ -283,6 +283,28 @@ async fn orders_earn_and_checkouts_redeem_once(app: &TestApp) {
         b["data"]["redeemLoyaltyPoints"]["entry"]["id"]
     );
     assert_eq!(account(app, &customer).await["balance"], 90);
+    // The timeline shows each movement; the 360 the balance.
+    let timeline = app
+        .get(
+            &format!("/api/v1/customers/{customer}/timeline?limit=50"),
+            &app.token(Role::Analyst),
+        )
+        .await;
+    let moves: Vec<i64> = timeline.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "loyalty")
+        .map(|e| e["points"].as_i64().unwrap())
+        .collect();
+    assert_eq!(moves, vec![-5, -5, 25, 5, -30, 100], "{}", timeline.body);
+    let overview = app
+        .get(
+            &format!("/api/v1/customers/{customer}/overview"),
+            &app.token(Role::Agent),
+        )
+        .await;
+    assert_eq!(overview.body["loyalty"]["balance"], 90, "{}", overview.body);
 }
 
 async fn refunds_take_back_their_share_and_spent_points_become_debt(app: &TestApp) {

@@ -354,11 +354,22 @@ async fn fill_the_360(app: &TestApp, id: &str) {
     }
     let rfm = app.post("/api/v1/analytics/rfm/recompute", &admin, json!({})).await;
     assert!(rfm.status.is_success(), "{}", rfm.body);
+    let bonus = app
+        .client
+        .post(format!("{}/api/v1/customers/{id}/loyalty/earn", app.address))
+        .bearer_auth(&admin)
+        .header("Idempotency-Key", format!("bonus-{id}"))
+        .json(&json!({"points": 42}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bonus.status(), 201);
 }
 
 const CUSTOMER_360: &str = "query($id: ID!) { customer(id: $id) { id name contacts { name isPrimary email } \
     orders(limit: 10) { id orderedAt status } interactions(limit: 10) { id occurredAt summary } \
-    openFeedback { subject } rfm { label } orderSummary { orderCount totalSpend { currency amountMinor } firstOrderAt lastOrderAt } } }";
+    openFeedback { subject } rfm { label } loyalty { balance debt tierName } \
+    orderSummary { orderCount totalSpend { currency amountMinor } firstOrderAt lastOrderAt } } }";
 
 async fn the_customer_360_is_one_statement_whatever_it_holds(app: &TestApp) {
     let admin = app.token(Role::Admin);
@@ -388,6 +399,7 @@ async fn the_customer_360_is_one_statement_whatever_it_holds(app: &TestApp) {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Sam", "Pat"], "primary first");
+    assert_eq!(o["loyalty"]["balance"], 42);
     assert_eq!(o["contacts"][0]["is_primary"], true);
     assert_eq!(o["contacts"][1]["is_primary"], false);
     let recent = o["recent_interactions"].as_array().unwrap();
