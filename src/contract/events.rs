@@ -60,6 +60,7 @@ event_types! {
     NpsDetractor => "nps.detractor", "response_id";
     LoyaltyPointsChanged => "loyalty.points_changed", "entry_id";
     LoyaltyTierChanged => "loyalty.tier_changed", "customer_id";
+    LoyaltyPointsExpiring => "loyalty.points_expiring", "lot_id";
 }
 
 /// The wire names, as OpenAPI's enum (the derive would use variant names).

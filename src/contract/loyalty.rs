@@ -98,6 +98,10 @@ pub struct LoyaltyProgram {
     /// Most referral rewards one referrer earns in 12 months (default 10; 0–1000).
     #[schema(maximum = 1000)]
     pub referrals_per_year: u32,
+    /// Days ahead a lot's coming expiry is announced, once per lot, as
+    /// `loyalty.points_expiring` (default 30; 0 announces nothing; up to 365).
+    #[schema(maximum = 365)]
+    pub expiring_notice_days: u32,
 }
 
 impl Default for LoyaltyProgram {
@@ -117,6 +121,7 @@ impl Default for LoyaltyProgram {
             referrer_points: 500,
             referee_points: 250,
             referrals_per_year: 10,
+            expiring_notice_days: 30,
         }
     }
 }

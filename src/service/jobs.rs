@@ -63,7 +63,9 @@ impl JobName {
             Self::WebhookReplay => "queues the deliveries of requested webhook replays again",
             Self::IdempotencyPurge => "deletes stored idempotent answers past their retention",
             Self::SurveyTriggers => "invites customers for surveys triggered by orders or due periodically",
-            Self::LoyaltyExpiry => "expires what is left of loyalty points past their expiry",
+            Self::LoyaltyExpiry => {
+                "announces loyalty points expiring soon, once per lot, and expires what is left of those past their expiry"
+            }
             Self::LoyaltyTierReview => {
                 "reviews loyalty tiers that are due: one step down when points no longer qualify"
             }
@@ -136,7 +138,10 @@ impl JobName {
             }
             Self::LoyaltyExpiry => {
                 let r = super::loyalty::expiry::run(db, now()).await?;
-                format!("{} points expired on {} accounts", r.points, r.accounts)
+                format!(
+                    "{} lots announced as expiring, {} points expired on {} accounts",
+                    r.announced, r.points, r.accounts
+                )
             }
             Self::LoyaltyTierReview => {
                 let r = super::loyalty::tiers::review(db, now()).await?;

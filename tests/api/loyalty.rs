@@ -450,6 +450,13 @@ async fn lots_are_drawn_oldest_first_and_expire_only_their_remainder(app: &TestA
     order(app, &customer, 10_000).await;
     let (_, redeemed) = redeem(app, &customer, 60).await;
     assert_eq!(redeemed["account"]["balance"], 40);
+    // Ten days before expiry the lot is announced, once however often the job runs.
+    let soon = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
+    age_lots(app, &customer, &soon).await;
+    assert_eq!(account(app, &customer).await["expiring_soon"], 40);
+    run_expiry(app).await;
+    run_expiry(app).await;
+    assert_eq!(app.event_types("loyalty.points_expiring").await.len(), 1);
     // A year on, what is left of the lot (40) expires as one entry.
     age_lots(app, &customer, "2026-01-01T00:00:00Z").await;
     assert_eq!(

@@ -169,6 +169,9 @@ pub async fn put_program(db: &impl Store, actor: &Actor, mut input: LoyaltyProgr
             c.fail(path, "must be between 0 and 1000000");
         }
     }
+    if input.expiring_notice_days > 365 {
+        c.fail("expiring_notice_days", "must be between 0 and 365");
+    }
     if input.referrals_per_year > 1000 {
         c.fail("referrals_per_year", "must be between 0 and 1000");
     }
