@@ -59,6 +59,9 @@ def _query(case):
         if low in query and not _before(query[low], query.get(high)):
             # `to` defaults to now.
             query.pop(low)
+    if case.path.endswith("/loyalty/statement"):
+        # A statement covers at most 366 days.
+        query["from"], query["to"] = "2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z"
     if case.path == "/api/v1/surveys/{id}/results":
         # A trend holds at most 520 intervals: the default period.
         query.pop("from", None)
@@ -183,11 +186,58 @@ def _body(case):
     if path == "/api/v1/settings/surveys":
         # The follow-up survey must exist and be a CSAT survey.
         body["follow_up_survey_id"] = None
+    if path in LOYALTY_PATHS or path.startswith("/api/v1/loyalty/") or path.endswith(("/loyalty/earn", "/loyalty/redeem", "/loyalty/adjust")):
+        _loyalty(body, path)
+    if path == "/api/v1/customers" and case.method.upper() == "POST":
+        # A referral code must be a customer's.
+        body.pop("referral_code", None)
+    if path == "/api/v1/orders":
+        amount, paid = body.get("amount_minor"), body.get("points_paid_minor")
+        if isinstance(amount, int) and isinstance(paid, int) and paid > amount:
+            # Paid with points: at most the whole amount.
+            body["points_paid_minor"] = amount
     if path == "/api/v1/settings/feedback-classification" and isinstance(body.get("kind_floors"), list):
         floors = {}
         for floor in body["kind_floors"]:
             floors.setdefault(floor.get("kind"), floor)
         body["kind_floors"] = list(floors.values())
+
+
+LOYALTY_PATHS = ("/api/v1/loyalty/program",)
+
+
+def _loyalty(body, path):
+    """A loyalty body within the rules across its fields and stored data."""
+    if path.endswith("/loyalty/earn"):
+        # Exactly one way to earn; an order or a currency's rate the
+        # generator cannot know: a bonus.
+        for key in ("amount_minor", "currency", "order_id"):
+            body.pop(key, None)
+        points = body.get("points")
+        if not isinstance(points, int) or not 1 <= points <= 10**9:
+            body["points"] = 10
+    if path.endswith("/loyalty/redeem"):
+        body.pop("order_id", None)
+    if path.endswith("/loyalty/adjust") and body.get("points") == 0:
+        # An adjustment moves something.
+        body["points"] = 1
+    if path == "/api/v1/loyalty/rewards/{id}/redeem":
+        body["customer_id"] = CUSTOMER_ID
+        body.pop("customer_external_id", None)
+    if path in ("/api/v1/loyalty/rewards", "/api/v1/loyalty/rewards/{id}"):
+        if body.get("available_from") and body.get("available_until") and not _before(
+            body["available_from"], body["available_until"]
+        ):
+            body.pop("available_until")
+    if path == "/api/v1/loyalty/program":
+        if "time_zone" in body and body["time_zone"] not in ZONES:
+            body["time_zone"] = "Europe/Paris"
+        if isinstance(body.get("earn_rates"), list):
+            rates = {}
+            for rate in body["earn_rates"]:
+                if isinstance(rate, dict):
+                    rates.setdefault(str(rate.get("currency", "")).upper(), rate)
+            body["earn_rates"] = list(rates.values())
 
 
 def _survey(body, method):
@@ -240,6 +290,14 @@ def _path(case):
         # Nobody is erased: an erased customer is deleted, and the fixture or
         # a customer a stateful link hands on would then be missing from every
         # later case (erasure has its own tests).
+        params["id"] = str(uuid.uuid4())
+    if (
+        case.path == "/api/v1/customers/{id}"
+        and case.method.upper() == "DELETE"
+        and isinstance(params, dict)
+        and params.get("id") == CUSTOMER_ID
+    ):
+        # The fixture stays: every later case refers to it.
         params["id"] = str(uuid.uuid4())
 
 

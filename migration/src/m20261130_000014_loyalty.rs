@@ -341,7 +341,7 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(LoyaltyTier::Table)
                     .col(ColumnDef::new(LoyaltyTier::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(LoyaltyTier::Name).string_len(64).not_null().unique_key())
+                    .col(ColumnDef::new(LoyaltyTier::Name).text().not_null().unique_key())
                     .col(
                         points(LoyaltyTier::QualifyingPoints)
                             .unique_key()

@@ -71,8 +71,10 @@ pub struct NewCustomer {
     #[schema(value_type = Option<Object>)]
     pub custom_attributes: Option<Json<Value>>,
     pub notes: Option<String>,
-    /// Another customer's loyalty referral code: links the two, and the new
-    /// customer's first completed order rewards both (once).
+    /// Another customer's loyalty referral code (letters and digits, up to
+    /// 32): links the two, and the new customer's first completed order
+    /// rewards both (once). An unknown code, one's own (same e-mail) or a
+    /// deleted customer's is a 422.
     pub referral_code: Option<String>,
 }
 

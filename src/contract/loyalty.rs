@@ -220,7 +220,7 @@ pub struct EarnInput {
     /// A bonus of this many points (1 to 10^9).
     #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub points: Option<i64>,
-    /// Why (up to 64 characters).
+    /// Why: a code of letters, digits and `_ . : -`, up to 64 characters.
     pub reason_code: Option<String>,
     pub note: Option<String>,
 }
@@ -244,10 +244,10 @@ pub struct RedeemInput {
 #[serde(deny_unknown_fields)]
 #[graphql(name = "LoyaltyAdjustInput")]
 pub struct AdjustInput {
-    /// Non-zero, −10^9 to 10^9; a negative adjustment never overdraws.
+    /// Non-zero, −10^9 to 10^9; a negative adjustment never overdraws (0 is a 422).
     #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000)]
     pub points: i64,
-    /// Why (required, up to 64 characters).
+    /// Why (required): a code of letters, digits and `_ . : -`, up to 64 characters.
     pub reason_code: String,
     pub note: Option<String>,
 }
@@ -355,7 +355,7 @@ pub struct TierView {
 #[serde(deny_unknown_fields)]
 #[graphql(name = "LoyaltyTierInput")]
 pub struct TierInput {
-    /// 1–64 characters, unique.
+    /// Unique.
     pub name: String,
     /// 0 to 10^9, unique among tiers.
     #[schema(minimum = 0, maximum = 1_000_000_000)]
@@ -371,7 +371,7 @@ pub struct TierInput {
 /// One move of an account between tiers.
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
 #[graphql(name = "LoyaltyTierChange")]
-pub struct TierChangeView {
+pub struct LoyaltyTierChange {
     pub from_tier_id: Option<Uuid>,
     pub to_tier_id: Option<Uuid>,
     /// `upgrade` (on qualifying) or `review` (the periodic review, one step down).
@@ -405,9 +405,7 @@ pub struct RewardView {
 #[serde(deny_unknown_fields)]
 #[graphql(name = "LoyaltyRewardInput")]
 pub struct RewardInput {
-    /// 1–200 characters.
     pub name: String,
-    /// Up to 2,000 characters.
     pub description: Option<String>,
     /// 1 to 10^9 points.
     #[schema(minimum = 1, maximum = 1_000_000_000)]

@@ -53,7 +53,7 @@ pub struct CustomerExport {
     pub loyalty_account: Option<super::loyalty::AccountView>,
     pub loyalty_entries: Vec<super::loyalty::EntryView>,
     /// The account's moves between tiers, newest first.
-    pub loyalty_tier_changes: Vec<super::loyalty::TierChangeView>,
+    pub loyalty_tier_changes: Vec<super::loyalty::LoyaltyTierChange>,
     /// The events about this customer still in the log.
     pub events: Vec<EventView>,
     /// When it was erased, if it was.

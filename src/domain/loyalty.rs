@@ -7,6 +7,22 @@ use chrono_tz::Tz;
 
 use crate::contract::loyalty::{ExpiryAt, Rounding};
 
+/// The JSON Schema pattern of a reason code.
+pub const CODE_PATTERN: &str = "^[A-Za-z0-9_.:-]+$";
+
+/// A reason code: 1–64 letters, digits and `_ . : -`.
+pub fn reason_code(value: String) -> Result<String, String> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+    if ok {
+        Ok(value)
+    } else {
+        Err("must be 1 to 64 letters, digits and _ . : -".into())
+    }
+}
+
 /// The program's rules as the ledger applies them.
 #[derive(Clone, Debug)]
 pub struct Rules {

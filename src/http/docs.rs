@@ -364,6 +364,8 @@ fn input_format(key: &str) -> Option<Value> {
         "preferred_language" | "default_language" => {
             json!({"maxLength": p::MAX_LANGUAGE, "pattern": p::LANGUAGE_PATTERN})
         }
+        "reason_code" => pattern(crate::domain::loyalty::CODE_PATTERN, 1, 64),
+        "referral_code" => pattern("^[0-9A-Za-z]+$", 1, 32),
         "start" => json!({"pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
         "end" => json!({"pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"}),
         // The shape of an IANA name; the ~600 names themselves would make an

@@ -12,8 +12,8 @@ use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::loyalty::{
     AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LiabilityQuery, LiabilityReport,
-    LoyaltyProgram, MoveQuery, MoveResult, RedeemInput, RewardInput, RewardRedemption, RewardView, Statement,
-    StatementQuery, TierChangeView, TierInput, TierView,
+    LoyaltyProgram, LoyaltyTierChange, MoveQuery, MoveResult, RedeemInput, RewardInput, RewardRedemption, RewardView,
+    Statement, StatementQuery, TierInput, TierView,
 };
 use crate::contract::{Page, PageQuery};
 use crate::error::AppResult;
@@ -374,7 +374,7 @@ pub async fn delete_loyalty_tier(
 /// A customer's moves between tiers, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/loyalty/tier-history", tag = "loyalty",
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Vec<TierChangeView>), ErrorResponses),
+    responses((status = 200, body = Vec<LoyaltyTierChange>), ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent", "analyst", "partner"])))]
 pub async fn get_loyalty_tier_history(
     db: Db,

@@ -45,11 +45,11 @@ impl Moved {
 }
 
 fn reason(c: &mut Checker, path: &str, value: Option<String>) -> Option<String> {
-    c.opt(path, value, |v| parse::text(v, 64))
+    c.opt(path, value, crate::domain::loyalty::reason_code)
 }
 
-fn note(c: &mut Checker, value: Option<String>) -> Option<String> {
-    c.opt("note", value, |v| parse::text(v, 2000))
+pub(super) fn note(c: &mut Checker, value: Option<String>) -> Option<String> {
+    c.opt("note", value, |v| parse::text(v, parse::MAX_TEXT))
 }
 
 /// What every move does first: the caller's right to make it (before the
@@ -501,7 +501,7 @@ pub async fn adjust(
     options: &MoveOptions,
 ) -> AppResult<Moved> {
     let (customer_id, rules, mut c, note) = prologue(db, actor, holder, policy::manage_customers, input.note).await?;
-    let reason_code = c.check("reason_code", parse::text(input.reason_code, 64));
+    let reason_code = c.check("reason_code", crate::domain::loyalty::reason_code(input.reason_code));
     let points = input.points;
     if points == 0 || points.abs() > MAX_POINTS {
         c.fail("points", "must be non-zero, between -1000000000 and 1000000000");

@@ -30,9 +30,9 @@ pub async fn referrer(
     code: String,
     email: Option<&str>,
 ) -> AppResult<Option<Uuid>> {
-    let code = code.trim().to_uppercase();
-    if code.is_empty() || code.len() > 32 {
-        c.fail("referral_code", "must be 1 to 32 characters");
+    let code = code.to_uppercase();
+    if code.is_empty() || code.len() > 32 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        c.fail("referral_code", "must be 1 to 32 letters and digits");
         return Ok(None);
     }
     let found = loyalty_account::Entity::find()

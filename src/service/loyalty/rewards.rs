@@ -75,8 +75,10 @@ pub async fn get(db: &impl Store, _actor: &Actor, id: Uuid) -> AppResult<RewardV
 
 fn check(input: RewardInput, id: Uuid, at: DateTime<Utc>) -> AppResult<loyalty_reward::Model> {
     let mut c = Checker::default();
-    let name = c.check("name", parse::text(input.name, 200));
-    let description = c.opt("description", input.description, |d| parse::text(d, 2000));
+    let name = c.check("name", parse::name(input.name));
+    let description = c.opt("description", input.description, |d| {
+        parse::text(d, parse::MAX_DESCRIPTION)
+    });
     if !(1..=1_000_000_000).contains(&input.cost) {
         c.fail("cost", "must be between 1 and 1000000000");
     }

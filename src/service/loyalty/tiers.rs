@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{ledger, program};
 use crate::auth::{Actor, policy};
 use crate::contract::events::EventType;
-use crate::contract::loyalty::{EntryKind, TierChangeView, TierInput, TierView};
+use crate::contract::loyalty::{EntryKind, LoyaltyTierChange, TierInput, TierView};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 use crate::service::{Store, begin, events, new_id, now};
@@ -61,7 +61,7 @@ pub async fn list(db: &impl Store, _actor: &Actor) -> AppResult<Vec<TierView>> {
 
 fn check(input: TierInput) -> AppResult<(String, i64, f64, serde_json::Value)> {
     let mut c = Checker::default();
-    let name = c.check("name", parse::text(input.name, 64));
+    let name = c.check("name", parse::name(input.name));
     if !(0..=1_000_000_000).contains(&input.qualifying_points) {
         c.fail("qualifying_points", "must be between 0 and 1000000000");
     }
@@ -409,7 +409,7 @@ pub async fn review(db: &DatabaseConnection, at: DateTime<Utc>) -> AppResult<Rev
 ///
 /// # Errors
 /// `Forbidden`; `NotFound`.
-pub async fn history(db: &impl Store, actor: &Actor, holder: &super::Holder) -> AppResult<Vec<TierChangeView>> {
+pub async fn history(db: &impl Store, actor: &Actor, holder: &super::Holder) -> AppResult<Vec<LoyaltyTierChange>> {
     let id = super::resolve(db, actor, holder).await?;
     history_of(db, id).await
 }
@@ -418,7 +418,7 @@ pub async fn history(db: &impl Store, actor: &Actor, holder: &super::Holder) -> 
 ///
 /// # Errors
 /// Database failures.
-pub async fn history_of(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<Vec<TierChangeView>> {
+pub async fn history_of(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<Vec<LoyaltyTierChange>> {
     Ok(loyalty_tier_change::Entity::find()
         .filter(loyalty_tier_change::Column::CustomerId.eq(id))
         .order_by_desc(loyalty_tier_change::Column::CreatedAt)
@@ -426,7 +426,7 @@ pub async fn history_of(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<Vec<
         .all(conn)
         .await?
         .into_iter()
-        .map(|m| TierChangeView {
+        .map(|m| LoyaltyTierChange {
             from_tier_id: m.from_tier_id,
             to_tier_id: m.to_tier_id,
             reason: m.reason,
