@@ -152,8 +152,9 @@ fn idempotent_posts(doc: &mut Value) {
                     .to_owned();
             if required {
                 description.push_str(
-                    " Required here (400 without it) unless `simulate=true`. The ledger also keeps the key, per \
-                     account, for good: a retry after 24 hours answers the entry the key made.",
+                    " Required here (400 without it), simulations included (`simulate=true` writes nothing and \
+                     stores nothing under the key). The ledger also keeps the key, per account, for good: a \
+                     retry after 24 hours answers the entry the key made.",
                 );
             }
             params.push(json!({

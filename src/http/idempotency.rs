@@ -93,10 +93,7 @@ pub async fn idempotency(
     let Some(route) = req.extensions().get::<IdempotentRoute>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    // A simulation writes nothing: there is nothing to make safe or store.
-    if simulated(req.query_string()) {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    }
+    let simulation = simulated(req.query_string());
     let key = match req
         .headers()
         .get(IDEMPOTENCY_KEY)
@@ -116,6 +113,10 @@ pub async fn idempotency(
             )));
         }
     };
+    // A simulation writes nothing: its key is checked, nothing is stored.
+    if simulation {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let subject = verified_actor(req.request()).map_or_else(|| "anonymous".to_owned(), |a| a.sub);
     let body = req.extract::<web::Bytes>().await?;
     let fingerprint = hex(&Sha256::new()

@@ -71,10 +71,10 @@ pub(super) async fn prologue(
 }
 
 fn key_of(options: &MoveOptions) -> AppResult<String> {
-    match (&options.key, options.simulate) {
-        (Some(key), _) => Ok(key.clone()),
-        (None, true) => Ok(format!("simulation:{}", super::super::new_id())),
-        (None, false) => Err(AppError::BadRequest("moving points requires an Idempotency-Key".into())),
+    match &options.key {
+        Some(key) if options.simulate => Ok(format!("simulation:{key}")),
+        Some(key) => Ok(key.clone()),
+        None => Err(AppError::BadRequest("moving points requires an Idempotency-Key".into())),
     }
 }
 
