@@ -19,6 +19,7 @@ value_enum!(
         IdempotencyPurge => "idempotency_purge",
         SurveyTriggers => "survey_triggers",
         LoyaltyExpiry => "loyalty_expiry",
+        LoyaltyHoldExpiry => "loyalty_hold_expiry",
         LoyaltyTierReview => "loyalty_tier_review",
     }
 );

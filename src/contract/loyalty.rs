@@ -102,6 +102,10 @@ pub struct LoyaltyProgram {
     /// `loyalty.points_expiring` (default 30; 0 announces nothing; up to 365).
     #[schema(maximum = 365)]
     pub expiring_notice_days: u32,
+    /// Minutes a checkout's hold keeps its points before it is released by
+    /// itself, unless the hold asks for its own (default 15; 1–10,080).
+    #[schema(minimum = 1, maximum = 10_080)]
+    pub hold_minutes: u32,
 }
 
 impl Default for LoyaltyProgram {
@@ -122,6 +126,7 @@ impl Default for LoyaltyProgram {
             referee_points: 250,
             referrals_per_year: 10,
             expiring_notice_days: 30,
+            hold_minutes: 15,
         }
     }
 }
@@ -265,6 +270,60 @@ pub struct MoveQuery {
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
 #[graphql(name = "LoyaltyMove")]
 pub struct MoveResult {
+    pub entry: EntryView,
+    pub account: AccountView,
+    /// True when nothing was written.
+    pub simulated: bool,
+}
+
+value_enum!(
+    /// Where a checkout's hold stands: `held` (points taken, awaiting the
+    /// checkout), `captured` (the redemption stands), `released` (the points
+    /// went back) or `expired` (released by itself when not captured in time).
+    HoldStatus { Held => "held", Captured => "captured", Released => "released", Expired => "expired" }
+);
+
+/// Points held for a checkout: taken at once (a redemption), then captured
+/// or released.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "LoyaltyHoldInput")]
+pub struct HoldInput {
+    /// 1 to 10^9, at least the program's minimum redemption.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
+    pub points: i64,
+    /// The order the points pay for, if recorded.
+    pub order_id: Option<Uuid>,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+    /// Minutes until the hold is released by itself (default the program's
+    /// `hold_minutes`; 1–10,080).
+    #[schema(minimum = 1, maximum = 10_080)]
+    pub expires_in_minutes: Option<u32>,
+}
+
+/// A checkout's hold on points.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyHold")]
+pub struct HoldView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    /// The redemption that took the points.
+    pub entry_id: Uuid,
+    pub points: i64,
+    pub status: HoldStatus,
+    /// When an uncaptured hold is released by itself.
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a hold, capture or release did: the hold, the entry it wrote or
+/// stands on (the redemption; for a release, the restore), and the account.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyHoldResult")]
+pub struct HoldResult {
+    pub hold: HoldView,
     pub entry: EntryView,
     pub account: AccountView,
     /// True when nothing was written.

@@ -37,6 +37,8 @@ pub struct Rules {
     pub pending_days: i64,
     pub debt_limit: i64,
     pub restore_grace_days: i64,
+    /// Minutes a checkout's hold lasts unless it asks for its own.
+    pub hold_minutes: u32,
 }
 
 /// Minor units per whole unit of a currency (ISO 4217 exponent): most have
@@ -191,6 +193,7 @@ mod tests {
             pending_days: 0,
             debt_limit: 1000,
             restore_grace_days: 30,
+            hold_minutes: 15,
         }
     }
 

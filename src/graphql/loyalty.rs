@@ -8,11 +8,12 @@ use super::customers::parse_uuid;
 use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::loyalty::{
-    AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LiabilityQuery, LiabilityReport,
-    LoyaltyProgram, MoveResult, RedeemInput, RewardInput, RewardRedemption, RewardView, Statement, StatementQuery,
-    TierInput, TierView,
+    AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, HoldInput, HoldResult, HoldView,
+    LiabilityQuery, LiabilityReport, LoyaltyProgram, MoveResult, RedeemInput, RewardInput, RewardRedemption,
+    RewardView, Statement, StatementQuery, TierInput, TierView,
 };
 use crate::error::AppError;
+use crate::service::loyalty::holds::{self, Settle};
 use crate::service::loyalty::moves::{self, MoveOptions};
 use crate::service::loyalty::{self, Holder, audit, rewards, tiers};
 
@@ -123,6 +124,12 @@ impl LoyaltyQuery {
     async fn loyalty_audit(&self, c: &Context<'_>) -> async_graphql::Result<AuditReport> {
         let (actor, db) = ctx(c)?;
         gql(audit::audit(db, actor).await)
+    }
+
+    /// A checkout's hold on points.
+    async fn loyalty_hold(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<HoldView> {
+        let (actor, db) = ctx(c)?;
+        gql(holds::get(db, actor, parse_uuid(&id, "loyalty hold")?).await)
     }
 }
 
@@ -244,5 +251,33 @@ impl LoyaltyMutation {
         let (actor, db) = ctx(c)?;
         let opts = options(idempotency_key, simulate);
         gql(moves::cancel(db, actor, parse_uuid(&id, "loyalty entry")?, &opts).await).map(moves::Moved::into_inner)
+    }
+
+    /// Holds points for a checkout until it is captured or released (or expires).
+    async fn hold_loyalty_points(
+        &self,
+        c: &Context<'_>,
+        customer_id: Option<ID>,
+        external_id: Option<String>,
+        input: HoldInput,
+        idempotency_key: String,
+        simulate: Option<bool>,
+    ) -> async_graphql::Result<HoldResult> {
+        let (actor, db) = ctx(c)?;
+        let holder = holder(customer_id, external_id)?;
+        let opts = options(idempotency_key, simulate);
+        gql(holds::hold(db, actor, &holder, input, &opts).await).map(moves::Moved::into_inner)
+    }
+
+    /// Captures a hold: its redemption stands.
+    async fn capture_loyalty_hold(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<HoldResult> {
+        let (actor, db) = ctx(c)?;
+        gql(holds::settle(db, actor, parse_uuid(&id, "loyalty hold")?, Settle::Capture).await)
+    }
+
+    /// Releases a hold: its points go back into their lots.
+    async fn release_loyalty_hold(&self, c: &Context<'_>, id: ID) -> async_graphql::Result<HoldResult> {
+        let (actor, db) = ctx(c)?;
+        gql(holds::settle(db, actor, parse_uuid(&id, "loyalty hold")?, Settle::Release).await)
     }
 }

@@ -75,6 +75,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::bulk::Doc::openapi());
     doc.merge(super::surveys::Doc::openapi());
     doc.merge(super::loyalty::Doc::openapi());
+    doc.merge(super::loyalty::holds::Doc::openapi());
     doc
 }
 
@@ -118,7 +119,9 @@ const NOT_IDEMPOTENT: [&str; 8] = [
 /// `POST`s that move loyalty points: a retry must never credit or debit
 /// twice, so the key is required (400 without it) — except with
 /// `?simulate=true`, which writes nothing.
-const KEY_REQUIRED: [&str; 7] = [
+const KEY_REQUIRED: [&str; 9] = [
+    "/api/v1/customers/{id}/loyalty/holds",
+    "/api/v1/customers/by-external-id/{external_id}/loyalty/holds",
     "/api/v1/loyalty/rewards/{id}/redeem",
     "/api/v1/customers/{id}/loyalty/earn",
     "/api/v1/customers/{id}/loyalty/redeem",

@@ -66,6 +66,7 @@ impl JobName {
             Self::LoyaltyExpiry => {
                 "announces loyalty points expiring soon, once per lot, and expires what is left of those past their expiry"
             }
+            Self::LoyaltyHoldExpiry => "releases checkout holds on loyalty points not captured by their expiry",
             Self::LoyaltyTierReview => {
                 "reviews loyalty tiers that are due: one step down when points no longer qualify"
             }
@@ -85,6 +86,7 @@ impl JobName {
             Self::IdempotencyPurge => s.jobs.idempotency_purge_interval_secs,
             Self::SurveyTriggers => s.jobs.survey_triggers_interval_secs,
             Self::LoyaltyExpiry => s.jobs.loyalty_expiry_interval_secs,
+            Self::LoyaltyHoldExpiry => s.jobs.loyalty_hold_expiry_interval_secs,
             Self::LoyaltyTierReview => s.jobs.loyalty_tier_review_interval_secs,
         }
     }
@@ -142,6 +144,9 @@ impl JobName {
                     "{} lots announced as expiring, {} points expired on {} accounts",
                     r.announced, r.points, r.accounts
                 )
+            }
+            Self::LoyaltyHoldExpiry => {
+                format!("{} holds released", super::loyalty::holds::expire_due(db, now()).await?)
             }
             Self::LoyaltyTierReview => {
                 let r = super::loyalty::tiers::review(db, now()).await?;

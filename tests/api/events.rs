@@ -367,6 +367,7 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
             "idempotency_purge",
             "survey_triggers",
             "loyalty_expiry",
+            "loyalty_hold_expiry",
             "loyalty_tier_review"
         ]
     );

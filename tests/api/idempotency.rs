@@ -107,6 +107,30 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"points": 10}),
         ),
         (
+            "/api/v1/customers/{id}/loyalty/holds",
+            format!("/api/v1/customers/{c}/loyalty/holds"),
+            Role::Agent,
+            json!({"points": 10}),
+        ),
+        (
+            "/api/v1/customers/by-external-id/{external_id}/loyalty/holds",
+            format!("/api/v1/customers/by-external-id/{}/loyalty/holds", f.customer_ext),
+            Role::Partner,
+            json!({"points": 10, "expires_in_minutes": 5}),
+        ),
+        (
+            "/api/v1/loyalty/holds/{id}/capture",
+            format!("/api/v1/loyalty/holds/{}/capture", f.holds.0),
+            Role::Agent,
+            json!({}),
+        ),
+        (
+            "/api/v1/loyalty/holds/{id}/release",
+            format!("/api/v1/loyalty/holds/{}/release", f.holds.1),
+            Role::Partner,
+            json!({}),
+        ),
+        (
             "/api/v1/customers/{id}/loyalty/adjust",
             format!("/api/v1/customers/{c}/loyalty/adjust"),
             Role::Manager,
@@ -246,6 +270,8 @@ struct Fixture {
     customer_ext: String,
     refunded_order: String,
     redemption: String,
+    /// A hold to capture and one to release.
+    holds: (String, String),
     reward: String,
     erasable: String,
     order: String,
@@ -295,6 +321,23 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .expect("a redemption")
         .to_owned();
+    let mut holds = Vec::new();
+    for k in ["fixture-hold-1", "fixture-hold-2"] {
+        let held = keyed(
+            app,
+            &format!("/api/v1/customers/{customer}/loyalty/holds"),
+            &admin,
+            Some(k),
+            &json!({"points": 5}),
+        )
+        .await;
+        let hold = serde_json::from_str::<Value>(&held.text).expect("json")["hold"]["id"]
+            .as_str()
+            .expect("a hold")
+            .to_owned();
+        holds.push(hold);
+    }
+    let holds = (holds[0].clone(), holds[1].clone());
     let order = app
         .post(
             "/api/v1/orders",
@@ -362,6 +405,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         customer_ext,
         refunded_order,
         redemption,
+        holds,
         reward: app
             .post("/api/v1/loyalty/rewards", &admin, json!({"name": "Pen", "cost": 3}))
             .await

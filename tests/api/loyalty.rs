@@ -12,7 +12,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 /// Turns the program on: 1 point per EUR, rounding down, the given debt limit.
-async fn enable(app: &TestApp, debt_limit: i64) {
+pub(crate) async fn enable(app: &TestApp, debt_limit: i64) {
     let program = json!({
         "enabled": true, "earn_rates": [{"currency": "EUR", "points_per_unit": 1.0}], "rounding": "down",
         "min_redemption": 1, "expiry_months": 12, "expiry_at": "end_of_day", "time_zone": "Europe/Paris",
@@ -25,7 +25,7 @@ async fn enable(app: &TestApp, debt_limit: i64) {
 }
 
 /// A POST with an Idempotency-Key; returns (status, body).
-async fn keyed(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn keyed(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> (StatusCode, Value) {
     let res = app
         .client
         .post(format!("{}{path}", app.address))
@@ -50,11 +50,11 @@ fn around_now() -> String {
     )
 }
 
-fn key() -> String {
+pub(crate) fn key() -> String {
     format!("k-{}", uuid::Uuid::now_v7())
 }
 
-async fn order(app: &TestApp, customer: &str, amount_minor: i64) -> String {
+pub(crate) async fn order(app: &TestApp, customer: &str, amount_minor: i64) -> String {
     let made = app
         .post(
             "/api/v1/orders",
@@ -66,7 +66,7 @@ async fn order(app: &TestApp, customer: &str, amount_minor: i64) -> String {
     made.id()
 }
 
-async fn account(app: &TestApp, customer: &str) -> Value {
+pub(crate) async fn account(app: &TestApp, customer: &str) -> Value {
     let read = app
         .get(
             &format!("/api/v1/customers/{customer}/loyalty"),
@@ -77,7 +77,7 @@ async fn account(app: &TestApp, customer: &str) -> Value {
     read.body
 }
 
-async fn entries(app: &TestApp, customer: &str) -> Vec<Value> {
+pub(crate) async fn entries(app: &TestApp, customer: &str) -> Vec<Value> {
     let read = app
         .get(
             &format!("/api/v1/customers/{customer}/loyalty/entries?limit=200"),
@@ -99,7 +99,7 @@ async fn redeem(app: &TestApp, customer: &str, points: i64) -> (StatusCode, Valu
     .await
 }
 
-async fn assert_audit_clean(app: &TestApp) {
+pub(crate) async fn assert_audit_clean(app: &TestApp) {
     let audit = app.get("/api/v1/loyalty/audit", &app.token(Role::Admin)).await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
     assert_eq!(audit.body["clean"], true, "{}", audit.body);
@@ -107,7 +107,7 @@ async fn assert_audit_clean(app: &TestApp) {
 
 /// Runs one statement with a customer's id and perhaps a time bound to it
 /// (`$1` the time or absent, then the id), on either database.
-async fn exec_for(app: &TestApp, sql: &str, at: Option<chrono::DateTime<chrono::Utc>>, customer: &str) {
+pub(crate) async fn exec_for(app: &TestApp, sql: &str, at: Option<chrono::DateTime<chrono::Utc>>, customer: &str) {
     let backend = app.db.get_database_backend();
     let id = uuid::Uuid::parse_str(customer).expect("uuid");
     let mut values: Vec<sea_orm::Value> = at.into_iter().map(Into::into).collect();
@@ -1193,6 +1193,11 @@ const MOVERS_MISSING: Expect = |r| match r {
     Role::Admin | Role::Manager | Role::Agent | Role::Partner => 400,
     _ => 403,
 };
+/// Capture and release take no key: movers meet the missing hold.
+const HOLD_SETTLERS: Expect = |r| match r {
+    Role::Admin | Role::Manager | Role::Agent | Role::Partner => 404,
+    _ => 403,
+};
 const LOYALTY_READERS: Expect = |r| match r {
     Role::Customer => 403,
     _ => 200,
@@ -1273,6 +1278,34 @@ fn routes() -> Vec<Route> {
             "/api/v1/loyalty/entries/{unique}/cancel?simulate=true",
             None,
             MOVERS_MISSING,
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/{owned}/loyalty/holds?simulate=true",
+            Some(json!({"points": 10})),
+            MOVERS_SHORT,
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/by-external-id/{owned_ext}/loyalty/holds?simulate=true",
+            Some(json!({"points": 10})),
+            MOVERS_SHORT,
+        ),
+        (Method::GET, "/api/v1/loyalty/holds/{unique}", None, |r| match r {
+            Role::Customer => 403,
+            _ => 404,
+        }),
+        (
+            Method::POST,
+            "/api/v1/loyalty/holds/{unique}/capture",
+            None,
+            HOLD_SETTLERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/loyalty/holds/{unique}/release",
+            None,
+            HOLD_SETTLERS,
         ),
         (Method::GET, "/api/v1/loyalty/audit", None, crate::access::ADMIN_200),
         (Method::GET, "/api/v1/loyalty/liability", None, |r| match r {

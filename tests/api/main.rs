@@ -15,6 +15,7 @@ mod graphql;
 mod hardening;
 mod idempotency;
 mod loyalty;
+mod loyalty_holds;
 mod migrations;
 mod platform;
 mod privacy;

@@ -126,8 +126,7 @@ async fn erasure_leaves_no_trace_and_keeps_the_aggregates(app: &TestApp) {
     assert_eq!(bonus.status(), 201);
     // An endpoint that echoes the name into the delivery log.
     receiver.script("/echo", vec![(200, vec![], "got Zelda Quintero".into()); 20]);
-    app.post("/api/v1/jobs/webhook_fanout/run", &admin, json!({})).await;
-    app.post("/api/v1/jobs/webhook_delivery/run", &admin, json!({})).await;
+    crate::webhooks::deliver(app).await;
     let log = app.get(&format!("/api/v1/webhooks/{hook}/attempts"), &admin).await;
     assert!(log.body.to_string().contains("Zelda"), "{}", log.body);
 

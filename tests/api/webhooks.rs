@@ -53,7 +53,7 @@ async fn run(app: &TestApp, job: &str) -> Value {
 }
 
 /// Fans out every event written so far and sends what is due.
-async fn deliver(app: &TestApp) {
+pub(crate) async fn deliver(app: &TestApp) {
     fan_out(app).await;
     run(app, "webhook_delivery").await;
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod expiry;
+pub mod holds;
 pub mod ledger;
 pub mod moves;
 pub mod referrals;
@@ -28,6 +29,9 @@ use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
 const SETTINGS: &str = "loyalty";
+
+/// The longest a checkout's hold may last: a week.
+pub const MAX_HOLD_MINUTES: u32 = 10_080;
 
 /// How far ahead `expiring_soon` looks.
 const EXPIRING_SOON_DAYS: i64 = 30;
@@ -102,6 +106,7 @@ fn to_rules(p: &LoyaltyProgram) -> Rules {
         pending_days: i64::from(p.pending_days),
         debt_limit: p.debt_limit,
         restore_grace_days: i64::from(p.restore_grace_days),
+        hold_minutes: p.hold_minutes,
     }
 }
 
@@ -174,6 +179,9 @@ pub async fn put_program(db: &impl Store, actor: &Actor, mut input: LoyaltyProgr
     }
     if input.referrals_per_year > 1000 {
         c.fail("referrals_per_year", "must be between 0 and 1000");
+    }
+    if !(1..=MAX_HOLD_MINUTES).contains(&input.hold_minutes) {
+        c.fail("hold_minutes", "must be between 1 and 10080");
     }
     if !(1..=36).contains(&input.tier_review_months) {
         c.fail("tier_review_months", "must be between 1 and 36");

@@ -31,13 +31,13 @@ pub struct MoveOptions {
 }
 
 /// Whether a move wrote a new entry or found the one its key already made.
-pub enum Moved {
-    Created(MoveResult),
-    Existing(MoveResult),
+pub enum Moved<T = MoveResult> {
+    Created(T),
+    Existing(T),
 }
 
-impl Moved {
-    pub fn into_inner(self) -> MoveResult {
+impl<T> Moved<T> {
+    pub fn into_inner(self) -> T {
         match self {
             Self::Created(r) | Self::Existing(r) => r,
         }
@@ -140,7 +140,7 @@ async fn finish(
     Ok(result)
 }
 
-async fn result_of(
+pub(super) async fn result_of(
     txn: &DatabaseTransaction,
     actor: &Actor,
     entry: loyalty_entry::Model,
@@ -437,18 +437,16 @@ pub async fn on_orders(txn: &DatabaseTransaction, orders: &[&order::Model], at: 
     Ok(())
 }
 
-/// Spends points the customer can spend now.
-///
-/// # Errors
-/// `Forbidden`; `NotFound`; `Validation`; `InsufficientPoints` (409) stating
-/// the spendable balance; `BadRequest` without a key.
-pub async fn redeem(
+/// What a spending of points says, checked: the caller's right, the
+/// points (within bounds and at least the program's minimum redemption), the
+/// order it pays for, the reason code and note. Answers the customer, the
+/// rules, the checker (for the caller's own fields) and the entry's memo.
+pub(super) async fn spending(
     db: &impl Store,
     actor: &Actor,
     holder: &Holder,
     input: RedeemInput,
-    options: &MoveOptions,
-) -> AppResult<Moved> {
+) -> AppResult<(Uuid, Rules, Checker, Memo)> {
     let (customer_id, rules, mut c, note) = prologue(db, actor, holder, policy::move_points, input.note).await?;
     let reason_code = reason(&mut c, "reason_code", input.reason_code);
     if !(1..=MAX_POINTS).contains(&input.points) {
@@ -465,8 +463,6 @@ pub async fn redeem(
     if let Some(id) = input.order_id {
         order_of(db, customer_id, id, &mut c, "order_id").await?;
     }
-    c.finish()?;
-    let points = input.points;
     let memo = Memo {
         reason_code,
         note,
@@ -474,6 +470,24 @@ pub async fn redeem(
         actor: actor.sub.clone(),
         ..Memo::default()
     };
+    Ok((customer_id, rules, c, memo))
+}
+
+/// Spends points the customer can spend now.
+///
+/// # Errors
+/// `Forbidden`; `NotFound`; `Validation`; `InsufficientPoints` (409) stating
+/// the spendable balance; `BadRequest` without a key.
+pub async fn redeem(
+    db: &impl Store,
+    actor: &Actor,
+    holder: &Holder,
+    input: RedeemInput,
+    options: &MoveOptions,
+) -> AppResult<Moved> {
+    let points = input.points;
+    let (customer_id, _, c, memo) = spending(db, actor, holder, input).await?;
+    c.finish()?;
     run(
         db,
         actor,
@@ -554,31 +568,63 @@ pub async fn cancel(db: &impl Store, actor: &Actor, entry_id: Uuid, options: &Mo
     }
     let rules = rules(db).await?;
     key_of(options)?;
-    let restore_key = format!("restore:{entry_id}");
-    let actor_name = actor.sub.clone();
     let txn = begin(db).await?;
     let mut account = ledger::lock(&txn, customer_id, now()).await?;
     // Taken once the lock is held, so entries' times follow the lock's order.
     let at = now();
-    if ledger::by_key(&txn, customer_id, &restore_key).await?.is_some() {
+    if super::holds::held(&txn, entry.id).await? {
         return Err(AppError::Conflict {
-            detail: "the redemption is already cancelled".into(),
+            detail: "the redemption is held for a checkout: release the hold instead".into(),
             field: None,
         });
     }
-    let memo = Memo {
-        order_id: entry.order_id,
-        reward_id: entry.reward_id,
-        reverses_entry_id: Some(entry.id),
-        actor: actor_name,
-        key: restore_key,
-        ..Memo::default()
-    };
-    let posted = ledger::restore(&txn, &mut account, &rules, &entry, memo, at).await?;
-    if let Some(reward) = entry.reward_id {
-        super::rewards::return_stock(&txn, reward).await?;
-    }
+    let posted = put_back(&txn, &mut account, &rules, &entry, actor.sub.clone(), None, at)
+        .await?
+        .ok_or_else(|| AppError::Conflict {
+            detail: "the redemption is already cancelled".into(),
+            field: None,
+        })?;
     Ok(Moved::Created(
         finish(txn, actor, posted.entry, &account, at, options.simulate).await?,
     ))
+}
+
+/// Puts a redemption's points back (a cancellation, a released hold) under
+/// the key derived from it, and a reward's item back in stock; `None` when
+/// it was already put back.
+///
+/// # Errors
+/// Database failures.
+pub(super) async fn put_back(
+    txn: &DatabaseTransaction,
+    account: &mut loyalty_account::Model,
+    rules: &Rules,
+    entry: &loyalty_entry::Model,
+    actor: String,
+    reason_code: Option<String>,
+    at: DateTime<Utc>,
+) -> AppResult<Option<Posted>> {
+    let key = restore_key(entry.id);
+    if ledger::by_key(txn, account.customer_id, &key).await?.is_some() {
+        return Ok(None);
+    }
+    let memo = Memo {
+        reason_code,
+        order_id: entry.order_id,
+        reward_id: entry.reward_id,
+        reverses_entry_id: Some(entry.id),
+        actor,
+        key,
+        ..Memo::default()
+    };
+    let posted = ledger::restore(txn, account, rules, entry, memo, at).await?;
+    if let Some(reward) = entry.reward_id {
+        super::rewards::return_stock(txn, reward).await?;
+    }
+    Ok(Some(posted))
+}
+
+/// The key of the entry that puts a redemption back.
+pub(super) fn restore_key(redemption: Uuid) -> String {
+    format!("restore:{redemption}")
 }

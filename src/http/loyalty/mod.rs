@@ -1,7 +1,10 @@
 //! `/loyalty/program`, a customer's `/loyalty` account, ledger and statement
 //! (by our id, by external id for partners, and `/me/loyalty`), the moving
 //! operations (which require `Idempotency-Key` unless `?simulate=true`),
-//! `/loyalty/entries/{id}` and its cancel, and `/loyalty/audit`.
+//! `/loyalty/entries/{id}` and its cancel, checkout holds (in `holds`), and
+//! `/loyalty/audit`.
+
+pub mod holds;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -40,7 +43,7 @@ pub async fn replace_loyalty_program(
     Ok(HttpResponse::Ok().json(loyalty::put_program(&db, &actor, input).await?))
 }
 
-fn by_id(raw: &str) -> AppResult<Holder> {
+pub(super) fn by_id(raw: &str) -> AppResult<Holder> {
     Ok(Holder::Id(parse_id(raw, "customer")?))
 }
 
@@ -128,7 +131,7 @@ pub async fn get_my_loyalty_statement(
     Ok(HttpResponse::Ok().json(audit::statement(&db, &actor, &Holder::Me, &q).await?))
 }
 
-fn options(req: &HttpRequest, q: &MoveQuery) -> MoveOptions {
+pub(super) fn options(req: &HttpRequest, q: &MoveQuery) -> MoveOptions {
     MoveOptions {
         key: req
             .headers()
@@ -507,6 +510,7 @@ pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    holds::configure(cfg);
     cfg.service(
         web::resource("/loyalty/program")
             .route(web::get().to(get_loyalty_program))
