@@ -435,6 +435,14 @@ impl MigrationTrait for Migration {
                 &["status", "expires_at"],
             ))
             .await?;
+        // Promoters to ask for referrals, newest candidates first.
+        manager
+            .create_index(index(
+                "ix_customer_referral_candidate",
+                Customer::Table,
+                &["referral_candidate_at", "id"],
+            ))
+            .await?;
         // Partial refunds, and the part of an order paid with points (not
         // eligible to earn).
         for col in [CustomerOrder::RefundedMinor, CustomerOrder::PointsPaidMinor] {
@@ -451,6 +459,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_customer_referral_candidate")
+                    .table(Customer::Table)
+                    .to_owned(),
+            )
+            .await?;
         for col in [CustomerOrder::RefundedMinor, CustomerOrder::PointsPaidMinor] {
             manager
                 .alter_table(Table::alter().table(CustomerOrder::Table).drop_column(col).to_owned())

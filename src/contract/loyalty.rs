@@ -330,6 +330,26 @@ pub struct HoldResult {
     pub simulated: bool,
 }
 
+/// A promoter worth asking for referrals: their latest NPS answer made them
+/// a candidate and is still a promoter's.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "LoyaltyReferralCandidate")]
+pub struct ReferralCandidate {
+    pub customer_id: Uuid,
+    /// Masked for analysts.
+    pub name: String,
+    /// Masked for analysts.
+    pub email: Option<String>,
+    /// The latest NPS answer (9 or 10).
+    pub nps_score: Option<i32>,
+    /// When a promoter answer first made the customer a candidate.
+    pub candidate_since: DateTime<Utc>,
+    /// The code to share (none before the customer's account is first used).
+    pub referral_code: Option<String>,
+    /// Customers who joined with this customer's code.
+    pub referred: i64,
+}
+
 /// Query string of `GET …/loyalty/entries`.
 #[derive(Debug, Default, Deserialize, IntoParams, InputObject)]
 #[serde(deny_unknown_fields)]

@@ -9,13 +9,13 @@ use super::paging::{connection, page};
 use super::{ctx, gql};
 use crate::contract::loyalty::{
     AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, HoldInput, HoldResult, HoldView,
-    LiabilityQuery, LiabilityReport, LoyaltyProgram, MoveResult, RedeemInput, RewardInput, RewardRedemption,
-    RewardView, Statement, StatementQuery, TierInput, TierView,
+    LiabilityQuery, LiabilityReport, LoyaltyProgram, MoveResult, RedeemInput, ReferralCandidate, RewardInput,
+    RewardRedemption, RewardView, Statement, StatementQuery, TierInput, TierView,
 };
 use crate::error::AppError;
 use crate::service::loyalty::holds::{self, Settle};
 use crate::service::loyalty::moves::{self, MoveOptions};
-use crate::service::loyalty::{self, Holder, audit, rewards, tiers};
+use crate::service::loyalty::{self, Holder, audit, referrals, rewards, tiers};
 
 /// The account a query or move names: `customerId`, or `externalId` (partners).
 fn holder(customer_id: Option<ID>, external_id: Option<String>) -> async_graphql::Result<Holder> {
@@ -124,6 +124,20 @@ impl LoyaltyQuery {
     async fn loyalty_audit(&self, c: &Context<'_>) -> async_graphql::Result<AuditReport> {
         let (actor, db) = ctx(c)?;
         gql(audit::audit(db, actor).await)
+    }
+
+    /// Promoters to ask for referrals, newest candidates first.
+    #[graphql(complexity = "super::page_weight(first, child_complexity)")]
+    async fn loyalty_referral_candidates(
+        &self,
+        c: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ReferralCandidate>> {
+        let (actor, db) = ctx(c)?;
+        let request = page(first, after.as_deref())?;
+        let result = gql(referrals::candidates(db, actor, &request).await)?;
+        Ok(connection(&request, result))
     }
 
     /// A checkout's hold on points.

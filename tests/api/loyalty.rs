@@ -1308,6 +1308,7 @@ fn routes() -> Vec<Route> {
             HOLD_SETTLERS,
         ),
         (Method::GET, "/api/v1/loyalty/audit", None, crate::access::ADMIN_200),
+        (Method::GET, "/api/v1/loyalty/referral-candidates", None, STAFF_READERS),
         (Method::GET, "/api/v1/loyalty/liability", None, |r| match r {
             Role::Agent | Role::Customer => 403,
             _ => 200,

@@ -16,6 +16,7 @@ mod hardening;
 mod idempotency;
 mod loyalty;
 mod loyalty_holds;
+mod loyalty_referrals;
 mod migrations;
 mod platform;
 mod privacy;

@@ -9,19 +9,19 @@ pub mod holds;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::edge::IDEMPOTENCY_KEY;
-use super::extract::{Filtered, Json, Query, parse_id};
+use super::extract::{Filtered, Json, Paged, Query, parse_id};
 use super::problem::Problem;
 use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::loyalty::{
     AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LiabilityQuery, LiabilityReport,
-    LoyaltyProgram, LoyaltyTierChange, MoveQuery, MoveResult, RedeemInput, RewardInput, RewardRedemption, RewardView,
-    Statement, StatementQuery, TierInput, TierView,
+    LoyaltyProgram, LoyaltyTierChange, MoveQuery, MoveResult, RedeemInput, ReferralCandidate, RewardInput,
+    RewardRedemption, RewardView, Statement, StatementQuery, TierInput, TierView,
 };
 use crate::contract::{Page, PageQuery};
 use crate::error::AppResult;
 use crate::service::loyalty::moves::{self, MoveOptions, Moved};
-use crate::service::loyalty::{self, Holder, audit, rewards, tiers};
+use crate::service::loyalty::{self, Holder, audit, referrals, rewards, tiers};
 
 /// Reads the loyalty program.
 #[utoipa::path(get, path = "/api/v1/loyalty/program", tag = "loyalty",
@@ -474,6 +474,20 @@ pub async fn get_loyalty_liability(
     Ok(HttpResponse::Ok().json(audit::liability(&db, &actor, &q).await?))
 }
 
+/// Promoters to ask for referrals, newest candidates first: customers whose
+/// promoter answer made them candidates and whose latest NPS answer is still
+/// a promoter's, with their referral code and how many they have referred.
+#[utoipa::path(get, path = "/api/v1/loyalty/referral-candidates", tag = "loyalty", params(PageQuery),
+    responses((status = 200, body = Page<ReferralCandidate>), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
+pub async fn list_referral_candidates(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Filtered(_no_filter, page): Paged,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(referrals::candidates(&db, &actor, &page).await?))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -505,6 +519,7 @@ pub async fn get_loyalty_liability(
     replace_loyalty_reward,
     redeem_loyalty_reward,
     get_loyalty_liability,
+    list_referral_candidates,
 ))]
 pub struct Doc;
 
@@ -518,6 +533,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/loyalty/audit").route(web::get().to(audit_loyalty)))
     .service(web::resource("/loyalty/liability").route(web::get().to(get_loyalty_liability)))
+    .service(web::resource("/loyalty/referral-candidates").route(web::get().to(list_referral_candidates)))
     .service(
         web::resource("/loyalty/tiers")
             .route(web::get().to(list_loyalty_tiers))

@@ -4,17 +4,26 @@
 //! referrer's yearly cap. Codes of deleted or erased customers, and a
 //! customer's own, are refused.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use entity::{customer, loyalty_account, loyalty_entry};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use super::ledger::{self, Memo};
 use super::program;
-use crate::contract::loyalty::EntryKind;
+use crate::auth::{Actor, policy};
+use crate::contract::Page;
+use crate::contract::loyalty::{EntryKind, ReferralCandidate};
 use crate::domain::Checker;
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::error::AppResult;
+use crate::service::{Store, mask, paging};
 
 /// The reason code of the referrer's reward (the referee's has none).
 const REFERRER: &str = "referrer";
@@ -154,4 +163,77 @@ pub async fn reward(
     )
     .await?;
     Ok(())
+}
+
+/// Promoters to ask for referrals, newest candidates first: customers whose
+/// promoter answer made them candidates and whose latest NPS answer is still
+/// a promoter's, with their code and how many they have referred. Personal
+/// data is masked for analysts; partners and customers may not list them.
+///
+/// # Errors
+/// `Forbidden`; `Validation` on a bad cursor.
+pub async fn candidates(db: &impl Store, actor: &Actor, page: &PageRequest) -> AppResult<Page<ReferralCandidate>> {
+    policy::read_customers(actor)?;
+    let mut query = customer::Entity::find()
+        .filter(customer::Column::DeletedAt.is_null())
+        .filter(customer::Column::ReferralCandidateAt.is_not_null())
+        .filter(customer::Column::NpsCategory.eq("promoter"));
+    if let Some(after) = &page.after {
+        query = query.filter(paging::before_cursor(
+            customer::Column::ReferralCandidateAt,
+            customer::Column::Id,
+            after,
+        )?);
+    }
+    let rows = query
+        .order_by_desc(customer::Column::ReferralCandidateAt)
+        .order_by_desc(customer::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    let page = paging::page(rows, page.limit, |c| Cursor {
+        key: c.referral_candidate_at.unwrap_or_default().to_rfc3339(),
+        id: c.id,
+    });
+    let ids: Vec<Uuid> = page.items.iter().map(|c| c.id).collect();
+    let codes: HashMap<Uuid, String> = loyalty_account::Entity::find()
+        .select_only()
+        .column(loyalty_account::Column::CustomerId)
+        .column(loyalty_account::Column::ReferralCode)
+        .filter(loyalty_account::Column::CustomerId.is_in(ids.clone()))
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let referred: HashMap<Uuid, i64> = loyalty_account::Entity::find()
+        .select_only()
+        .column(loyalty_account::Column::ReferredBy)
+        .column_as(loyalty_account::Column::CustomerId.count(), "n")
+        .filter(loyalty_account::Column::ReferredBy.is_in(ids))
+        .group_by(loyalty_account::Column::ReferredBy)
+        .into_tuple::<(Uuid, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let masked = actor.masks_personal_data();
+    let items = page
+        .items
+        .into_iter()
+        .map(|c| ReferralCandidate {
+            customer_id: c.id,
+            name: if masked { mask::name(&c.name) } else { c.name },
+            email: c.email.map(|e| if masked { mask::email(&e) } else { e }),
+            nps_score: c.nps_score,
+            candidate_since: c.referral_candidate_at.unwrap_or_default(),
+            referral_code: codes.get(&c.id).cloned(),
+            referred: referred.get(&c.id).copied().unwrap_or(0),
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+        cursors: page.cursors,
+    })
 }
