@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod customers;
 pub mod events;
 pub mod feedback;
+pub mod health;
 pub mod interactions;
 pub mod jobs;
 pub mod loyalty;

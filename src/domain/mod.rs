@@ -2,6 +2,7 @@
 
 pub mod calendar;
 pub mod feedback;
+pub mod health;
 pub mod loyalty;
 pub mod pagination;
 pub mod parse;
