@@ -187,7 +187,7 @@ def _body(case):
     if path == "/api/v1/settings/surveys":
         # The follow-up survey must exist and be a CSAT survey.
         body["follow_up_survey_id"] = None
-    if path in LOYALTY_PATHS or path.startswith("/api/v1/loyalty/") or path.endswith(("/loyalty/earn", "/loyalty/redeem", "/loyalty/adjust")):
+    if path in LOYALTY_PATHS or path.startswith("/api/v1/loyalty/") or path.endswith(("/loyalty/earn", "/loyalty/redeem", "/loyalty/holds", "/loyalty/adjust")):
         _loyalty(body, path)
     for key in ("custom_attributes", "benefits"):
         # An object's keys cannot carry the no-NUL rule in the schema.
@@ -224,7 +224,8 @@ def _loyalty(body, path):
         points = body.get("points")
         if not isinstance(points, int) or not 1 <= points <= 10**9:
             body["points"] = 10
-    if path.endswith("/loyalty/redeem"):
+    if path.endswith(("/loyalty/redeem", "/loyalty/holds")):
+        # The order a spending pays for must be the customer's.
         body.pop("order_id", None)
     if path.endswith("/loyalty/adjust") and body.get("points") == 0:
         # An adjustment moves something.
