@@ -142,6 +142,8 @@ pub struct JobSettings {
     pub loyalty_expiry_interval_secs: u64,
     /// Seconds between releases of checkout holds past their expiry (default 60).
     pub loyalty_hold_expiry_interval_secs: u64,
+    /// Seconds between health score recomputes for every customer (default 86400).
+    pub health_recompute_interval_secs: u64,
     /// Seconds between runs of the loyalty tier review (default 86400).
     pub loyalty_tier_review_interval_secs: u64,
     /// Seconds an exclusive job's lease lasts without renewal (renewed every
@@ -281,6 +283,7 @@ impl Settings {
             .set_default("jobs.survey_triggers_interval_secs", 300)?
             .set_default("jobs.loyalty_expiry_interval_secs", 3_600)?
             .set_default("jobs.loyalty_hold_expiry_interval_secs", 60)?
+            .set_default("jobs.health_recompute_interval_secs", 86_400)?
             .set_default("jobs.loyalty_tier_review_interval_secs", 86_400)?
             .set_default("webhooks.retry_schedule_secs", DEFAULT_RETRY_SCHEDULE)?
             .set_default("webhooks.max_retry_after_secs", 86_400)?
@@ -346,6 +349,7 @@ impl Settings {
                 survey_triggers_interval_secs: 0,
                 loyalty_expiry_interval_secs: 0,
                 loyalty_hold_expiry_interval_secs: 0,
+                health_recompute_interval_secs: 0,
                 loyalty_tier_review_interval_secs: 0,
                 lease_secs: 60,
             },

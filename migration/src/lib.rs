@@ -17,6 +17,7 @@ mod m20261130_000011_imports;
 mod m20261130_000012_import_keys;
 mod m20261130_000013_surveys;
 mod m20261130_000014_loyalty;
+mod m20261201_000015_health;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_import_keys::Migration),
             Box::new(m20261130_000013_surveys::Migration),
             Box::new(m20261130_000014_loyalty::Migration),
+            Box::new(m20261201_000015_health::Migration),
         ]
     }
 }

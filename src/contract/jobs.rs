@@ -21,6 +21,7 @@ value_enum!(
         LoyaltyExpiry => "loyalty_expiry",
         LoyaltyHoldExpiry => "loyalty_hold_expiry",
         LoyaltyTierReview => "loyalty_tier_review",
+        HealthRecompute => "health_recompute",
     }
 );
 

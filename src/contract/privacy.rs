@@ -54,6 +54,10 @@ pub struct CustomerExport {
     pub loyalty_entries: Vec<super::loyalty::EntryView>,
     /// The account's moves between tiers, newest first.
     pub loyalty_tier_changes: Vec<super::loyalty::LoyaltyTierChange>,
+    /// Staff's manual health factor, while it exists.
+    pub health_override: Option<super::health::OverrideView>,
+    /// Every stored health score, oldest first.
+    pub health_history: Vec<super::health::HealthPoint>,
     /// The events about this customer still in the log.
     pub events: Vec<EventView>,
     /// When it was erased, if it was.

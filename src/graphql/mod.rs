@@ -5,6 +5,7 @@ mod customers;
 mod events;
 mod feedback;
 pub mod guard;
+mod health;
 mod loaders;
 mod loyalty;
 mod orders;
@@ -62,6 +63,7 @@ pub struct QueryRoot(
     events::EventsQuery,
     surveys::SurveysQuery,
     loyalty::LoyaltyQuery,
+    health::HealthQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -75,6 +77,7 @@ pub struct MutationRoot(
     staff::StaffMutation,
     surveys::SurveysMutation,
     loyalty::LoyaltyMutation,
+    health::HealthMutation,
 );
 
 /// The application's schema type.

@@ -52,6 +52,7 @@ impl Modify for BearerScheme {
         (name = "bulk", description = "Import and export of customers and orders, CSV or NDJSON"),
         (name = "operations", description = "Probes and background jobs"),
         (name = "loyalty", description = "Loyalty points: the program, accounts, an append-only ledger with lots, expiry, reversals and debt; statements and the audit"),
+        (name = "health", description = "Health scores that explain themselves: weighted factors with data, coverage, levels, history and a manual factor"),
     )
 )]
 struct Root;
@@ -76,6 +77,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::surveys::Doc::openapi());
     doc.merge(super::loyalty::Doc::openapi());
     doc.merge(super::loyalty::holds::Doc::openapi());
+    doc.merge(super::health::Doc::openapi());
     doc
 }
 
@@ -348,7 +350,9 @@ fn input_format(key: &str) -> Option<Value> {
         "name" | "subject" | "title" | "company" | "industry" | "size_band" | "city" | "source" => {
             pattern(p::NAME_PATTERN, 1, p::MAX_NAME)
         }
-        "body" | "summary" | "notes" | "note" | "review_note" | "outcome" => pattern(p::TEXT_PATTERN, 1, p::MAX_TEXT),
+        "body" | "summary" | "notes" | "note" | "review_note" | "outcome" | "reason" => {
+            pattern(p::TEXT_PATTERN, 1, p::MAX_TEXT)
+        }
         "description" => pattern(p::TEXT_PATTERN, 1, p::MAX_DESCRIPTION),
         "external_id"
         | "customer_external_id"

@@ -9,6 +9,7 @@ pub mod edge;
 pub mod events;
 pub mod extract;
 pub mod feedback;
+pub mod health;
 pub mod idempotency;
 pub mod jobs;
 pub mod loyalty;
@@ -76,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(webhooks::configure)
             .configure(bulk::configure)
             .configure(surveys::configure)
-            .configure(loyalty::configure),
+            .configure(loyalty::configure)
+            .configure(health::configure),
     );
 }

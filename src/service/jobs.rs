@@ -66,6 +66,7 @@ impl JobName {
             Self::LoyaltyExpiry => {
                 "announces loyalty points expiring soon, once per lot, and expires what is left of those past their expiry"
             }
+            Self::HealthRecompute => "scores every customer's health and stores it as history",
             Self::LoyaltyHoldExpiry => "releases checkout holds on loyalty points not captured by their expiry",
             Self::LoyaltyTierReview => {
                 "reviews loyalty tiers that are due: one step down when points no longer qualify"
@@ -87,6 +88,7 @@ impl JobName {
             Self::SurveyTriggers => s.jobs.survey_triggers_interval_secs,
             Self::LoyaltyExpiry => s.jobs.loyalty_expiry_interval_secs,
             Self::LoyaltyHoldExpiry => s.jobs.loyalty_hold_expiry_interval_secs,
+            Self::HealthRecompute => s.jobs.health_recompute_interval_secs,
             Self::LoyaltyTierReview => s.jobs.loyalty_tier_review_interval_secs,
         }
     }
@@ -145,6 +147,10 @@ impl JobName {
                     r.announced, r.points, r.accounts
                 )
             }
+            Self::HealthRecompute => format!(
+                "{} customers scored",
+                super::health::run(db, now()).await?.customers_scored
+            ),
             Self::LoyaltyHoldExpiry => {
                 format!("{} holds released", super::loyalty::holds::expire_due(db, now()).await?)
             }

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod events;
 pub mod feedback;
 pub mod feedback_report;
+pub mod health;
 pub mod idempotency;
 pub mod interactions;
 pub mod jobs;

@@ -105,6 +105,7 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
     let rfm = customer_rfm::Entity::find_by_id(id).one(db).await?;
     let erased = erasure::Entity::find_by_id(id).one(db).await?;
     let (loyalty_account, loyalty_entries) = super::loyalty::export(db, actor, id).await?;
+    let (health_override, health_history) = super::health::export(db, actor, id).await?;
     Ok(CustomerExport {
         customer: super::customers::to_view(c, actor),
         contacts: contacts
@@ -158,6 +159,8 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
         loyalty_account,
         loyalty_entries,
         loyalty_tier_changes: super::loyalty::tiers::history_of(db, id).await?,
+        health_override,
+        health_history,
         events: logged.iter().map(events::to_view).collect::<AppResult<_>>()?,
         erased_at: erased.map(|e| e.erased_at),
         exported_at: now(),
@@ -283,6 +286,11 @@ async fn anonymise(txn: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> A
             Expr::cust(format!("'erased:' || {entry_id}")),
         )
         .filter(entity::loyalty_entry::Column::CustomerId.eq(id))
+        .exec(txn)
+        .await?;
+    // The scores stay (numbers); staff's words about the customer go.
+    entity::health_override::Entity::delete_many()
+        .filter(entity::health_override::Column::CustomerId.eq(id))
         .exec(txn)
         .await?;
     interaction::Entity::update_many()

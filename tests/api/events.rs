@@ -368,7 +368,8 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
             "survey_triggers",
             "loyalty_expiry",
             "loyalty_hold_expiry",
-            "loyalty_tier_review"
+            "loyalty_tier_review",
+            "health_recompute"
         ]
     );
     assert!(list.body[3]["last_outcome"].is_null());

@@ -13,6 +13,7 @@ mod events;
 mod feedback;
 mod graphql;
 mod hardening;
+mod health;
 mod idempotency;
 mod loyalty;
 mod loyalty_holds;

@@ -1,0 +1,484 @@
+//! Health scores: the facts of a batch of customers gathered in set-based
+//! SQL (one grouped query per source: orders, feedback, contacts, loyalty,
+//! overrides), scored by `domain::health` (the one place the rules live),
+//! and stored as history by the recompute; a customer's health is computed
+//! on read, with the stored history beside it.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{contact, customer, feedback_item, health_override, health_score, loyalty_account, loyalty_entry, order};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, SimpleExpr};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::{Store, begin, mask, new_id, now};
+use crate::auth::{Actor, policy};
+use crate::contract::customers::ValueTier;
+use crate::contract::feedback::{FeedbackKind, FeedbackStatus};
+use crate::contract::health::{
+    FactorHistory, FactorPoint, FactorView, HealthFactor, HealthLevel, HealthPoint, HealthRecomputeResult, HealthView,
+    OverrideInput, OverrideView,
+};
+use crate::contract::loyalty::EntryKind;
+use crate::contract::orders::OrderStatus;
+use crate::domain::health::{Cutoffs, Explained, Facts, Satisfaction, Weights, explain};
+use crate::domain::{Checker, parse};
+use crate::error::{AppError, AppResult};
+
+/// Customers scored per batch.
+const BATCH: u64 = 1_000;
+
+/// Stored recomputes a customer's health shows.
+const HISTORY: u64 = 12;
+
+/// Days between contacts a tier expects (until the cadence settings exist).
+fn cadence_days(tier: &str) -> i64 {
+    match ValueTier::from_db(tier) {
+        ValueTier::Key => 14,
+        ValueTier::Important => 30,
+        ValueTier::General => 90,
+    }
+}
+
+/// `1` where `cond` holds, else `0`, summed: a count within a group.
+fn count_where(cond: SimpleExpr) -> SimpleExpr {
+    Func::sum(Expr::case(cond, 1).finally(0)).into()
+}
+
+/// The customer columns a score needs.
+type Row = (
+    Uuid,
+    String,
+    Option<DateTime<Utc>>,
+    Option<i32>,
+    Option<DateTime<Utc>>,
+    Option<i32>,
+    Option<DateTime<Utc>>,
+);
+
+fn customer_columns(q: sea_orm::Select<customer::Entity>) -> sea_orm::Selector<sea_orm::SelectGetableTuple<Row>> {
+    q.select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::ValueTier)
+        .column(customer::Column::LastContactedAt)
+        .column(customer::Column::NpsScore)
+        .column(customer::Column::NpsAt)
+        .column(customer::Column::LatestCsat)
+        .column(customer::Column::CsatAt)
+        .into_tuple::<Row>()
+}
+
+/// The facts of a batch of customers, each source read once for the batch.
+async fn facts(
+    conn: &impl ConnectionTrait,
+    rows: &[Row],
+    loyalty_on: bool,
+    at: DateTime<Utc>,
+) -> AppResult<Vec<(Uuid, Facts)>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    let d90 = at - Duration::days(90);
+    let d180 = at - Duration::days(180);
+    type Orders = (Uuid, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>, i64, i64);
+    let orders: HashMap<Uuid, Orders> = order::Entity::find()
+        .select_only()
+        .column(order::Column::CustomerId)
+        .column_as(order::Column::Id.count(), "n")
+        .column_as(order::Column::OrderedAt.min(), "first")
+        .column_as(order::Column::OrderedAt.max(), "last")
+        .column_as(count_where(order::Column::OrderedAt.gte(d90)), "last_90")
+        .column_as(
+            count_where(order::Column::OrderedAt.gte(d180).and(order::Column::OrderedAt.lt(d90))),
+            "prior_90",
+        )
+        .filter(order::Column::CustomerId.is_in(ids.clone()))
+        .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
+        .filter(order::Column::OrderedAt.lte(at))
+        .group_by(order::Column::CustomerId)
+        .into_tuple::<Orders>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|o| (o.0, o))
+        .collect();
+    let open = [FeedbackStatus::Resolved.as_str(), FeedbackStatus::Closed.as_str()];
+    let feedback: HashMap<Uuid, (i64, i64)> = feedback_item::Entity::find()
+        .select_only()
+        .column(feedback_item::Column::CustomerId)
+        .column_as(
+            count_where(
+                feedback_item::Column::Kind
+                    .eq(FeedbackKind::Complaint.as_str())
+                    .and(feedback_item::Column::Status.is_not_in(open)),
+            ),
+            "open",
+        )
+        .column_as(
+            count_where(
+                feedback_item::Column::ResponseBreachedAt
+                    .gte(d90)
+                    .or(feedback_item::Column::ResolutionBreachedAt.gte(d90)),
+            ),
+            "breached",
+        )
+        .filter(feedback_item::Column::CustomerId.is_in(ids.clone()))
+        .group_by(feedback_item::Column::CustomerId)
+        .into_tuple::<(Uuid, i64, i64)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, open, breached)| (id, (open, breached)))
+        .collect();
+    let primary = contact::Column::IsPrimary.eq(true);
+    let contacts: HashMap<Uuid, (i64, i64)> = contact::Entity::find()
+        .select_only()
+        .column(contact::Column::CustomerId)
+        .column_as(
+            count_where(primary.clone().and(contact::Column::Active.eq(true))),
+            "here",
+        )
+        .column_as(count_where(primary.and(contact::Column::Active.eq(false))), "left")
+        .filter(contact::Column::CustomerId.is_in(ids.clone()))
+        .group_by(contact::Column::CustomerId)
+        .into_tuple::<(Uuid, i64, i64)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, here, left)| (id, (here, left)))
+        .collect();
+    let mut loyalty: HashMap<Uuid, Option<DateTime<Utc>>> = HashMap::new();
+    if loyalty_on {
+        let accounts: Vec<Uuid> = loyalty_account::Entity::find()
+            .select_only()
+            .column(loyalty_account::Column::CustomerId)
+            .filter(loyalty_account::Column::CustomerId.is_in(ids.clone()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        loyalty.extend(accounts.into_iter().map(|id| (id, None)));
+        let active: Vec<(Uuid, Option<DateTime<Utc>>)> = loyalty_entry::Entity::find()
+            .select_only()
+            .column(loyalty_entry::Column::CustomerId)
+            .column_as(loyalty_entry::Column::CreatedAt.max(), "last")
+            .filter(loyalty_entry::Column::CustomerId.is_in(ids.clone()))
+            .filter(loyalty_entry::Column::Kind.is_in([EntryKind::Earn.as_str(), EntryKind::Redeem.as_str()]))
+            .filter(loyalty_entry::Column::CreatedAt.lte(at))
+            .group_by(loyalty_entry::Column::CustomerId)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        loyalty.extend(active);
+    }
+    let overrides: HashMap<Uuid, i32> = health_override::Entity::find()
+        .select_only()
+        .column(health_override::Column::CustomerId)
+        .column(health_override::Column::Value)
+        .filter(health_override::Column::CustomerId.is_in(ids))
+        .filter(health_override::Column::ExpiresAt.gt(at))
+        .into_tuple::<(Uuid, i32)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|(id, tier, contacted, nps, nps_at, csat, csat_at)| {
+            let o = orders.get(id);
+            let satisfaction = match (nps.zip(*nps_at), csat.zip(*csat_at)) {
+                (Some((n, n_at)), Some((c, c_at))) => Some(if c_at > n_at {
+                    Satisfaction::Csat(c)
+                } else {
+                    Satisfaction::Nps(n)
+                }),
+                (Some((n, _)), None) => Some(Satisfaction::Nps(n)),
+                (None, Some((c, _))) => Some(Satisfaction::Csat(c)),
+                (None, None) => None,
+            };
+            let (open_complaints, sla_breaches_90) = feedback.get(id).copied().unwrap_or((0, 0));
+            let contacts = contacts.get(id).and_then(|&(here, left)| match (here, left) {
+                (h, _) if h > 0 => Some(true),
+                (_, l) if l > 0 => Some(false),
+                _ => None,
+            });
+            let facts = Facts {
+                order_count: o.map_or(0, |o| o.1),
+                first_order_at: o.and_then(|o| o.2),
+                last_order_at: o.and_then(|o| o.3),
+                orders_last_90: o.map_or(0, |o| o.4),
+                orders_prior_90: o.map_or(0, |o| o.5),
+                satisfaction,
+                open_complaints,
+                sla_breaches_90,
+                last_contacted_at: *contacted,
+                cadence_days: cadence_days(tier),
+                loyalty_last_activity: loyalty.get(id).copied(),
+                contacts,
+                manual: overrides.get(id).copied(),
+            };
+            (*id, facts)
+        })
+        .collect())
+}
+
+async fn loyalty_on(conn: &impl ConnectionTrait) -> AppResult<bool> {
+    Ok(super::loyalty::program(conn).await?.enabled)
+}
+
+fn factors_json(e: &Explained) -> serde_json::Value {
+    serde_json::Value::Array(
+        e.parts
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "factor": p.factor.as_str(),
+                    "value": p.value,
+                    "weight": p.weight,
+                    "contribution": p.contribution,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Scores every live customer at `at` and stores the scores as history,
+/// batch by batch. Safe on several instances: a score is stored once per
+/// customer and instant.
+///
+/// # Errors
+/// Database failures (batches already stored stay stored).
+pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomputeResult> {
+    let started = Instant::now();
+    let (weights, cutoffs) = (Weights::default(), Cutoffs::default());
+    let loyalty_on = loyalty_on(db).await?;
+    let mut scored: i64 = 0;
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut q = customer::Entity::find().filter(customer::Column::DeletedAt.is_null());
+        if let Some(a) = after {
+            q = q.filter(customer::Column::Id.gt(a));
+        }
+        let rows = customer_columns(q.order_by_asc(customer::Column::Id).limit(BATCH))
+            .all(db)
+            .await?;
+        let Some(last) = rows.last().map(|r| r.0) else {
+            break;
+        };
+        let txn = begin(db).await?;
+        let batch = facts(&txn, &rows, loyalty_on, at).await?;
+        let models = batch.iter().map(|(id, f)| {
+            let e = explain(f, at, &weights, &cutoffs);
+            health_score::ActiveModel {
+                id: Set(new_id()),
+                customer_id: Set(*id),
+                computed_at: Set(at),
+                score: Set(e.score),
+                level: Set(e.level.as_str().into()),
+                coverage: Set(e.coverage),
+                factors: Set(factors_json(&e)),
+            }
+        });
+        health_score::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::columns([health_score::Column::CustomerId, health_score::Column::ComputedAt])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        scored += i64::try_from(batch.len()).unwrap_or(i64::MAX);
+        after = Some(last);
+    }
+    Ok(HealthRecomputeResult {
+        customers_scored: scored,
+        computed_at: at,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// Recomputes every customer's health now.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager.
+pub async fn recompute(db: &impl Store, actor: &Actor) -> AppResult<HealthRecomputeResult> {
+    policy::manage_customers(actor)?;
+    run(db, now()).await
+}
+
+fn override_view(o: health_override::Model, actor: &Actor) -> OverrideView {
+    OverrideView {
+        value: o.value,
+        reason: mask::text_for(actor, o.reason),
+        author: o.author,
+        expires_at: o.expires_at,
+        created_at: o.created_at,
+    }
+}
+
+/// A customer's health now, why, and its stored history.
+///
+/// # Errors
+/// `Forbidden` for partners and customers; `NotFound`.
+pub async fn get(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult<HealthView> {
+    policy::read_customers(actor)?;
+    let at = now();
+    let rows = customer_columns(
+        customer::Entity::find()
+            .filter(customer::Column::Id.eq(customer_id))
+            .filter(customer::Column::DeletedAt.is_null()),
+    )
+    .all(db)
+    .await?;
+    if rows.is_empty() {
+        return Err(AppError::NotFound("customer"));
+    }
+    let (_, f) = facts(db, &rows, loyalty_on(db).await?, at)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound("customer"))?;
+    let e = explain(&f, at, &Weights::default(), &Cutoffs::default());
+    let manual = health_override::Entity::find_by_id(customer_id)
+        .filter(health_override::Column::ExpiresAt.gt(at))
+        .one(db)
+        .await?
+        .map(|o| override_view(o, actor));
+    let mut stored = health_score::Entity::find()
+        .filter(health_score::Column::CustomerId.eq(customer_id))
+        .order_by_desc(health_score::Column::ComputedAt)
+        .limit(HISTORY)
+        .all(db)
+        .await?;
+    stored.reverse();
+    let history = stored.iter().map(point).collect();
+    let factor_history = HealthFactor::ALL
+        .iter()
+        .map(|&factor| FactorHistory {
+            factor,
+            points: stored
+                .iter()
+                .map(|s| FactorPoint {
+                    computed_at: s.computed_at,
+                    value: s
+                        .factors
+                        .as_array()
+                        .and_then(|parts| parts.iter().find(|p| p["factor"] == factor.as_str()))
+                        .and_then(|p| p["value"].as_f64()),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(HealthView {
+        customer_id,
+        score: e.score,
+        level: e.level,
+        coverage: e.coverage,
+        computed_at: at,
+        factors: e
+            .parts
+            .iter()
+            .map(|p| FactorView {
+                factor: p.factor,
+                value: p.value,
+                weight: p.weight,
+                contribution: p.contribution,
+                reason: p.value.is_none().then(|| "no_data".to_owned()),
+            })
+            .collect(),
+        manual,
+        history,
+        factor_history,
+    })
+}
+
+/// A customer's manual factor and every stored score, for the privacy export.
+///
+/// # Errors
+/// Database failures.
+pub async fn export(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    customer_id: Uuid,
+) -> AppResult<(Option<OverrideView>, Vec<HealthPoint>)> {
+    let manual = health_override::Entity::find_by_id(customer_id)
+        .one(conn)
+        .await?
+        .map(|o| override_view(o, actor));
+    let history = health_score::Entity::find()
+        .filter(health_score::Column::CustomerId.eq(customer_id))
+        .order_by_asc(health_score::Column::ComputedAt)
+        .all(conn)
+        .await?
+        .iter()
+        .map(point)
+        .collect();
+    Ok((manual, history))
+}
+
+fn point(s: &health_score::Model) -> HealthPoint {
+    HealthPoint {
+        computed_at: s.computed_at,
+        score: s.score,
+        level: HealthLevel::from_db(&s.level),
+    }
+}
+
+/// Sets (or replaces) a customer's manual factor.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `NotFound`; `Validation` naming each bad field.
+pub async fn set_override(
+    db: &impl Store,
+    actor: &Actor,
+    customer_id: Uuid,
+    input: OverrideInput,
+) -> AppResult<OverrideView> {
+    policy::manage_customers(actor)?;
+    super::customers::find_live(db, customer_id).await?;
+    let at = now();
+    let mut c = Checker::default();
+    if !(0..=100).contains(&input.value) {
+        c.fail("value", "must be between 0 and 100");
+    }
+    let reason = c.check("reason", parse::text(input.reason, parse::MAX_TEXT));
+    if input.expires_at <= at || input.expires_at > at + Duration::days(366) {
+        c.fail("expires_at", "must be in the future, within a year");
+    }
+    c.finish()?;
+    let model = health_override::Model {
+        customer_id,
+        value: input.value,
+        reason: reason.unwrap_or_default(),
+        author: actor.sub.clone(),
+        expires_at: input.expires_at,
+        created_at: at,
+    };
+    health_override::Entity::insert(health_override::ActiveModel::from(model.clone()))
+        .on_conflict(
+            OnConflict::column(health_override::Column::CustomerId)
+                .update_columns([
+                    health_override::Column::Value,
+                    health_override::Column::Reason,
+                    health_override::Column::Author,
+                    health_override::Column::ExpiresAt,
+                    health_override::Column::CreatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(override_view(model, actor))
+}
+
+/// Removes a customer's manual factor.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `NotFound` without one.
+pub async fn clear_override(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult<()> {
+    policy::manage_customers(actor)?;
+    let gone = health_override::Entity::delete_by_id(customer_id).exec(db).await?;
+    if gone.rows_affected == 0 {
+        return Err(AppError::NotFound("health override"));
+    }
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! Health scores as a customer-success manager meets them: a score that
+//! says why, a new customer never "critical" for lack of history, a manual
+//! factor that counts until it expires, recomputes kept as history — and who
+//! may see and change what.
+
+use crate::access::{Expect, Route, answers_as_the_matrix_says};
+use crate::common::TestApp;
+use crate::loyalty::exec_for;
+use rapport::auth::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn days_ago(d: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(d)).to_rfc3339()
+}
+
+fn factor<'a>(health: &'a Value, name: &str) -> &'a Value {
+    health["factors"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["factor"] == name))
+        .unwrap_or_else(|| panic!("{name} in {health}"))
+}
+
+async fn health(app: &TestApp, customer: &str) -> Value {
+    let read = app
+        .get(
+            &format!("/api/v1/customers/{customer}/health"),
+            &app.token(Role::Manager),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    read.body
+}
+
+/// A customer ordering every 30 days, the last 10 days ago, with a primary
+/// contact, a call last week and an open complaint.
+async fn steady_customer(app: &TestApp) -> String {
+    let admin = app.token(Role::Admin);
+    let customer = app
+        .create_customer(json!({"name": "Steady Ltd", "email": "ops@steady.example"}))
+        .await;
+    for d in [100, 70, 40, 10] {
+        let made = app
+            .post(
+                "/api/v1/orders",
+                &admin,
+                json!({"customer_id": customer, "amount_minor": 5_000, "currency": "EUR", "ordered_at": days_ago(d)}),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    }
+    app.post(
+        &format!("/api/v1/customers/{customer}/contacts"),
+        &admin,
+        json!({"name": "Pat Primary", "is_primary": true}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/customers/{customer}/interactions"),
+        &admin,
+        json!({"channel": "phone", "direction": "outbound", "summary": "Quarterly call"}),
+    )
+    .await;
+    let complaint = app
+        .post(
+            "/api/v1/feedback",
+            &admin,
+            json!({"customer_id": customer, "channel": "email", "kind": "complaint", "subject": "Late", "body": "Late again"}),
+        )
+        .await;
+    assert_eq!(complaint.status, StatusCode::CREATED, "{}", complaint.body);
+    customer
+}
+
+async fn a_score_explains_itself(app: &TestApp) {
+    let customer = steady_customer(app).await;
+    let h = health(app, &customer).await;
+    // Orders every 30 days, the last 10 days ago: within the rhythm.
+    assert_eq!(factor(&h, "order_recency")["value"], 100.0, "{h}");
+    // 3 orders in the last 90 days, 1 in the 90 before.
+    assert_eq!(factor(&h, "frequency_trend")["value"], 100.0);
+    assert_eq!(factor(&h, "complaints")["value"], 75.0);
+    assert_eq!(factor(&h, "contact_cadence")["value"], 100.0);
+    assert_eq!(factor(&h, "primary_contact")["value"], 100.0);
+    // No survey answer, no loyalty program, no override: no data.
+    for missing in ["satisfaction", "loyalty_activity", "manual"] {
+        let f = factor(&h, missing);
+        assert!(f["value"].is_null() && f["contribution"].is_null(), "{f}");
+        assert_eq!(f["reason"], "no_data");
+    }
+    // Weights re-normalised over 25 + 15 + 15 + 10 + 10 = 75 of 100.
+    assert_eq!(h["coverage"], 0.75);
+    let sum: f64 = h["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["contribution"].as_f64())
+        .sum();
+    let score = h["score"].as_f64().expect("a score");
+    assert!((sum - score).abs() < 1e-9, "{sum} vs {score}");
+    // (100·25 + 100·15 + 75·15 + 100·10 + 100·10) ÷ 75 = 95.
+    assert_eq!(score, 95.0);
+    assert_eq!(h["level"], "healthy");
+
+    // The primary contact leaves.
+    let contacts = app
+        .get(
+            &format!("/api/v1/customers/{customer}/contacts"),
+            &app.token(Role::Admin),
+        )
+        .await;
+    let contact = contacts.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let left = app
+        .patch(
+            &format!("/api/v1/contacts/{contact}"),
+            &app.token(Role::Admin),
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(left.status, StatusCode::OK, "{}", left.body);
+    assert_eq!(factor(&health(app, &customer).await, "primary_contact")["value"], 0.0);
+
+    // A new customer: not enough data, never critical.
+    let new = app.create_customer(json!({"name": "Newcomer"})).await;
+    let h = health(app, &new).await;
+    assert_eq!(h["level"], "insufficient_data", "{h}");
+}
+
+async fn a_manual_factor_counts_until_it_expires(app: &TestApp) {
+    let customer = steady_customer(app).await;
+    let manager = app.token(Role::Manager);
+    let path = format!("/api/v1/customers/{customer}/health/override");
+    for (body, field) in [
+        (
+            json!({"value": 101, "reason": "x", "expires_at": days_ago(-30)}),
+            "value",
+        ),
+        (
+            json!({"value": 10, "reason": "", "expires_at": days_ago(-30)}),
+            "reason",
+        ),
+        (
+            json!({"value": 10, "reason": "x", "expires_at": days_ago(1)}),
+            "expires_at",
+        ),
+    ] {
+        app.put(&path, &manager, body).await.assert_problem(422, Some(field));
+    }
+    let set = app
+        .put(
+            &path,
+            &manager,
+            json!({"value": 10, "reason": "Champion zed@steady.example resigned", "expires_at": days_ago(-30)}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let h = health(app, &customer).await;
+    assert_eq!(factor(&h, "manual")["value"], 10.0);
+    assert_eq!(h["override"]["reason"], "Champion zed@steady.example resigned");
+    assert!(h["score"].as_f64().unwrap() < 95.0);
+    // Analysts read it masked.
+    let masked = app
+        .get(
+            &format!("/api/v1/customers/{customer}/health"),
+            &app.token(Role::Analyst),
+        )
+        .await;
+    assert!(!masked.body.to_string().contains("zed@steady"), "{}", masked.body);
+    // The export carries it; an expired override stops counting.
+    let export = app
+        .get(&format!("/api/v1/customers/{customer}/export"), &app.token(Role::Admin))
+        .await;
+    assert_eq!(export.body["health_override"]["value"], 10, "{}", export.body);
+    exec_for(
+        app,
+        "UPDATE health_override SET expires_at = $1 WHERE customer_id = $2",
+        Some(chrono::Utc::now() - chrono::Duration::hours(1)),
+        &customer,
+    )
+    .await;
+    let h = health(app, &customer).await;
+    assert!(factor(&h, "manual")["value"].is_null(), "{h}");
+    assert!(h["override"].is_null());
+    assert_eq!(h["score"], 95.0);
+    // Removed; erasing the customer removes it too.
+    app.put(
+        &path,
+        &manager,
+        json!({"value": 50, "reason": "Again", "expires_at": days_ago(-3)}),
+    )
+    .await;
+    assert_eq!(app.delete(&path, &manager).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&path, &manager).await.status, StatusCode::NOT_FOUND);
+    app.put(
+        &path,
+        &manager,
+        json!({"value": 50, "reason": "Once more", "expires_at": days_ago(-3)}),
+    )
+    .await;
+    let erased = app
+        .post(
+            &format!("/api/v1/customers/{customer}/erase"),
+            &app.token(Role::Admin),
+            json!({}),
+        )
+        .await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    assert_eq!(app.count("health_override").await, 0);
+}
+
+async fn recomputes_are_kept_as_history(app: &TestApp) {
+    let customer = steady_customer(app).await;
+    app.create_customer(json!({"name": "Other"})).await;
+    let run = app
+        .post(
+            "/api/v1/analytics/health/recompute",
+            &app.token(Role::Manager),
+            json!({}),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    assert_eq!(run.body["customers_scored"], 2);
+    let job = app
+        .post("/api/v1/jobs/health_recompute/run", &app.token(Role::Admin), json!({}))
+        .await;
+    assert_eq!(job.body["last_outcome"], "succeeded", "{}", job.body);
+    let h = health(app, &customer).await;
+    let history = h["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{h}");
+    assert_eq!(history[1]["score"], 95.0);
+    assert_eq!(history[1]["level"], "healthy");
+    let complaints = h["factor_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["factor"] == "complaints")
+        .unwrap();
+    assert_eq!(complaints["points"].as_array().unwrap().len(), 2);
+    assert_eq!(complaints["points"][0]["value"], 75.0);
+    assert_eq!(app.count("health_score").await, 4);
+    // GraphQL reads the same.
+    let gql = app
+        .graphql(
+            Some(&app.token(Role::Agent)),
+            "query($c: ID!) { customerHealth(customerId: $c) { score level factors { factor contribution } history { score } } }",
+            json!({"c": customer}),
+        )
+        .await;
+    assert_eq!(gql["data"]["customerHealth"]["score"], 95.0, "{gql}");
+    assert_eq!(gql["data"]["customerHealth"]["level"], "HEALTHY");
+}
+
+const MISSING_OVERRIDE: Expect = |r| match r {
+    Role::Admin | Role::Manager => 404,
+    _ => 403,
+};
+
+fn routes() -> Vec<Route> {
+    vec![
+        (
+            Method::GET,
+            "/api/v1/customers/{owned}/health",
+            None,
+            crate::access::READERS,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/customers/{owned}/health/override",
+            Some(json!({"value": 40, "reason": "matrix", "expires_at": "2099-01-01T00:00:00Z"})),
+            |r| match r {
+                // Within a year only: the matrix's far date is refused after authorisation.
+                Role::Admin | Role::Manager => 422,
+                _ => 403,
+            },
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/customers/{owned}/health/override",
+            None,
+            MISSING_OVERRIDE,
+        ),
+        (
+            Method::POST,
+            "/api/v1/analytics/health/recompute",
+            Some(json!({})),
+            crate::access::MANAGERS_200,
+        ),
+    ]
+}
+
+async fn every_health_route_answers_each_role_as_the_matrix_says(app: &TestApp) {
+    answers_as_the_matrix_says(app, routes()).await;
+}
+
+on_both_databases!(
+    a_score_explains_itself,
+    a_manual_factor_counts_until_it_expires,
+    recomputes_are_kept_as_history,
+    every_health_route_answers_each_role_as_the_matrix_says,
+);
