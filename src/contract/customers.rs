@@ -67,7 +67,7 @@ pub struct NewCustomer {
     pub birthday: Option<NaiveDate>,
     pub relationship_start: Option<NaiveDate>,
     pub marketing_consent: Option<bool>,
-    /// A JSON object of at most 8 KB.
+    /// A JSON object of at most 8 KB, its numbers within ±1e300.
     #[schema(value_type = Option<Object>)]
     pub custom_attributes: Option<Json<Value>>,
     pub notes: Option<String>,
@@ -146,6 +146,7 @@ pub struct CustomerPatch {
     #[serde(default)]
     #[schema(value_type = bool)]
     pub marketing_consent: Patch<bool>,
+    /// A JSON object of at most 8 KB, its numbers within ±1e300.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub custom_attributes: Patch<Json<Value>>,

@@ -442,7 +442,7 @@ pub struct TierInput {
     /// Earn multiplier, 0.1 to 10 (default 1).
     #[schema(minimum = 0.1, maximum = 10)]
     pub multiplier: Option<f64>,
-    /// A JSON object describing the benefits (up to 8 kB).
+    /// A JSON object describing the benefits (up to 8 kB, its numbers within ±1e300).
     #[schema(value_type = Option<Object>)]
     pub benefits: Option<async_graphql::Json<serde_json::Value>>,
 }

@@ -171,10 +171,30 @@ pub fn tags(values: Vec<String>) -> Result<Vec<String>, (Option<usize>, String)>
     Ok(out)
 }
 
-/// A JSON object of at most [`MAX_CUSTOM_ATTRIBUTES_BYTES`] bytes.
+/// The largest magnitude of a number in stored JSON. PostgreSQL's `jsonb`
+/// keeps numbers as decimals, and one near the top of the double range
+/// (1.7976931348623157e308) comes back as a decimal no reader parses as a
+/// double: the record could be written and never read again.
+pub const MAX_JSON_NUMBER: f64 = 1e300;
+
+/// Whether every number in `value` is within ±[`MAX_JSON_NUMBER`].
+pub fn json_numbers_fit(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.as_f64().is_some_and(|f| f.abs() <= MAX_JSON_NUMBER),
+        Value::Array(items) => items.iter().all(json_numbers_fit),
+        Value::Object(fields) => fields.values().all(json_numbers_fit),
+        _ => true,
+    }
+}
+
+/// A JSON object of at most [`MAX_CUSTOM_ATTRIBUTES_BYTES`] bytes, its
+/// numbers within ±[`MAX_JSON_NUMBER`].
 pub fn custom_attributes(value: Value) -> Result<Value, String> {
     if !value.is_object() {
         return Err("must be a JSON object".into());
+    }
+    if !json_numbers_fit(&value) {
+        return Err("numbers must be within ±1e300".into());
     }
     let size = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_CUSTOM_ATTRIBUTES_BYTES {
@@ -362,6 +382,8 @@ mod tests {
     #[test]
     fn custom_attributes_must_be_a_small_object() {
         assert!(custom_attributes(serde_json::json!([1])).is_err());
+        assert!(custom_attributes(serde_json::json!({"a": [{"b": 1.797_693_134_862_315_7e308}]})).is_err());
+        assert!(custom_attributes(serde_json::json!({"a": [-1e300, 12, "x"]})).is_ok());
         let big = "x".repeat(9000);
         assert!(custom_attributes(serde_json::json!({ "a": big })).is_err());
         assert!(custom_attributes(serde_json::json!({ "plan": "pro" })).is_ok());

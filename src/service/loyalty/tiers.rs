@@ -74,6 +74,8 @@ fn check(input: TierInput) -> AppResult<(String, i64, f64, serde_json::Value)> {
         c.fail("benefits", "must be a JSON object");
     } else if benefits.to_string().len() > 8192 {
         c.fail("benefits", "must be at most 8 kB");
+    } else if !crate::domain::parse::json_numbers_fit(&benefits) {
+        c.fail("benefits", "numbers must be within ±1e300");
     }
     c.finish()?;
     Ok((name.unwrap_or_default(), input.qualifying_points, multiplier, benefits))
