@@ -110,8 +110,7 @@ fn condition_variants() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::
             }
             FieldType::Custom => json!({"oneOf": [
                 {"type": "string", "maxLength": 200},
-                {"type": "number", "minimum": -crate::domain::parse::MAX_JSON_NUMBER,
-                    "maximum": crate::domain::parse::MAX_JSON_NUMBER},
+                {"type": "number"},
                 {"type": "boolean"},
             ]}),
         };
