@@ -341,6 +341,10 @@ impl Parser<'_> {
             },
             FieldType::Custom => match value {
                 Value::String(s) if s.chars().count() <= 200 => Ok(Scalar::Json(value.clone())),
+                // The rule is stored as JSON: a number PostgreSQL's jsonb could not give back is refused.
+                Value::Number(_) if !super::parse::json_numbers_fit(value) => {
+                    Err("numbers must be within ±1e300".into())
+                }
                 Value::Number(_) | Value::Bool(_) => Ok(Scalar::Json(value.clone())),
                 _ => Err("must be a string, number or boolean".into()),
             },
@@ -409,6 +413,10 @@ mod tests {
     #[test]
     fn shapes_that_are_not_rules_are_refused() {
         assert_eq!(paths(json!([])), ["rule"]);
+        assert_eq!(
+            paths(json!({"field": "custom_attributes.n", "op": "eq", "value": 1.797_693_134_862_315_7e308})),
+            ["rule.value"]
+        );
         assert_eq!(paths(json!({"all": []})), ["rule.all"]);
         assert_eq!(paths(json!({"all": [], "any": []})), ["rule.any"]);
         assert_eq!(paths(json!({"field": "tier", "op": "eq"})), ["rule.value"]);

@@ -110,7 +110,8 @@ fn condition_variants() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::
             }
             FieldType::Custom => json!({"oneOf": [
                 {"type": "string", "maxLength": 200},
-                {"type": "number"},
+                {"type": "number", "minimum": -crate::domain::parse::MAX_JSON_NUMBER,
+                    "maximum": crate::domain::parse::MAX_JSON_NUMBER},
                 {"type": "boolean"},
             ]}),
         };
