@@ -71,6 +71,20 @@ def _query(case):
         query.pop("sort")
 
 
+def _health(body):
+    """Cut-offs run healthy >= watch >= at_risk; a factor besides manual weighs something."""
+    cutoffs = body.get("cutoffs")
+    if isinstance(cutoffs, dict):
+        levels = [cutoffs.get(k) for k in ("healthy", "watch", "at_risk")]
+        if all(isinstance(v, (int, float)) for v in levels):
+            cutoffs["healthy"], cutoffs["watch"], cutoffs["at_risk"] = sorted(levels, reverse=True)
+    weights = body.get("weights")
+    if isinstance(weights, dict):
+        others = [v for k, v in weights.items() if k != "manual"]
+        if others and all(isinstance(v, (int, float)) and v <= 0 for v in others):
+            weights["order_recency"] = 25
+
+
 def _rule(rule):
     """Orders `[low, high]` pairs inside a segment rule."""
     if isinstance(rule, dict):
@@ -194,6 +208,8 @@ def _body(case):
         if isinstance(body.get(key), dict) and ("\\u0000" in json.dumps(body[key]) or not _numbers_fit(body[key])):
             # Numbers within ±1e300 (jsonb keeps decimals a double cannot read back).
             body[key] = {}
+    if path in ("/api/v1/settings/health", "/api/v1/analytics/health/preview"):
+        _health(body)
     if path == "/api/v1/customers/{id}/health/override":
         # An override counts from now until a date within a year.
         body["expires_at"] = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::value_enum;
+use crate::domain::health;
 
 value_enum!(
     /// What a health score is made of: `order_recency` (days since the last
@@ -135,4 +136,148 @@ pub struct HealthRecomputeResult {
     pub customers_scored: i64,
     pub computed_at: DateTime<Utc>,
     pub elapsed_ms: u64,
+}
+
+/// How much each factor weighs, 0–100 each; only their proportions matter,
+/// and the manual factor weighs in only while one is set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(input_name = "HealthWeightsInput")]
+pub struct HealthWeights {
+    #[schema(minimum = 0, maximum = 100)]
+    pub order_recency: f64,
+    #[schema(minimum = 0, maximum = 100)]
+    pub frequency_trend: f64,
+    #[schema(minimum = 0, maximum = 100)]
+    pub satisfaction: f64,
+    #[schema(minimum = 0, maximum = 100)]
+    pub complaints: f64,
+    #[schema(minimum = 0, maximum = 100)]
+    pub contact_cadence: f64,
+    #[schema(minimum = 0, maximum = 100)]
+    pub loyalty_activity: f64,
+    #[schema(minimum = 0, maximum = 100)]
+    pub primary_contact: f64,
+    #[schema(minimum = 0, maximum = 100)]
+    pub manual: f64,
+}
+
+impl HealthWeights {
+    /// Each factor with its weight.
+    pub fn pairs(&self) -> [(HealthFactor, f64); 8] {
+        [
+            (HealthFactor::OrderRecency, self.order_recency),
+            (HealthFactor::FrequencyTrend, self.frequency_trend),
+            (HealthFactor::Satisfaction, self.satisfaction),
+            (HealthFactor::Complaints, self.complaints),
+            (HealthFactor::ContactCadence, self.contact_cadence),
+            (HealthFactor::LoyaltyActivity, self.loyalty_activity),
+            (HealthFactor::PrimaryContact, self.primary_contact),
+            (HealthFactor::Manual, self.manual),
+        ]
+    }
+}
+
+/// The defaults are the scoring rules' own.
+impl Default for HealthWeights {
+    fn default() -> Self {
+        let w = health::Weights::default();
+        Self {
+            order_recency: w.of(HealthFactor::OrderRecency),
+            frequency_trend: w.of(HealthFactor::FrequencyTrend),
+            satisfaction: w.of(HealthFactor::Satisfaction),
+            complaints: w.of(HealthFactor::Complaints),
+            contact_cadence: w.of(HealthFactor::ContactCadence),
+            loyalty_activity: w.of(HealthFactor::LoyaltyActivity),
+            primary_contact: w.of(HealthFactor::PrimaryContact),
+            manual: w.of(HealthFactor::Manual),
+        }
+    }
+}
+
+/// The levels' lower bounds, inclusive: `score >= healthy` is healthy,
+/// `score >= watch` watch, `score >= at_risk` at risk, below it critical;
+/// with less than `min_coverage` of the weight (manual aside) having data
+/// the level is `insufficient_data`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(input_name = "HealthCutoffsInput")]
+pub struct HealthCutoffs {
+    /// 0–100, above `watch`.
+    #[schema(minimum = 0, maximum = 100)]
+    pub healthy: f64,
+    /// 0–100, above `at_risk`.
+    #[schema(minimum = 0, maximum = 100)]
+    pub watch: f64,
+    /// 0–100.
+    #[schema(minimum = 0, maximum = 100)]
+    pub at_risk: f64,
+    /// 0.1–1.
+    #[schema(minimum = 0.1, maximum = 1)]
+    pub min_coverage: f64,
+}
+
+impl Default for HealthCutoffs {
+    fn default() -> Self {
+        let c = health::Cutoffs::default();
+        Self {
+            healthy: c.healthy,
+            watch: c.watch,
+            at_risk: c.at_risk,
+            min_coverage: c.min_coverage,
+        }
+    }
+}
+
+/// The weights and cut-offs scores are computed with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(input_name = "HealthSettingsInput")]
+pub struct HealthSettings {
+    pub weights: HealthWeights,
+    pub cutoffs: HealthCutoffs,
+}
+
+/// Weights and cut-offs to try; either left out stays as it is.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "HealthPreviewInput")]
+pub struct HealthPreviewInput {
+    pub weights: Option<HealthWeights>,
+    pub cutoffs: Option<HealthCutoffs>,
+}
+
+/// How many customers a level holds.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct LevelCount {
+    pub level: HealthLevel,
+    pub count: i64,
+}
+
+/// A customer whose level would change.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct LevelChange {
+    pub customer_id: Uuid,
+    /// Masked for analysts.
+    pub name: String,
+    pub score_before: Option<f64>,
+    pub score_after: Option<f64>,
+    pub level_before: HealthLevel,
+    pub level_after: HealthLevel,
+}
+
+/// What the proposed weights and cut-offs would do, saving nothing.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct HealthPreview {
+    /// Customers scored (every live customer).
+    pub customers: i64,
+    /// Customers per level with the settings in force (every level, zeros too).
+    pub before: Vec<LevelCount>,
+    /// Customers per level with the proposed ones.
+    pub after: Vec<LevelCount>,
+    /// How many customers would change level.
+    pub changed: i64,
+    /// The first 100 of them, by customer id.
+    pub changes: Vec<LevelChange>,
+    pub computed_at: DateTime<Utc>,
 }

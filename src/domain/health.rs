@@ -97,7 +97,8 @@ impl Default for Weights {
 }
 
 impl Weights {
-    fn of(&self, f: HealthFactor) -> f64 {
+    /// A factor's weight (0 when not listed; never negative).
+    pub fn of(&self, f: HealthFactor) -> f64 {
         self.0.iter().find(|(g, _)| *g == f).map_or(0.0, |(_, w)| w.max(0.0))
     }
 }

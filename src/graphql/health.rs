@@ -4,7 +4,9 @@ use async_graphql::{Context, ID, Object};
 
 use super::customers::parse_uuid;
 use super::{ctx, gql};
-use crate::contract::health::{HealthRecomputeResult, HealthView, OverrideInput, OverrideView};
+use crate::contract::health::{
+    HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthSettings, HealthView, OverrideInput, OverrideView,
+};
 use crate::service::health;
 
 #[derive(Default)]
@@ -16,6 +18,23 @@ impl HealthQuery {
     async fn customer_health(&self, c: &Context<'_>, customer_id: ID) -> async_graphql::Result<HealthView> {
         let (actor, db) = ctx(c)?;
         gql(health::get(db, actor, parse_uuid(&customer_id, "customer")?).await)
+    }
+
+    /// The weights and cut-offs scores are computed with.
+    async fn health_settings(&self, c: &Context<'_>) -> async_graphql::Result<HealthSettings> {
+        let (actor, db) = ctx(c)?;
+        gql(health::settings::get(db, actor).await)
+    }
+
+    /// What other weights and cut-offs would do to every customer's level, saving nothing.
+    #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
+    async fn health_preview(
+        &self,
+        c: &Context<'_>,
+        #[graphql(default)] input: HealthPreviewInput,
+    ) -> async_graphql::Result<HealthPreview> {
+        let (actor, db) = ctx(c)?;
+        gql(health::settings::preview(db, actor, input).await)
     }
 }
 
@@ -39,6 +58,16 @@ impl HealthMutation {
     async fn clear_health_override(&self, c: &Context<'_>, customer_id: ID) -> async_graphql::Result<bool> {
         let (actor, db) = ctx(c)?;
         gql(health::clear_override(db, actor, parse_uuid(&customer_id, "customer")?).await).map(|()| true)
+    }
+
+    /// Replaces the health weights and cut-offs.
+    async fn update_health_settings(
+        &self,
+        c: &Context<'_>,
+        input: HealthSettings,
+    ) -> async_graphql::Result<HealthSettings> {
+        let (actor, db) = ctx(c)?;
+        gql(health::settings::put(db, actor, input).await)
     }
 
     /// Scores every customer now and stores the scores as history.

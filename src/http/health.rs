@@ -1,12 +1,15 @@
 //! A customer's `/health` (computed on read, with its stored history), the
-//! manual factor at `/health/override`, and `/analytics/health/recompute`.
+//! manual factor at `/health/override`, `/analytics/health/recompute` and
+//! `/preview`, and the weights and cut-offs at `/settings/health`.
 
 use actix_web::{HttpResponse, web};
 
 use super::extract::{Json, parse_id};
 use super::{Db, ErrorResponses};
 use crate::auth::BearerAuth;
-use crate::contract::health::{HealthRecomputeResult, HealthView, OverrideInput, OverrideView};
+use crate::contract::health::{
+    HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthSettings, HealthView, OverrideInput, OverrideView,
+};
 use crate::error::AppResult;
 use crate::service::health;
 
@@ -69,9 +72,57 @@ pub async fn recompute_health(db: Db, BearerAuth(actor): BearerAuth) -> AppResul
     Ok(HttpResponse::Ok().json(health::recompute(&db, &actor).await?))
 }
 
+/// The weights and cut-offs scores are computed with.
+#[utoipa::path(get, path = "/api/v1/settings/health", tag = "health",
+    responses((status = 200, body = HealthSettings), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
+pub async fn get_health_settings(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(health::settings::get(&db, &actor).await?))
+}
+
+/// Replaces the weights and cut-offs; reads use them at once, stored
+/// history from the next recompute. Each weight is 0–100 (only their
+/// proportions matter) and a factor other than manual must weigh more than
+/// 0; the cut-offs are 0–100 with `healthy >= watch >= at_risk`, and
+/// `min_coverage` 0.1–1.
+#[utoipa::path(put, path = "/api/v1/settings/health", tag = "health", request_body = HealthSettings,
+    responses((status = 200, body = HealthSettings), ErrorResponses),
+    security(("bearer" = ["admin", "manager"])))]
+pub async fn replace_health_settings(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<HealthSettings>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(health::settings::put(&db, &actor, input).await?))
+}
+
+/// What other weights and cut-offs would do, saving nothing: every live
+/// customer scored with the settings in force and with the proposed ones
+/// (either left out stays as it is), the customers per level before and
+/// after, how many would change level and the first 100 of them. The same
+/// rules as `PUT /settings/health` apply to the proposal.
+#[utoipa::path(post, path = "/api/v1/analytics/health/preview", tag = "health", request_body = HealthPreviewInput,
+    responses((status = 200, body = HealthPreview), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "analyst"])))]
+pub async fn preview_health(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<HealthPreviewInput>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(health::settings::preview(&db, &actor, input).await?))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(get_customer_health, set_health_override, clear_health_override, recompute_health))]
+#[openapi(paths(
+    get_customer_health,
+    set_health_override,
+    clear_health_override,
+    recompute_health,
+    get_health_settings,
+    replace_health_settings,
+    preview_health
+))]
 pub struct Doc;
 
 /// Mounts this module's routes.
@@ -82,5 +133,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(set_health_override))
                 .route(web::delete().to(clear_health_override)),
         )
-        .service(web::resource("/analytics/health/recompute").route(web::post().to(recompute_health)));
+        .service(web::resource("/analytics/health/recompute").route(web::post().to(recompute_health)))
+        .service(web::resource("/analytics/health/preview").route(web::post().to(preview_health)))
+        .service(
+            web::resource("/settings/health")
+                .route(web::get().to(get_health_settings))
+                .route(web::put().to(replace_health_settings)),
+        );
 }

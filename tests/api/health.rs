@@ -250,6 +250,116 @@ async fn recomputes_are_kept_as_history(app: &TestApp) {
     assert_eq!(gql["data"]["customerHealth"]["level"], "HEALTHY");
 }
 
+fn count(levels: &Value, level: &str) -> i64 {
+    levels
+        .as_array()
+        .and_then(|ls| ls.iter().find(|l| l["level"] == level))
+        .and_then(|l| l["count"].as_i64())
+        .unwrap_or_else(|| panic!("{level} in {levels}"))
+}
+
+async fn other_weights_are_previewed_before_they_are_saved(app: &TestApp) {
+    let steady = steady_customer(app).await;
+    app.create_customer(json!({"name": "Brand New"})).await;
+    let manager = app.token(Role::Manager);
+    let defaults = app.get("/api/v1/settings/health", &manager).await;
+    assert_eq!(defaults.status, StatusCode::OK, "{}", defaults.body);
+    assert_eq!(defaults.body["weights"]["order_recency"], 25.0);
+    assert_eq!(defaults.body["cutoffs"]["healthy"], 70.0);
+    let strict = json!({"healthy": 99, "watch": 98, "at_risk": 97, "min_coverage": 0.5});
+    let preview = app
+        .post(
+            "/api/v1/analytics/health/preview",
+            &app.token(Role::Analyst),
+            json!({"cutoffs": strict}),
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    let p = &preview.body;
+    assert_eq!(p["customers"], 2, "{p}");
+    assert_eq!(count(&p["before"], "healthy"), 1, "{p}");
+    assert_eq!(count(&p["before"], "insufficient_data"), 1, "{p}");
+    assert_eq!(count(&p["after"], "critical"), 1, "{p}");
+    assert_eq!(count(&p["after"], "healthy"), 0, "{p}");
+    assert_eq!(count(&p["after"], "insufficient_data"), 1, "{p}");
+    assert_eq!(p["changed"], 1);
+    let change = &p["changes"][0];
+    assert_eq!(change["customer_id"], steady.as_str());
+    assert_eq!(change["level_before"], "healthy");
+    assert_eq!(change["level_after"], "critical");
+    assert_eq!(change["score_before"], change["score_after"]);
+    // The analyst reads the name masked.
+    assert_eq!(change["name"], "S***** L**", "{p}");
+    // Nothing was saved.
+    assert_eq!(app.get("/api/v1/settings/health", &manager).await.body, defaults.body);
+    assert_eq!(health(app, &steady).await["level"], "healthy");
+    // Weights change coverage: on complaints alone (none is data too) the new customer has a level.
+    let weights = json!({"order_recency": 0, "frequency_trend": 0, "satisfaction": 0, "complaints": 100,
+        "contact_cadence": 0, "loyalty_activity": 0, "primary_contact": 0, "manual": 0});
+    let by_complaints = app
+        .post(
+            "/api/v1/analytics/health/preview",
+            &manager,
+            json!({"weights": weights}),
+        )
+        .await;
+    assert_eq!(by_complaints.status, StatusCode::OK, "{}", by_complaints.body);
+    let change = &by_complaints.body["changes"][0];
+    assert_eq!(change["name"], "Brand New", "{}", by_complaints.body);
+    assert_eq!(change["level_before"], "insufficient_data");
+    assert_eq!(change["level_after"], "healthy");
+    // Bad proposals are refused, naming the field, for the preview and the settings alike.
+    let mut zero = weights.clone();
+    zero["complaints"] = json!(0);
+    zero["manual"] = json!(50);
+    let mut heavy = weights.clone();
+    heavy["complaints"] = json!(101);
+    let upside_down = json!({"healthy": 40, "watch": 60, "at_risk": 10, "min_coverage": 0.5});
+    let thin = json!({"healthy": 70, "watch": 50, "at_risk": 30, "min_coverage": 0});
+    for (body, field) in [
+        (json!({"weights": zero}), "weights"),
+        (json!({"weights": heavy}), "weights.complaints"),
+        (json!({"cutoffs": upside_down}), "cutoffs.watch"),
+        (json!({"cutoffs": thin}), "cutoffs.min_coverage"),
+    ] {
+        app.post("/api/v1/analytics/health/preview", &manager, body.clone())
+            .await
+            .assert_problem(422, Some(field));
+        let mut full = defaults.body.clone();
+        for (k, v) in body.as_object().unwrap() {
+            full[k] = v.clone();
+        }
+        app.put("/api/v1/settings/health", &manager, full)
+            .await
+            .assert_problem(422, Some(field));
+    }
+    // Saved, they apply to reads and recomputes at once.
+    let saved = app
+        .put(
+            "/api/v1/settings/health",
+            &manager,
+            json!({"weights": defaults.body["weights"], "cutoffs": strict}),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(health(app, &steady).await["level"], "critical");
+    let recomputed = app
+        .post("/api/v1/analytics/health/recompute", &manager, json!({}))
+        .await;
+    assert_eq!(recomputed.status, StatusCode::OK, "{}", recomputed.body);
+    assert_eq!(health(app, &steady).await["history"][0]["level"], "critical");
+    // GraphQL: the same preview, weighed as set-wide work.
+    let gql = app
+        .graphql(
+            Some(&manager),
+            "{ healthSettings { cutoffs { healthy } } healthPreview(input: {}) { customers changed } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql["data"]["healthSettings"]["cutoffs"]["healthy"], 99.0, "{gql}");
+    assert_eq!(gql["data"]["healthPreview"]["customers"], 2, "{gql}");
+}
+
 const MISSING_OVERRIDE: Expect = |r| match r {
     Role::Admin | Role::Manager => 404,
     _ => 403,
@@ -285,6 +395,26 @@ fn routes() -> Vec<Route> {
             Some(json!({})),
             crate::access::MANAGERS_200,
         ),
+        (
+            Method::POST,
+            "/api/v1/analytics/health/preview",
+            Some(json!({})),
+            |r| match r {
+                Role::Admin | Role::Manager | Role::Analyst => 200,
+                _ => 403,
+            },
+        ),
+        (Method::GET, "/api/v1/settings/health", None, crate::access::READERS),
+        (
+            Method::PUT,
+            "/api/v1/settings/health",
+            Some(
+                json!({"weights": {"order_recency": 25, "frequency_trend": 15, "satisfaction": 20,
+                "complaints": 15, "contact_cadence": 10, "loyalty_activity": 5, "primary_contact": 10,
+                "manual": 20}, "cutoffs": {"healthy": 70, "watch": 50, "at_risk": 30, "min_coverage": 0.5}}),
+            ),
+            crate::access::MANAGERS_200,
+        ),
     ]
 }
 
@@ -296,5 +426,6 @@ on_both_databases!(
     a_score_explains_itself,
     a_manual_factor_counts_until_it_expires,
     recomputes_are_kept_as_history,
+    other_weights_are_previewed_before_they_are_saved,
     every_health_route_answers_each_role_as_the_matrix_says,
 );

@@ -185,6 +185,12 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"customer_ids": [c]}),
         ),
         (
+            "/api/v1/analytics/health/preview",
+            "/api/v1/analytics/health/preview".into(),
+            Role::Admin,
+            json!({}),
+        ),
+        (
             "/api/v1/analytics/health/recompute",
             "/api/v1/analytics/health/recompute".into(),
             Role::Admin,

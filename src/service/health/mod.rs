@@ -13,7 +13,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{Store, begin, mask, new_id, now};
+use super::{Store, mask, new_id, now};
 use crate::auth::{Actor, policy};
 use crate::contract::customers::ValueTier;
 use crate::contract::feedback::{FeedbackKind, FeedbackStatus};
@@ -23,9 +23,11 @@ use crate::contract::health::{
 };
 use crate::contract::loyalty::EntryKind;
 use crate::contract::orders::OrderStatus;
-use crate::domain::health::{Cutoffs, Explained, Facts, Satisfaction, Weights, explain};
+use crate::domain::health::{Explained, Facts, Satisfaction, explain};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
+
+pub mod settings;
 
 /// Customers scored per batch.
 const BATCH: u64 = 1_000;
@@ -241,6 +243,44 @@ fn factors_json(e: &Explained) -> serde_json::Value {
     )
 }
 
+/// The live customers' facts, a batch at a time in id order.
+pub(super) struct Batches {
+    after: Option<Uuid>,
+    loyalty_on: bool,
+    at: DateTime<Utc>,
+}
+
+impl Batches {
+    /// # Errors
+    /// Database failures.
+    pub(super) async fn new(conn: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<Self> {
+        Ok(Self {
+            after: None,
+            loyalty_on: loyalty_on(conn).await?,
+            at,
+        })
+    }
+
+    /// The next batch's facts; `None` after the last.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub(super) async fn next(&mut self, conn: &impl ConnectionTrait) -> AppResult<Option<Vec<(Uuid, Facts)>>> {
+        let mut q = customer::Entity::find().filter(customer::Column::DeletedAt.is_null());
+        if let Some(a) = self.after {
+            q = q.filter(customer::Column::Id.gt(a));
+        }
+        let rows = customer_columns(q.order_by_asc(customer::Column::Id).limit(BATCH))
+            .all(conn)
+            .await?;
+        let Some(last) = rows.last().map(|r| r.0) else {
+            return Ok(None);
+        };
+        self.after = Some(last);
+        facts(conn, &rows, self.loyalty_on, self.at).await.map(Some)
+    }
+}
+
 /// Scores every live customer at `at` and stores the scores as history,
 /// batch by batch. Safe on several instances: a score is stored once per
 /// customer and instant.
@@ -249,23 +289,10 @@ fn factors_json(e: &Explained) -> serde_json::Value {
 /// Database failures (batches already stored stay stored).
 pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomputeResult> {
     let started = Instant::now();
-    let (weights, cutoffs) = (Weights::default(), Cutoffs::default());
-    let loyalty_on = loyalty_on(db).await?;
+    let settings::Rules { weights, cutoffs } = settings::rules(db).await?;
     let mut scored: i64 = 0;
-    let mut after: Option<Uuid> = None;
-    loop {
-        let mut q = customer::Entity::find().filter(customer::Column::DeletedAt.is_null());
-        if let Some(a) = after {
-            q = q.filter(customer::Column::Id.gt(a));
-        }
-        let rows = customer_columns(q.order_by_asc(customer::Column::Id).limit(BATCH))
-            .all(db)
-            .await?;
-        let Some(last) = rows.last().map(|r| r.0) else {
-            break;
-        };
-        let txn = begin(db).await?;
-        let batch = facts(&txn, &rows, loyalty_on, at).await?;
+    let mut batches = Batches::new(db, at).await?;
+    while let Some(batch) = batches.next(db).await? {
         let models = batch.iter().map(|(id, f)| {
             let e = explain(f, at, &weights, &cutoffs);
             health_score::ActiveModel {
@@ -284,11 +311,9 @@ pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomput
                     .do_nothing()
                     .to_owned(),
             )
-            .exec_without_returning(&txn)
+            .exec_without_returning(db)
             .await?;
-        txn.commit().await?;
         scored += i64::try_from(batch.len()).unwrap_or(i64::MAX);
-        after = Some(last);
     }
     Ok(HealthRecomputeResult {
         customers_scored: scored,
@@ -337,7 +362,8 @@ pub async fn get(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult
         .await?
         .pop()
         .ok_or(AppError::NotFound("customer"))?;
-    let e = explain(&f, at, &Weights::default(), &Cutoffs::default());
+    let rules = settings::rules(db).await?;
+    let e = explain(&f, at, &rules.weights, &rules.cutoffs);
     let manual = health_override::Entity::find_by_id(customer_id)
         .filter(health_override::Column::ExpiresAt.gt(at))
         .one(db)
