@@ -72,12 +72,22 @@ def _query(case):
 
 
 def _health(body):
-    """Cut-offs run healthy >= watch >= at_risk; a factor besides manual weighs something."""
+    """Cut-offs run healthy >= watch >= at_risk; a factor besides manual weighs
+    something; each warning clears at or beyond where it fires."""
     cutoffs = body.get("cutoffs")
     if isinstance(cutoffs, dict):
         levels = [cutoffs.get(k) for k in ("healthy", "watch", "at_risk")]
         if all(isinstance(v, (int, float)) for v in levels):
             cutoffs["healthy"], cutoffs["watch"], cutoffs["at_risk"] = sorted(levels, reverse=True)
+    warning = body.get("warning")
+    if isinstance(warning, dict):
+        for fire, clear in (("score_fire_below", "score_clear_at"), ("satisfaction_fire_below", "satisfaction_clear_at")):
+            low, high = warning.get(fire), warning.get(clear)
+            if isinstance(low, (int, float)) and isinstance(high, (int, float)) and high < low:
+                warning[fire], warning[clear] = high, low
+        days, clear_days = warning.get("dormant_days"), warning.get("dormant_clear_days")
+        if isinstance(days, int) and isinstance(clear_days, int) and clear_days > days:
+            warning["dormant_clear_days"] = days
     weights = body.get("weights")
     if isinstance(weights, dict):
         others = [v for k, v in weights.items() if k != "manual"]

@@ -13,6 +13,7 @@ pub mod feed_position;
 pub mod feedback_event;
 pub mod feedback_item;
 pub mod feedback_keyword;
+pub mod health_alert;
 pub mod health_override;
 pub mod health_score;
 pub mod idempotency_key;

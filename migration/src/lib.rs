@@ -18,6 +18,7 @@ mod m20261130_000012_import_keys;
 mod m20261130_000013_surveys;
 mod m20261130_000014_loyalty;
 mod m20261201_000015_health;
+mod m20261201_000016_health_alerts;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_surveys::Migration),
             Box::new(m20261130_000014_loyalty::Migration),
             Box::new(m20261201_000015_health::Migration),
+            Box::new(m20261201_000016_health_alerts::Migration),
         ]
     }
 }

@@ -57,6 +57,7 @@ event_types! {
     WebhookEndpointDisabled => "webhook.endpoint_disabled", "webhook_id";
     SurveyInvitationSent => "survey.invitation_sent", "invitation_id";
     SurveyResponseReceived => "survey.response_received", "response_id";
+    HealthRiskChanged => "health.risk_changed", "alert_id";
     NpsDetractor => "nps.detractor", "response_id";
     LoyaltyPointsChanged => "loyalty.points_changed", "entry_id";
     LoyaltyTierChanged => "loyalty.tier_changed", "customer_id";

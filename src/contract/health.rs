@@ -43,6 +43,48 @@ value_enum!(
     }
 );
 
+value_enum!(
+    /// An early-warning rule: `low_score` (the score below 50, cleared at
+    /// 55), `low_satisfaction` (the latest answer below 80 on a 100 scale,
+    /// cleared at 85), `order_gap` (a monthly buyer silent for 3 months,
+    /// cleared by an order), `primary_contact_left`, `dormant` (90 days
+    /// without a purchase, cleared by one in the last 30), with the default
+    /// thresholds.
+    AlertRule {
+        LowScore => "low_score",
+        LowSatisfaction => "low_satisfaction",
+        OrderGap => "order_gap",
+        PrimaryContactLeft => "primary_contact_left",
+        Dormant => "dormant",
+    }
+);
+
+/// An early-warning alert: one per rule and episode, open until the rule's
+/// clear threshold is crossed.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "HealthAlert", complex)]
+pub struct AlertView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub rule: AlertRule,
+    /// The figures that fired it (scores, days, thresholds; no personal data).
+    #[graphql(skip)]
+    pub evidence: serde_json::Value,
+    pub fired_at: DateTime<Utc>,
+    /// `null` while open.
+    pub cleared_at: Option<DateTime<Utc>>,
+    /// The win-back task it created (or joined, when one was open).
+    pub task_id: Option<Uuid>,
+}
+
+#[async_graphql::ComplexObject]
+impl AlertView {
+    /// The figures that fired it, as JSON text.
+    async fn evidence(&self) -> String {
+        self.evidence.to_string()
+    }
+}
+
 /// One factor of a score: why the score is what it is.
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
 #[graphql(name = "HealthFactorPart")]
@@ -128,6 +170,8 @@ pub struct HealthView {
     pub history: Vec<HealthPoint>,
     /// Each factor's values over those recomputes.
     pub factor_history: Vec<FactorHistory>,
+    /// Early-warning alerts, open ones first, then the latest cleared (20 at most).
+    pub alerts: Vec<AlertView>,
 }
 
 /// What a recompute did.
@@ -236,6 +280,59 @@ impl Default for HealthCutoffs {
 pub struct HealthSettings {
     pub weights: HealthWeights,
     pub cutoffs: HealthCutoffs,
+    /// The early-warning thresholds; left out, the defaults.
+    #[serde(default)]
+    #[graphql(default)]
+    pub warning: HealthWarning,
+}
+
+/// Early-warning thresholds: each rule fires at one and clears at another
+/// (hysteresis), so a value wobbling around a threshold raises one alert.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(input_name = "HealthWarningInput")]
+pub struct HealthWarning {
+    /// `low_score` fires below this score (0–100).
+    #[schema(minimum = 0, maximum = 100)]
+    pub score_fire_below: f64,
+    /// … and clears at this score or above (at least `score_fire_below`).
+    #[schema(minimum = 0, maximum = 100)]
+    pub score_clear_at: f64,
+    /// `low_satisfaction` fires below this (0–100 scale).
+    #[schema(minimum = 0, maximum = 100)]
+    pub satisfaction_fire_below: f64,
+    /// … and clears at this or above (at least `satisfaction_fire_below`).
+    #[schema(minimum = 0, maximum = 100)]
+    pub satisfaction_clear_at: f64,
+    /// `order_gap` fires after this many months (of 30 days) without an order, 1–24.
+    #[schema(minimum = 1, maximum = 24)]
+    pub gap_months: u32,
+    /// `dormant` fires after this many days without a purchase, 7–3650.
+    #[schema(minimum = 7, maximum = 3650)]
+    pub dormant_days: u32,
+    /// … and clears with a purchase within this many days (1 up to `dormant_days`).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub dormant_clear_days: u32,
+    /// Days until a win-back task is due, 0–90.
+    #[schema(minimum = 0, maximum = 90)]
+    pub win_back_due_days: u32,
+}
+
+/// The defaults are the rules' own.
+impl Default for HealthWarning {
+    fn default() -> Self {
+        let w = health::warning::Warning::default();
+        Self {
+            score_fire_below: w.score_fire_below,
+            score_clear_at: w.score_clear_at,
+            satisfaction_fire_below: w.satisfaction_fire_below,
+            satisfaction_clear_at: w.satisfaction_clear_at,
+            gap_months: w.gap_months,
+            dormant_days: w.dormant_days,
+            dormant_clear_days: w.dormant_clear_days,
+            win_back_due_days: 3,
+        }
+    }
 }
 
 /// Weights and cut-offs to try; either left out stays as it is.

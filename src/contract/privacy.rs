@@ -58,6 +58,8 @@ pub struct CustomerExport {
     pub health_override: Option<super::health::OverrideView>,
     /// Every stored health score, oldest first.
     pub health_history: Vec<super::health::HealthPoint>,
+    /// Every early-warning alert, open ones first.
+    pub health_alerts: Vec<super::health::AlertView>,
     /// The events about this customer still in the log.
     pub events: Vec<EventView>,
     /// When it was erased, if it was.

@@ -9,9 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 value_enum!(
-    /// What a task is for.
+    /// What a task is for; `win_back` tasks come from early-warning alerts.
     TaskKind {
         FollowUp => "follow_up",
+        WinBack => "win_back",
         Escalation => "escalation",
         Callback => "callback",
         Review => "review",

@@ -105,7 +105,7 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
     let rfm = customer_rfm::Entity::find_by_id(id).one(db).await?;
     let erased = erasure::Entity::find_by_id(id).one(db).await?;
     let (loyalty_account, loyalty_entries) = super::loyalty::export(db, actor, id).await?;
-    let (health_override, health_history) = super::health::export(db, actor, id).await?;
+    let (health_override, health_history, health_alerts) = super::health::export(db, actor, id).await?;
     Ok(CustomerExport {
         customer: super::customers::to_view(c, actor),
         contacts: contacts
@@ -161,6 +161,7 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
         loyalty_tier_changes: super::loyalty::tiers::history_of(db, id).await?,
         health_override,
         health_history,
+        health_alerts,
         events: logged.iter().map(events::to_view).collect::<AppResult<_>>()?,
         erased_at: erased.map(|e| e.erased_at),
         exported_at: now(),

@@ -14,6 +14,7 @@ mod feedback;
 mod graphql;
 mod hardening;
 mod health;
+mod health_warning;
 mod idempotency;
 mod loyalty;
 mod loyalty_holds;

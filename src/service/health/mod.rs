@@ -8,18 +8,21 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{contact, customer, feedback_item, health_override, health_score, loyalty_account, loyalty_entry, order};
+use entity::{
+    contact, customer, feedback_item, health_alert, health_override, health_score, loyalty_account, loyalty_entry,
+    order,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{Store, mask, new_id, now};
+use super::{Store, begin, mask, new_id, now};
 use crate::auth::{Actor, policy};
 use crate::contract::customers::ValueTier;
 use crate::contract::feedback::{FeedbackKind, FeedbackStatus};
 use crate::contract::health::{
-    FactorHistory, FactorPoint, FactorView, HealthFactor, HealthLevel, HealthPoint, HealthRecomputeResult, HealthView,
-    OverrideInput, OverrideView,
+    AlertView, FactorHistory, FactorPoint, FactorView, HealthFactor, HealthLevel, HealthPoint, HealthRecomputeResult,
+    HealthView, OverrideInput, OverrideView,
 };
 use crate::contract::loyalty::EntryKind;
 use crate::contract::orders::OrderStatus;
@@ -28,6 +31,7 @@ use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
 pub mod settings;
+mod warning;
 
 /// Customers scored per batch.
 const BATCH: u64 = 1_000;
@@ -289,30 +293,37 @@ impl Batches {
 /// Database failures (batches already stored stay stored).
 pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomputeResult> {
     let started = Instant::now();
-    let settings::Rules { weights, cutoffs } = settings::rules(db).await?;
+    let rules = settings::rules(db).await?;
     let mut scored: i64 = 0;
     let mut batches = Batches::new(db, at).await?;
     while let Some(batch) = batches.next(db).await? {
-        let models = batch.iter().map(|(id, f)| {
-            let e = explain(f, at, &weights, &cutoffs);
-            health_score::ActiveModel {
-                id: Set(new_id()),
-                customer_id: Set(*id),
-                computed_at: Set(at),
-                score: Set(e.score),
-                level: Set(e.level.as_str().into()),
-                coverage: Set(e.coverage),
-                factors: Set(factors_json(&e)),
-            }
+        let batch: Vec<(Uuid, Facts, Explained)> = batch
+            .into_iter()
+            .map(|(id, f)| {
+                let e = explain(&f, at, &rules.weights, &rules.cutoffs);
+                (id, f, e)
+            })
+            .collect();
+        let models = batch.iter().map(|(id, _, e)| health_score::ActiveModel {
+            id: Set(new_id()),
+            customer_id: Set(*id),
+            computed_at: Set(at),
+            score: Set(e.score),
+            level: Set(e.level.as_str().into()),
+            coverage: Set(e.coverage),
+            factors: Set(factors_json(e)),
         });
+        let txn = begin(db).await?;
         health_score::Entity::insert_many(models)
             .on_conflict(
                 OnConflict::columns([health_score::Column::CustomerId, health_score::Column::ComputedAt])
                     .do_nothing()
                     .to_owned(),
             )
-            .exec_without_returning(db)
+            .exec_without_returning(&txn)
             .await?;
+        warning::evaluate(&txn, &batch, &rules, at).await?;
+        txn.commit().await?;
         scored += i64::try_from(batch.len()).unwrap_or(i64::MAX);
     }
     Ok(HealthRecomputeResult {
@@ -414,10 +425,29 @@ pub async fn get(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult
         manual,
         history,
         factor_history,
+        alerts: alerts(db, customer_id, Some(ALERTS)).await?,
     })
 }
 
-/// A customer's manual factor and every stored score, for the privacy export.
+/// Alerts a customer's health shows.
+const ALERTS: u64 = 20;
+
+/// A customer's alerts, open ones first, then newest first.
+async fn alerts(conn: &impl ConnectionTrait, customer_id: Uuid, limit: Option<u64>) -> AppResult<Vec<AlertView>> {
+    Ok(health_alert::Entity::find()
+        .filter(health_alert::Column::CustomerId.eq(customer_id))
+        .order_by_asc(health_alert::Column::ClearedAt.is_not_null())
+        .order_by_desc(health_alert::Column::FiredAt)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(warning::to_view)
+        .collect())
+}
+
+/// A customer's manual factor, every stored score and every alert, for the
+/// privacy export.
 ///
 /// # Errors
 /// Database failures.
@@ -425,7 +455,7 @@ pub async fn export(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     customer_id: Uuid,
-) -> AppResult<(Option<OverrideView>, Vec<HealthPoint>)> {
+) -> AppResult<(Option<OverrideView>, Vec<HealthPoint>, Vec<AlertView>)> {
     let manual = health_override::Entity::find_by_id(customer_id)
         .one(conn)
         .await?
@@ -438,7 +468,7 @@ pub async fn export(
         .iter()
         .map(point)
         .collect();
-    Ok((manual, history))
+    Ok((manual, history, alerts(conn, customer_id, None).await?))
 }
 
 fn point(s: &health_score::Model) -> HealthPoint {

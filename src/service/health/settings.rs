@@ -11,10 +11,11 @@ use uuid::Uuid;
 use super::Batches;
 use crate::auth::{Actor, policy};
 use crate::contract::health::{
-    HealthCutoffs, HealthFactor, HealthLevel, HealthPreview, HealthPreviewInput, HealthSettings, HealthWeights,
-    LevelChange, LevelCount,
+    HealthCutoffs, HealthFactor, HealthLevel, HealthPreview, HealthPreviewInput, HealthSettings, HealthWarning,
+    HealthWeights, LevelChange, LevelCount,
 };
 use crate::domain::Checker;
+use crate::domain::health::warning::Warning;
 use crate::domain::health::{Cutoffs, Weights, explain};
 use crate::error::AppResult;
 use crate::service::settings::{load, store};
@@ -32,6 +33,8 @@ type Scored = (Option<f64>, HealthLevel);
 pub(super) struct Rules {
     pub weights: Weights,
     pub cutoffs: Cutoffs,
+    pub warning: Warning,
+    pub win_back_due_days: u32,
 }
 
 impl From<HealthSettings> for Rules {
@@ -44,6 +47,16 @@ impl From<HealthSettings> for Rules {
                 at_risk: s.cutoffs.at_risk,
                 min_coverage: s.cutoffs.min_coverage,
             },
+            warning: Warning {
+                score_fire_below: s.warning.score_fire_below,
+                score_clear_at: s.warning.score_clear_at,
+                satisfaction_fire_below: s.warning.satisfaction_fire_below,
+                satisfaction_clear_at: s.warning.satisfaction_clear_at,
+                gap_months: s.warning.gap_months,
+                dormant_days: s.warning.dormant_days,
+                dormant_clear_days: s.warning.dormant_clear_days,
+            },
+            win_back_due_days: s.warning.win_back_due_days,
         }
     }
 }
@@ -89,6 +102,40 @@ fn check_cutoffs(c: &mut Checker, field: &str, k: &HealthCutoffs) {
     }
 }
 
+fn check_warning(c: &mut Checker, w: &HealthWarning) {
+    for (name, value) in [
+        ("score_fire_below", w.score_fire_below),
+        ("score_clear_at", w.score_clear_at),
+        ("satisfaction_fire_below", w.satisfaction_fire_below),
+        ("satisfaction_clear_at", w.satisfaction_clear_at),
+    ] {
+        if !(0.0..=100.0).contains(&value) {
+            c.fail(&format!("warning.{name}"), "must be between 0 and 100");
+        }
+    }
+    if w.score_clear_at < w.score_fire_below {
+        c.fail("warning.score_clear_at", "must be at least score_fire_below");
+    }
+    if w.satisfaction_clear_at < w.satisfaction_fire_below {
+        c.fail(
+            "warning.satisfaction_clear_at",
+            "must be at least satisfaction_fire_below",
+        );
+    }
+    if !(1..=24).contains(&w.gap_months) {
+        c.fail("warning.gap_months", "must be between 1 and 24");
+    }
+    if !(7..=3650).contains(&w.dormant_days) {
+        c.fail("warning.dormant_days", "must be between 7 and 3650");
+    }
+    if !(1..=w.dormant_days.max(1)).contains(&w.dormant_clear_days) {
+        c.fail("warning.dormant_clear_days", "must be between 1 and dormant_days");
+    }
+    if w.win_back_due_days > 90 {
+        c.fail("warning.win_back_due_days", "must be between 0 and 90");
+    }
+}
+
 /// Reads the health settings.
 ///
 /// # Errors
@@ -107,6 +154,7 @@ pub async fn put(db: &impl Store, actor: &Actor, input: HealthSettings) -> AppRe
     let mut c = Checker::default();
     check_weights(&mut c, "weights", &input.weights);
     check_cutoffs(&mut c, "cutoffs", &input.cutoffs);
+    check_warning(&mut c, &input.warning);
     c.finish()?;
     store(db, KEY, &input).await?;
     Ok(input)
@@ -144,6 +192,7 @@ pub async fn preview(db: &impl Store, actor: &Actor, input: HealthPreviewInput) 
     let after = Rules::from(HealthSettings {
         weights: input.weights.unwrap_or(current.weights),
         cutoffs: input.cutoffs.unwrap_or(current.cutoffs),
+        warning: current.warning,
     });
     let at: DateTime<Utc> = now();
     let (mut tally_before, mut tally_after) = (HashMap::new(), HashMap::new());

@@ -34,6 +34,8 @@
 
 use chrono::{DateTime, Utc};
 
+pub mod warning;
+
 use crate::contract::health::{HealthFactor, HealthLevel};
 
 /// Everything a score is computed from, for one customer at one instant.

@@ -1,0 +1,81 @@
+//! Early-warning alerts: one row per rule and episode, open until cleared.
+//! A partial unique index keeps one open alert per customer and rule, so
+//! instances evaluating the same customers at once raise it once.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum HealthAlert {
+    Table,
+    Id,
+    CustomerId,
+    Rule,
+    Evidence,
+    FiredAt,
+    ClearedAt,
+    TaskId,
+}
+
+#[derive(DeriveIden)]
+enum Customer {
+    Table,
+    Id,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(HealthAlert::Table)
+                    .col(ColumnDef::new(HealthAlert::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(HealthAlert::CustomerId).uuid().not_null())
+                    .col(ColumnDef::new(HealthAlert::Rule).string_len(32).not_null())
+                    .col(ColumnDef::new(HealthAlert::Evidence).json().not_null())
+                    .col(
+                        ColumnDef::new(HealthAlert::FiredAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(HealthAlert::ClearedAt).timestamp_with_time_zone().null())
+                    .col(ColumnDef::new(HealthAlert::TaskId).uuid().null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_health_alert_customer")
+                            .from(HealthAlert::Table, HealthAlert::CustomerId)
+                            .to(Customer::Table, Customer::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_health_alert_customer_time")
+                    .table(HealthAlert::Table)
+                    .col(HealthAlert::CustomerId)
+                    .col(HealthAlert::FiredAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX ux_health_alert_open ON health_alert (customer_id, rule) WHERE cleared_at IS NULL",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(HealthAlert::Table).to_owned())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! Early warning as a customer-success team lives with it: an alert fires
+//! once per episode however the score wobbles, brings one win-back task for
+//! the owner and one `health.risk_changed`, moves the lifecycle stage, and
+//! clears once — on two instances at once too.
+
+use crate::common::{AGENT, TestApp};
+use rapport::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn set_manual(app: &TestApp, customer: &str, value: i32) {
+    let set = app
+        .put(
+            &format!("/api/v1/customers/{customer}/health/override"),
+            &app.token(Role::Manager),
+            json!({"value": value, "reason": "steer", "expires_at": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+}
+
+async fn recompute(app: &TestApp) {
+    let run = app
+        .post("/api/v1/analytics/health/recompute", &app.token(Role::Admin), json!({}))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+}
+
+async fn risk_events(app: &TestApp) -> i64 {
+    app.count("event WHERE type = 'health.risk_changed'").await
+}
+
+async fn stage(app: &TestApp, customer: &str) -> String {
+    let c = app
+        .get(&format!("/api/v1/customers/{customer}"), &app.token(Role::Admin))
+        .await;
+    c.body["lifecycle_stage"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn a_wobbling_score_raises_one_alert_one_task_and_clears_once(app: &TestApp) {
+    // The manual factor steers the score: it weighs 100, complaints (none: 100) 0.01.
+    let mut settings = app.get("/api/v1/settings/health", &app.token(Role::Admin)).await.body;
+    settings["weights"] = json!({"order_recency": 0, "frequency_trend": 0, "satisfaction": 0, "complaints": 0.01,
+        "contact_cadence": 0, "loyalty_activity": 0, "primary_contact": 0, "manual": 100});
+    let saved = app
+        .put("/api/v1/settings/health", &app.token(Role::Admin), settings)
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.body["warning"]["score_fire_below"], 50.0);
+    // Hysteresis needs the clear side at or beyond the fire side.
+    for (key, value, field) in [
+        ("score_clear_at", 40, "warning.score_clear_at"),
+        ("dormant_clear_days", 400, "warning.dormant_clear_days"),
+        ("gap_months", 0, "warning.gap_months"),
+    ] {
+        let mut bad = saved.body.clone();
+        bad["warning"][key] = json!(value);
+        app.put("/api/v1/settings/health", &app.token(Role::Admin), bad)
+            .await
+            .assert_problem(422, Some(field));
+    }
+    let customer = app
+        .create_customer(json!({"name": "Wobbly AG", "lifecycle_stage": "active", "owner_id": AGENT}))
+        .await;
+    for i in 0..10 {
+        set_manual(app, &customer, if i % 2 == 0 { 49 } else { 51 }).await;
+        recompute(app).await;
+    }
+    assert_eq!(app.count("health_alert").await, 1);
+    assert_eq!(app.count("task WHERE kind = 'win_back'").await, 1);
+    assert_eq!(risk_events(app).await, 1);
+    assert_eq!(stage(app, &customer).await, "at_risk");
+    let health = app
+        .get(&format!("/api/v1/customers/{customer}/health"), &app.token(Role::Agent))
+        .await
+        .body;
+    let alert = &health["alerts"][0];
+    assert_eq!(alert["rule"], "low_score", "{health}");
+    assert!(alert["cleared_at"].is_null());
+    assert_eq!(alert["evidence"]["fire_below"], 50.0);
+    let task = app
+        .get(
+            &format!("/api/v1/tasks/{}", alert["task_id"].as_str().unwrap_or_default()),
+            &app.token(Role::Agent),
+        )
+        .await;
+    assert_eq!(task.status, StatusCode::OK, "{}", task.body);
+    assert_eq!(task.body["kind"], "win_back");
+    assert_eq!(task.body["assignee_id"], AGENT);
+    assert!(task.body["due_at"].is_string());
+    // Healthy again: one clear, the stage back to active; staying healthy changes nothing.
+    set_manual(app, &customer, 90).await;
+    recompute(app).await;
+    recompute(app).await;
+    assert_eq!(risk_events(app).await, 2);
+    assert_eq!(app.count("health_alert WHERE cleared_at IS NOT NULL").await, 1);
+    assert_eq!(stage(app, &customer).await, "active");
+    // A new episode is a new alert; the open win-back task is joined, not doubled.
+    set_manual(app, &customer, 20).await;
+    recompute(app).await;
+    assert_eq!(app.count("health_alert").await, 2);
+    assert_eq!(app.count("task WHERE kind = 'win_back'").await, 1);
+    // The privacy export carries the alerts.
+    let export = app
+        .get(&format!("/api/v1/customers/{customer}/export"), &app.token(Role::Admin))
+        .await;
+    assert_eq!(
+        export.body["health_alerts"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        export.body
+    );
+}
+
+async fn two_instances_recomputing_at_once_raise_an_alert_once(app: &TestApp) {
+    let customer = app
+        .create_customer(json!({"name": "Gone Quiet", "lifecycle_stage": "active"}))
+        .await;
+    let admin = app.token(Role::Admin);
+    let contact = app
+        .post(
+            &format!("/api/v1/customers/{customer}/contacts"),
+            &admin,
+            json!({"name": "Former Primary", "is_primary": true}),
+        )
+        .await;
+    assert_eq!(contact.status, StatusCode::CREATED, "{}", contact.body);
+    let left = app
+        .patch(
+            &format!("/api/v1/contacts/{}", contact.id()),
+            &admin,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(left.status, StatusCode::OK, "{}", left.body);
+    let (a, b) = tokio::join!(
+        app.post("/api/v1/analytics/health/recompute", &admin, json!({})),
+        app.post("/api/v1/analytics/health/recompute", &admin, json!({})),
+    );
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::OK, StatusCode::OK),
+        "{} {}",
+        a.body,
+        b.body
+    );
+    assert_eq!(app.count("health_alert WHERE rule = 'primary_contact_left'").await, 1);
+    assert_eq!(app.count("task WHERE kind = 'win_back'").await, 1);
+    assert_eq!(risk_events(app).await, 1);
+}
+
+on_both_databases!(
+    a_wobbling_score_raises_one_alert_one_task_and_clears_once,
+    two_instances_recomputing_at_once_raise_an_alert_once,
+);
