@@ -48,6 +48,9 @@ pub struct Model {
     pub csat_at: Option<DateTimeUtc>,
     /// When a promoter answer made the customer a referral candidate.
     pub referral_candidate_at: Option<DateTimeUtc>,
+    /// The latest health recompute's score (0–100) and level.
+    pub health_score: Option<f64>,
+    pub health_level: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

@@ -1,4 +1,5 @@
-//! Early-warning alerts: one row per rule and episode, open until cleared.
+//! Early-warning alerts: one row per rule and episode, open until cleared;
+//! the latest health score and level on the customer.
 //! A partial unique index keeps one open alert per customer and rule, so
 //! instances evaluating the same customers at once raise it once.
 
@@ -23,6 +24,8 @@ enum HealthAlert {
 enum Customer {
     Table,
     Id,
+    HealthScore,
+    HealthLevel,
 }
 
 #[async_trait::async_trait]
@@ -63,6 +66,33 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The latest recompute's score and level on the customer, for segment
+        // rules, lists and the 360.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Customer::Table)
+                    .add_column(ColumnDef::new(Customer::HealthScore).double().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Customer::Table)
+                    .add_column(ColumnDef::new(Customer::HealthLevel).string_len(24).null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_customer_health_level")
+                    .table(Customer::Table)
+                    .col(Customer::HealthLevel)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .get_connection()
             .execute_unprepared(
@@ -73,6 +103,19 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_customer_health_level")
+                    .table(Customer::Table)
+                    .to_owned(),
+            )
+            .await?;
+        for column in [Customer::HealthScore, Customer::HealthLevel] {
+            manager
+                .alter_table(Table::alter().table(Customer::Table).drop_column(column).to_owned())
+                .await?;
+        }
         manager
             .drop_table(Table::drop().table(HealthAlert::Table).to_owned())
             .await?;

@@ -238,6 +238,10 @@ pub struct CustomerView {
     pub latest_csat: Option<i32>,
     /// When a promoter answer made the customer a referral candidate.
     pub referral_candidate_at: Option<DateTime<Utc>>,
+    /// The health score (0–100) and level as of the last recompute
+    /// (`GET /customers/{id}/health` computes it now, with why).
+    pub health_score: Option<f64>,
+    pub health_level: Option<super::health::HealthLevel>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -358,4 +362,9 @@ pub struct CustomerOverview {
     pub open_feedback: Vec<super::feedback::FeedbackView>,
     /// Loyalty balance, debt and tier (absent before points first move).
     pub loyalty: Option<super::loyalty::LoyaltyGlance>,
+    /// Early-warning alerts still open, newest first (at most 20); the
+    /// health score and level are on `customer`.
+    pub open_alerts: Vec<super::health::AlertView>,
+    /// Tasks still open, soonest due first (at most 20).
+    pub open_tasks: Vec<super::tasks::TaskView>,
 }

@@ -157,6 +157,24 @@ pub enum TimelineEntry {
         points: i64,
         balance_after: i64,
     },
+    /// An early-warning alert fired (`cleared_at` once it cleared).
+    HealthAlert {
+        id: Uuid,
+        at: DateTime<Utc>,
+        rule: super::health::AlertRule,
+        cleared_at: Option<DateTime<Utc>>,
+        task_id: Option<Uuid>,
+    },
+    /// A task created about the customer (agents see their own).
+    Task {
+        id: Uuid,
+        at: DateTime<Utc>,
+        kind: super::tasks::TaskKind,
+        title: String,
+        status: super::tasks::TaskStatus,
+        assignee_id: Option<String>,
+        due_at: Option<DateTime<Utc>>,
+    },
 }
 
 impl TimelineEntry {
@@ -167,7 +185,9 @@ impl TimelineEntry {
             | Self::Interaction { at, .. }
             | Self::Feedback { at, .. }
             | Self::SurveyResponse { at, .. }
-            | Self::Loyalty { at, .. } => *at,
+            | Self::Loyalty { at, .. }
+            | Self::HealthAlert { at, .. }
+            | Self::Task { at, .. } => *at,
         }
     }
 
@@ -178,7 +198,9 @@ impl TimelineEntry {
             | Self::Interaction { id, .. }
             | Self::Feedback { id, .. }
             | Self::SurveyResponse { id, .. }
-            | Self::Loyalty { id, .. } => *id,
+            | Self::Loyalty { id, .. }
+            | Self::HealthAlert { id, .. }
+            | Self::Task { id, .. } => *id,
         }
     }
 }

@@ -8,18 +8,21 @@ use super::loaders::{feed, part, prefetch, selected};
 use super::paging::{DEFAULT_NESTED, MAX_NESTED, nested_limit};
 use super::paging::{connection, page};
 use super::{ctx, gql};
+use crate::auth::policy;
 use crate::contract::contacts::{ContactPatch, ContactView, NewContact};
 use crate::contract::customers::{
     CustomerFilter, CustomerPatch, CustomerSort, CustomerView, MyProfilePatch, MyProfileView, NewCustomer,
 };
 use crate::contract::feedback::FeedbackView;
+use crate::contract::health::AlertView;
 use crate::contract::interactions::{InteractionView, NewInteraction};
 use crate::contract::loyalty::LoyaltyGlance;
 use crate::contract::orders::{OrderSummary, OrderView};
 use crate::contract::segments::RfmView;
-use crate::service::overview::OPEN_FEEDBACK;
+use crate::contract::tasks::TaskView;
+use crate::service::overview::{OPEN_FEEDBACK, OPEN_WORK};
 use crate::service::parts::{Part, PartValue};
-use crate::service::{contacts, customer_list, customers, feedback, interactions, orders, rfm};
+use crate::service::{contacts, customer_list, customers, feedback, health, interactions, orders, rfm, tasks};
 
 #[ComplexObject]
 impl CustomerView {
@@ -86,6 +89,27 @@ impl CustomerView {
         Ok(match part(c, self.id, Part::Loyalty).await? {
             Some(PartValue::Loyalty(glance)) => glance,
             _ => None,
+        })
+    }
+
+    /// Early-warning alerts still open, newest first (at most 20).
+    async fn open_alerts(&self, c: &Context<'_>) -> async_graphql::Result<Vec<AlertView>> {
+        Ok(match part(c, self.id, Part::OpenAlerts(OPEN_WORK)).await? {
+            Some(PartValue::Alerts(rows)) => rows.into_iter().map(health::alert_view).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// Tasks still open, soonest due first (at most 20; agents see their own).
+    async fn open_tasks(&self, c: &Context<'_>) -> async_graphql::Result<Vec<TaskView>> {
+        let (actor, _) = ctx(c)?;
+        Ok(match part(c, self.id, Part::OpenTasks(OPEN_WORK)).await? {
+            Some(PartValue::Tasks(rows)) => rows
+                .into_iter()
+                .filter(|t| policy::may_see_assigned(actor, t.assignee_id.as_deref()))
+                .map(tasks::to_view)
+                .collect(),
+            _ => Vec::new(),
         })
     }
 

@@ -79,6 +79,8 @@ pub fn selected(node: async_graphql::Lookahead<'_>) -> async_graphql::Result<Vec
         ),
         ("rfm", Part::Rfm),
         ("loyalty", Part::Loyalty),
+        ("openAlerts", Part::OpenAlerts(crate::service::overview::OPEN_WORK)),
+        ("openTasks", Part::OpenTasks(crate::service::overview::OPEN_WORK)),
     ] {
         if node.field(field).exists() {
             parts.push(part);

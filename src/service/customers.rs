@@ -53,6 +53,11 @@ pub fn to_view(m: customer::Model, actor: &Actor) -> CustomerView {
         nps_category: m.nps_category,
         latest_csat: m.latest_csat,
         referral_candidate_at: m.referral_candidate_at,
+        health_score: m.health_score,
+        health_level: m
+            .health_level
+            .as_deref()
+            .map(crate::contract::health::HealthLevel::from_db),
         created_at: m.created_at,
         updated_at: m.updated_at,
     }
@@ -277,6 +282,8 @@ pub async fn create(db: &impl Store, actor: &Actor, mut input: NewCustomer) -> A
         latest_csat: Set(None),
         csat_at: Set(None),
         referral_candidate_at: Set(None),
+        health_score: Set(None),
+        health_level: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),

@@ -1,8 +1,8 @@
 //! The customer 360 and the merged timeline.
 
 use crate::service::Store;
-use entity::order;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use entity::{health_alert, loyalty_entry, order, task};
+use sea_orm::{ColumnTrait, EntityTrait, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::paging::before_cursor;
@@ -11,29 +11,35 @@ use super::{contacts, customers, feedback, interactions};
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
 use crate::contract::customers::CustomerOverview;
+use crate::contract::health::AlertRule;
 use crate::contract::interactions::Channel;
 use crate::contract::interactions::Direction;
 use crate::contract::orders::{OrderStatus, OrderSummary, TimelineEntry};
+use crate::contract::tasks::{TaskKind, TaskStatus};
 use crate::domain::pagination::{Cursor, PageRequest};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// How many interactions the overview shows.
 pub const RECENT_INTERACTIONS: u64 = 10;
 /// How many open feedback items the overview shows.
 pub const OPEN_FEEDBACK: u64 = 20;
+/// How many open alerts and open tasks the overview shows.
+pub const OPEN_WORK: u64 = 20;
 
 /// The parts the REST overview shows.
-pub const OVERVIEW: [Part; 6] = [
+pub const OVERVIEW: [Part; 8] = [
     Part::Contacts,
     Part::RecentInteractions(RECENT_INTERACTIONS),
     Part::OrderSummary,
     Part::Rfm,
     Part::OpenFeedback(OPEN_FEEDBACK),
     Part::Loyalty,
+    Part::OpenAlerts(OPEN_WORK),
+    Part::OpenTasks(OPEN_WORK),
 ];
 
 /// Profile, contacts, recent interactions, order summary, RFM, open
-/// feedback and loyalty in one answer, read in one statement (see [`super::parts`]).
+/// feedback, loyalty, open alerts and open tasks in one answer, read in one statement (see [`super::parts`]).
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`.
@@ -48,6 +54,8 @@ pub async fn overview(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Cus
         rfm: None,
         open_feedback: Vec::new(),
         loyalty: None,
+        open_alerts: Vec::new(),
+        open_tasks: Vec::new(),
     };
     for part in OVERVIEW {
         match parts.take(part) {
@@ -63,13 +71,52 @@ pub async fn overview(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Cus
                 view.open_feedback = rows.into_iter().map(|m| feedback::to_view(m, actor)).collect();
             }
             Some(PartValue::Loyalty(glance)) => view.loyalty = glance,
+            Some(PartValue::Alerts(rows)) => {
+                view.open_alerts = rows.into_iter().map(super::health::alert_view).collect()
+            }
+            Some(PartValue::Tasks(rows)) => {
+                view.open_tasks = rows
+                    .into_iter()
+                    .filter(|t| policy::may_see_assigned(actor, t.assignee_id.as_deref()))
+                    .map(super::tasks::to_view)
+                    .collect();
+            }
             Some(PartValue::Orders(_)) | None => {}
         }
     }
     Ok(view)
 }
 
-/// Orders, interactions and feedback events merged newest first. Each source is read one page
+/// A customer's rows of `E` newest first by `at` (then id), one past the
+/// page after its cursor: one source of the timeline.
+async fn newest_for<E>(
+    db: &impl Store,
+    at: E::Column,
+    customer_id: Uuid,
+    page: &PageRequest,
+) -> AppResult<Vec<E::Model>>
+where
+    E: EntityTrait,
+{
+    let column = |name: &str| {
+        E::Column::iter()
+            .find(|c| c.as_str() == name)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("{name} missing from a timeline source")))
+    };
+    let (customer, id) = (column("customer_id")?, column("id")?);
+    let mut q = E::find().filter(customer.eq(customer_id));
+    if let Some(after) = &page.after {
+        q = q.filter(before_cursor(at, id, after)?);
+    }
+    Ok(q.order_by_desc(at)
+        .order_by_desc(id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?)
+}
+
+/// Orders, interactions, feedback events, survey responses, loyalty
+/// entries, alerts and tasks merged newest first. Each source is read one page
 /// past the cursor, so the merge is exact whatever the mix.
 ///
 /// # Errors
@@ -77,20 +124,13 @@ pub async fn overview(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Cus
 pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageRequest) -> AppResult<Page<TimelineEntry>> {
     policy::read_customers(actor)?;
     customers::find_live(db, id).await?;
-    let mut q = order::Entity::find().filter(order::Column::CustomerId.eq(id));
-    if let Some(after) = &page.after {
-        q = q.filter(before_cursor(order::Column::OrderedAt, order::Column::Id, after)?);
-    }
-    let order_rows = q
-        .order_by_desc(order::Column::OrderedAt)
-        .order_by_desc(order::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
+    let order_rows = newest_for::<order::Entity>(db, order::Column::OrderedAt, id, page).await?;
     let interaction_rows = interactions::page_for(db, id, page).await?;
     let feedback_rows = feedback::events_for_timeline(db, actor, id, page).await?;
     let response_rows = super::surveys::responses_for_timeline(db, id, page).await?;
-    let loyalty_rows = super::loyalty::entries_for_timeline(db, id, page).await?;
+    let loyalty_rows = newest_for::<loyalty_entry::Entity>(db, loyalty_entry::Column::CreatedAt, id, page).await?;
+    let alert_rows = newest_for::<health_alert::Entity>(db, health_alert::Column::FiredAt, id, page).await?;
+    let task_rows = newest_for::<task::Entity>(db, task::Column::CreatedAt, id, page).await?;
     let mut entries: Vec<TimelineEntry> = order_rows
         .into_iter()
         .map(|o| TimelineEntry::Order {
@@ -131,6 +171,27 @@ pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageReque
             points: e.points,
             balance_after: e.balance_after,
         }))
+        .chain(alert_rows.into_iter().map(|a| TimelineEntry::HealthAlert {
+            id: a.id,
+            at: a.fired_at,
+            rule: AlertRule::from_db(&a.rule),
+            cleared_at: a.cleared_at,
+            task_id: a.task_id,
+        }))
+        .chain(
+            task_rows
+                .into_iter()
+                .filter(|t| policy::may_see_assigned(actor, t.assignee_id.as_deref()))
+                .map(|t| TimelineEntry::Task {
+                    id: t.id,
+                    at: t.created_at,
+                    kind: TaskKind::from_db(&t.kind),
+                    title: super::mask::text_for(actor, t.title),
+                    status: TaskStatus::from_db(&t.status),
+                    assignee_id: t.assignee_id,
+                    due_at: t.due_at,
+                }),
+        )
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse((e.at(), e.id())));
     Ok(super::paging::page(entries, page.limit, |e| Cursor {

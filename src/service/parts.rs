@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::service::Store;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use entity::{contact, customer, customer_rfm, feedback_item, interaction, order};
+use entity::{contact, customer, customer_rfm, feedback_item, health_alert, interaction, order, task};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ColumnType, DbBackend, EntityName, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult,
@@ -23,6 +23,7 @@ use crate::contract::MinorUnits;
 use crate::contract::feedback::FeedbackStatus;
 use crate::contract::loyalty::LoyaltyGlance;
 use crate::contract::orders::{OrderStatus, OrderSummary, Spend};
+use crate::contract::tasks::TaskStatus;
 use crate::error::{AppError, AppResult};
 
 /// One relation shown beside a customer. Lists carry how many rows they keep.
@@ -42,6 +43,10 @@ pub enum Part {
     OpenFeedback(u64),
     /// Loyalty balance, debt and tier; none before points first move.
     Loyalty,
+    /// Early-warning alerts still open, newest first.
+    OpenAlerts(u64),
+    /// Tasks still open, soonest due first.
+    OpenTasks(u64),
 }
 
 /// A part's rows.
@@ -54,6 +59,8 @@ pub enum PartValue {
     Rfm(Option<Box<customer_rfm::Model>>),
     Feedback(Vec<feedback_item::Model>),
     Loyalty(Option<LoyaltyGlance>),
+    Alerts(Vec<health_alert::Model>),
+    Tasks(Vec<task::Model>),
 }
 
 /// The parts read for one customer.
@@ -84,6 +91,8 @@ impl Part {
             Self::Rfm => "p_rfm".into(),
             Self::OpenFeedback(n) => format!("p_open_feedback_{n}"),
             Self::Loyalty => "p_loyalty".into(),
+            Self::OpenAlerts(n) => format!("p_open_alerts_{n}"),
+            Self::OpenTasks(n) => format!("p_open_tasks_{n}"),
         }
     }
 
@@ -99,6 +108,15 @@ impl Part {
                 backend,
                 &format!(" AND status <> '{}'", FeedbackStatus::Closed.as_str()),
                 "created_at DESC, id DESC",
+                Some(n),
+            ),
+            Self::OpenAlerts(n) => {
+                rows::<health_alert::Entity>(backend, " AND cleared_at IS NULL", "fired_at DESC, id DESC", Some(n))
+            }
+            Self::OpenTasks(n) => rows::<task::Entity>(
+                backend,
+                &format!(" AND status = '{}'", TaskStatus::Open.as_str()),
+                "due_at ASC, id ASC",
                 Some(n),
             ),
             Self::Loyalty => format!(
@@ -154,6 +172,8 @@ impl Part {
             }),
             Self::OrderSummary => PartValue::OrderSummary(summary(text)?),
             Self::Loyalty => PartValue::Loyalty(text.map(|t| read(t, &[])).transpose()?),
+            Self::OpenAlerts(_) => PartValue::Alerts(models::<health_alert::Entity>(text)?),
+            Self::OpenTasks(_) => PartValue::Tasks(models::<task::Entity>(text)?),
         })
     }
 }

@@ -88,6 +88,55 @@ async fn a_wobbling_score_raises_one_alert_one_task_and_clears_once(app: &TestAp
     assert_eq!(task.body["kind"], "win_back");
     assert_eq!(task.body["assignee_id"], AGENT);
     assert!(task.body["due_at"].is_string());
+    // The customer carries the latest score; the 360, the timeline, GraphQL and segment rules show it.
+    let admin = app.token(Role::Admin);
+    let c = app.get(&format!("/api/v1/customers/{customer}"), &admin).await.body;
+    assert!(
+        c["health_score"].as_f64().is_some_and(|s| (49.0..52.0).contains(&s)),
+        "{c}"
+    );
+    let overview = app
+        .get(
+            &format!("/api/v1/customers/{customer}/overview"),
+            &app.token(Role::Agent),
+        )
+        .await
+        .body;
+    assert_eq!(overview["open_alerts"][0]["rule"], "low_score", "{overview}");
+    assert_eq!(overview["open_tasks"][0]["kind"], "win_back", "{overview}");
+    let timeline = app
+        .get(&format!("/api/v1/customers/{customer}/timeline"), &admin)
+        .await
+        .body;
+    let types: Vec<&str> = timeline["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["type"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(types.contains(&"health_alert") && types.contains(&"task"), "{timeline}");
+    let gql = app
+        .graphql(
+            Some(&admin),
+            "query($id: ID!) { customer(id: $id) { healthScore healthLevel openAlerts { rule taskId } openTasks { kind } } }",
+            json!({"id": customer}),
+        )
+        .await;
+    assert_eq!(gql["data"]["customer"]["openAlerts"][0]["rule"], "LOW_SCORE", "{gql}");
+    assert_eq!(gql["data"]["customer"]["openTasks"][0]["kind"], "WIN_BACK", "{gql}");
+    for rule in [
+        json!({"field": "risk_level", "op": "in", "value": ["watch", "at_risk", "critical"]}),
+        json!({"field": "health_score", "op": "lt", "value": 52}),
+    ] {
+        let preview = app
+            .post("/api/v1/segments/preview", &admin, json!({"rule": rule}))
+            .await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        assert_eq!(
+            preview.body["sample"][0]["id"],
+            customer.as_str(),
+            "{rule}: {}",
+            preview.body
+        );
+    }
     // Healthy again: one clear, the stage back to active; staying healthy changes nothing.
     set_manual(app, &customer, 90).await;
     recompute(app).await;

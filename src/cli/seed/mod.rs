@@ -218,6 +218,8 @@ impl Generator {
             latest_csat: None,
             csat_at: None,
             referral_candidate_at: None,
+            health_score: None,
+            health_level: None,
             created_at,
             updated_at: created_at,
             deleted_at: None,

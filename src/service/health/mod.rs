@@ -12,7 +12,7 @@ use entity::{
     contact, customer, feedback_item, health_alert, health_override, health_score, loyalty_account, loyalty_entry,
     order,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, QueryStatementBuilder, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -32,6 +32,8 @@ use crate::error::{AppError, AppResult};
 
 pub mod settings;
 mod warning;
+
+pub use warning::to_view as alert_view;
 
 /// Customers scored per batch.
 const BATCH: u64 = 1_000;
@@ -322,6 +324,7 @@ pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomput
             )
             .exec_without_returning(&txn)
             .await?;
+        latest_on_customers(&txn, batch.iter().map(|b| b.0).collect(), at).await?;
         warning::evaluate(&txn, &batch, &rules, at).await?;
         txn.commit().await?;
         scored += i64::try_from(batch.len()).unwrap_or(i64::MAX);
@@ -331,6 +334,30 @@ pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomput
         computed_at: at,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
+}
+
+/// Copies the scores stored at `at` onto the customers (for segment rules,
+/// lists and the 360), in one statement.
+async fn latest_on_customers(conn: &impl ConnectionTrait, ids: Vec<Uuid>, at: DateTime<Utc>) -> AppResult<()> {
+    let stored = |col: health_score::Column| {
+        let q = Query::select()
+            .column((health_score::Entity, col))
+            .from(health_score::Entity)
+            .and_where(
+                Expr::col((health_score::Entity, health_score::Column::CustomerId))
+                    .equals((customer::Entity, customer::Column::Id)),
+            )
+            .and_where(Expr::col((health_score::Entity, health_score::Column::ComputedAt)).eq(at))
+            .to_owned();
+        SimpleExpr::SubQuery(None, Box::new(q.into_sub_query_statement()))
+    };
+    customer::Entity::update_many()
+        .col_expr(customer::Column::HealthScore, stored(health_score::Column::Score))
+        .col_expr(customer::Column::HealthLevel, stored(health_score::Column::Level))
+        .filter(customer::Column::Id.is_in(ids))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Recomputes every customer's health now.

@@ -27,7 +27,8 @@ use crate::service::{events, new_id};
 /// Who creates the tasks the rules raise.
 const ACTOR: &str = "system:health";
 
-pub(super) fn to_view(m: health_alert::Model) -> AlertView {
+/// An alert as every reader sees it (it holds no personal data).
+pub fn to_view(m: health_alert::Model) -> AlertView {
     AlertView {
         id: m.id,
         customer_id: m.customer_id,

@@ -413,28 +413,3 @@ pub async fn export(
         entry_views(db, actor, entries).await?,
     ))
 }
-
-/// A customer's entries for the timeline, newest first, one page past the
-/// cursor.
-///
-/// # Errors
-/// `Validation` on a bad cursor; database failures.
-pub async fn entries_for_timeline(
-    db: &impl Store,
-    customer_id: Uuid,
-    page: &PageRequest,
-) -> AppResult<Vec<loyalty_entry::Model>> {
-    let mut q = loyalty_entry::Entity::find().filter(loyalty_entry::Column::CustomerId.eq(customer_id));
-    if let Some(after) = &page.after {
-        q = q.filter(super::paging::before_cursor(
-            loyalty_entry::Column::CreatedAt,
-            loyalty_entry::Column::Id,
-            after,
-        )?);
-    }
-    Ok(q.order_by_desc(loyalty_entry::Column::CreatedAt)
-        .order_by_desc(loyalty_entry::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?)
-}

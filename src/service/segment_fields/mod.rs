@@ -34,6 +34,7 @@ pub struct FieldDef {
 
 const TIERS: &[&str] = &["key", "important", "general"];
 const STAGES: &[&str] = &["prospect", "onboarding", "active", "at_risk", "churned", "won_back"];
+const HEALTH_LEVELS: &[&str] = &["insufficient_data", "healthy", "watch", "at_risk", "critical"];
 const NPS_CATEGORIES: &[&str] = &["promoter", "passive", "detractor"];
 const LABELS: &[&str] = &[
     "champions",
@@ -60,6 +61,16 @@ pub const FIELDS: &[FieldDef] = &[
         name: "lifecycle_stage",
         field_type: FieldType::Enum(STAGES),
         source: Source::Customer(customer::Column::LifecycleStage),
+    },
+    FieldDef {
+        name: "health_score",
+        field_type: FieldType::Number,
+        source: Source::Customer(customer::Column::HealthScore),
+    },
+    FieldDef {
+        name: "risk_level",
+        field_type: FieldType::Enum(HEALTH_LEVELS),
+        source: Source::Customer(customer::Column::HealthLevel),
     },
     FieldDef {
         name: "tags",
