@@ -220,6 +220,10 @@ def _body(case):
             body[key] = {}
     if path in ("/api/v1/settings/health", "/api/v1/analytics/health/preview"):
         _health(body)
+    if path in ("/api/v1/customers", "/api/v1/customers/{id}") and "churn_reason" in body:
+        # A churn reason goes with the churned stage, never null while churned.
+        if body.get("lifecycle_stage") != "churned" or body["churn_reason"] is None:
+            body.pop("churn_reason")
     if path == "/api/v1/customers/{id}/health/override":
         # An override counts from now until a date within a year.
         body["expires_at"] = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()

@@ -51,6 +51,9 @@ pub struct Model {
     /// The latest health recompute's score (0–100) and level.
     pub health_score: Option<f64>,
     pub health_level: Option<String>,
+    /// The latest churn's reason and time (kept after a win-back).
+    pub churn_reason: Option<String>,
+    pub churned_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

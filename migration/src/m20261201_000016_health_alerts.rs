@@ -1,5 +1,6 @@
 //! Early-warning alerts: one row per rule and episode, open until cleared;
-//! the latest health score and level on the customer.
+//! the latest health score and level, and the latest churn's reason and
+//! time, on the customer.
 //! A partial unique index keeps one open alert per customer and rule, so
 //! instances evaluating the same customers at once raise it once.
 
@@ -26,6 +27,8 @@ enum Customer {
     Id,
     HealthScore,
     HealthLevel,
+    ChurnReason,
+    ChurnedAt,
 }
 
 #[async_trait::async_trait]
@@ -85,6 +88,22 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .alter_table(
+                Table::alter()
+                    .table(Customer::Table)
+                    .add_column(ColumnDef::new(Customer::ChurnReason).string_len(16).null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Customer::Table)
+                    .add_column(ColumnDef::new(Customer::ChurnedAt).timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_index(
                 Index::create()
                     .name("ix_customer_health_level")
@@ -111,7 +130,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for column in [Customer::HealthScore, Customer::HealthLevel] {
+        for column in [
+            Customer::HealthScore,
+            Customer::HealthLevel,
+            Customer::ChurnReason,
+            Customer::ChurnedAt,
+        ] {
             manager
                 .alter_table(Table::alter().table(Customer::Table).drop_column(column).to_owned())
                 .await?;

@@ -29,6 +29,15 @@ value_enum!(
     }
 );
 value_enum!(
+    /// Why a customer churned: `service`, `competitor`, `price_budget`, `other`.
+    ChurnReason {
+        Service => "service",
+        Competitor => "competitor",
+        PriceBudget => "price_budget",
+        Other => "other",
+    }
+);
+value_enum!(
     /// Value tier: key (top 20%), important (next 30%), general (the rest).
     ValueTier { Key => "key", Important => "important", General => "general" }
 );
@@ -60,6 +69,9 @@ pub struct NewCustomer {
     /// Pins `value_tier` against automatic recomputation.
     pub tier_locked: Option<bool>,
     pub lifecycle_stage: Option<LifecycleStage>,
+    /// Why the customer churned: only with `lifecycle_stage` `churned`
+    /// (`other` when left out).
+    pub churn_reason: Option<ChurnReason>,
     pub tags: Option<Vec<String>>,
     pub preferred_channel: Option<Channel>,
     /// BCP 47 tag, e.g. `en` or `zh-CN`.
@@ -128,6 +140,11 @@ pub struct CustomerPatch {
     #[serde(default)]
     #[schema(value_type = LifecycleStage)]
     pub lifecycle_stage: Patch<LifecycleStage>,
+    /// Why the customer churned: only while (or when) `lifecycle_stage` is
+    /// `churned`; `other` when the stage moves to churned without one.
+    #[serde(default)]
+    #[schema(value_type = ChurnReason)]
+    pub churn_reason: Patch<ChurnReason>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub tags: Patch<Vec<String>>,
@@ -219,6 +236,9 @@ pub struct CustomerView {
     pub value_tier: ValueTier,
     pub tier_locked: bool,
     pub lifecycle_stage: LifecycleStage,
+    /// The latest churn's reason and time (kept after a win-back).
+    pub churn_reason: Option<ChurnReason>,
+    pub churned_at: Option<DateTime<Utc>>,
     pub tags: Vec<String>,
     pub preferred_channel: Option<Channel>,
     pub preferred_language: Option<String>,

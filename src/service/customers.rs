@@ -5,14 +5,18 @@ use crate::service::Store;
 use async_graphql::Json;
 use chrono::{DateTime, Utc};
 use entity::{customer, customer_tag, customer_tier_change};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
 use super::{begin, events, mask, new_id, now, patch_field};
 use crate::auth::{Actor, Role, policy};
-use crate::contract::customers::{CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier};
+use crate::contract::customers::{
+    ChurnReason, CustomerKind, CustomerPatch, CustomerView, LifecycleStage, NewCustomer, ValueTier,
+};
 use crate::contract::events::EventType;
 use crate::contract::interactions::Channel;
 use crate::domain::{Checker, parse};
@@ -39,6 +43,8 @@ pub fn to_view(m: customer::Model, actor: &Actor) -> CustomerView {
         value_tier: ValueTier::from_db(&m.value_tier),
         tier_locked: m.tier_locked,
         lifecycle_stage: LifecycleStage::from_db(&m.lifecycle_stage),
+        churn_reason: m.churn_reason.as_deref().map(ChurnReason::from_db),
+        churned_at: m.churned_at,
         tags: serde_json::from_value(m.tags).unwrap_or_default(),
         preferred_channel: m.preferred_channel.as_deref().map(Channel::from_db),
         preferred_language: m.preferred_language,
@@ -117,10 +123,23 @@ fn apply_patch(c: &mut Checker, am: &mut customer::ActiveModel, p: CustomerPatch
         Patch::Clear => c.fail("tier_locked", "must not be null"),
         Patch::Keep => {}
     }
+    let was_churned = am.lifecycle_stage.try_as_ref().map(String::as_str) == Some(LifecycleStage::Churned.as_str());
     match p.lifecycle_stage {
         Patch::Set(s) => am.lifecycle_stage = Set(s.as_str().into()),
         Patch::Clear => c.fail("lifecycle_stage", "must not be null"),
         Patch::Keep => {}
+    }
+    let churned = am.lifecycle_stage.try_as_ref().map(String::as_str) == Some(LifecycleStage::Churned.as_str());
+    match p.churn_reason {
+        Patch::Set(r) if churned => am.churn_reason = Set(Some(r.as_str().into())),
+        Patch::Set(_) => c.fail("churn_reason", "only for a churned customer (lifecycle_stage churned)"),
+        Patch::Clear if churned => c.fail("churn_reason", "must not be null while churned"),
+        Patch::Clear => am.churn_reason = Set(None),
+        Patch::Keep if churned && !was_churned => am.churn_reason = Set(Some(ChurnReason::Other.as_str().into())),
+        Patch::Keep => {}
+    }
+    if churned && !was_churned {
+        am.churned_at = Set(Some(at));
     }
     match p.tags {
         Patch::Set(tags) => match parse::tags(tags) {
@@ -194,6 +213,7 @@ impl From<NewCustomer> for CustomerPatch {
             value_tier: defined(n.value_tier),
             tier_locked: defined(n.tier_locked),
             lifecycle_stage: defined(n.lifecycle_stage),
+            churn_reason: defined(n.churn_reason),
             tags: defined(n.tags),
             preferred_channel: defined(n.preferred_channel),
             preferred_language: defined(n.preferred_language),
@@ -284,6 +304,8 @@ pub async fn create(db: &impl Store, actor: &Actor, mut input: NewCustomer) -> A
         referral_candidate_at: Set(None),
         health_score: Set(None),
         health_level: Set(None),
+        churn_reason: Set(None),
+        churned_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
@@ -463,4 +485,49 @@ pub async fn update_me(db: &impl Store, actor: &Actor, patch: CustomerPatch) -> 
     let id = policy::own_customer(actor)?;
     let current = find_live(db, id).await?;
     save_patch(db, actor, current, patch).await
+}
+
+/// Moves customers from one lifecycle stage to another (only those still in
+/// `from`), each with its `customer.updated` event.
+pub(crate) async fn move_stage(
+    conn: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+    from: LifecycleStage,
+    to: LifecycleStage,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let moving: Vec<Uuid> = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .filter(customer::Column::Id.is_in(ids))
+        .filter(customer::Column::LifecycleStage.eq(from.as_str()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if moving.is_empty() {
+        return Ok(());
+    }
+    customer::Entity::update_many()
+        .col_expr(customer::Column::LifecycleStage, Expr::value(to.as_str()))
+        .col_expr(customer::Column::UpdatedAt, Expr::value(at))
+        .filter(customer::Column::Id.is_in(moving.clone()))
+        .filter(customer::Column::LifecycleStage.eq(from.as_str()))
+        .exec(conn)
+        .await?;
+    events::emit_many(
+        conn,
+        moving.into_iter().map(|id| {
+            (
+                EventType::CustomerUpdated,
+                id,
+                Some(id),
+                json!({"changed": ["lifecycle_stage"]}),
+                at,
+            )
+        }),
+    )
+    .await
 }

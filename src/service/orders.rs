@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::paging::before_cursor;
 use super::{begin, customers, events, new_id, now};
 use crate::auth::{Actor, policy};
+use crate::contract::customers::LifecycleStage;
 use crate::contract::events::EventType;
 use crate::contract::orders::{NewOrder, OrderListQuery, OrderStatus, OrderView, RefundInput};
 use crate::contract::{MinorUnits, Page};
@@ -256,6 +257,20 @@ async fn insert_fresh(db: &impl Store, orders: Vec<order::Model>, at: DateTime<U
         .collect();
     let kept: Vec<&order::Model> = orders.iter().filter(|m| inserted.contains(&m.id)).collect();
     recount(&txn, kept.iter().map(|m| m.customer_id).collect::<BTreeSet<_>>()).await?;
+    // A churned customer who orders again is won back.
+    let ordering: BTreeSet<Uuid> = kept
+        .iter()
+        .filter(|m| m.status == OrderStatus::Completed.as_str())
+        .map(|m| m.customer_id)
+        .collect();
+    super::customers::move_stage(
+        &txn,
+        ordering.into_iter().collect(),
+        LifecycleStage::Churned,
+        LifecycleStage::WonBack,
+        at,
+    )
+    .await?;
     super::loyalty::moves::on_orders(&txn, &kept, at).await?;
     events::emit_many(
         &txn,

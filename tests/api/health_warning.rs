@@ -198,7 +198,59 @@ async fn two_instances_recomputing_at_once_raise_an_alert_once(app: &TestApp) {
     assert_eq!(risk_events(app).await, 1);
 }
 
+async fn a_churned_customer_has_a_reason_and_an_order_wins_it_back(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let customer = app
+        .create_customer(json!({"name": "Left Us", "lifecycle_stage": "active"}))
+        .await;
+    let path = format!("/api/v1/customers/{customer}");
+    // A reason belongs to a churned customer only.
+    app.patch(&path, &admin, json!({"churn_reason": "competitor"}))
+        .await
+        .assert_problem(422, Some("churn_reason"));
+    let churned = app
+        .patch(
+            &path,
+            &admin,
+            json!({"lifecycle_stage": "churned", "churn_reason": "competitor"}),
+        )
+        .await;
+    assert_eq!(churned.status, StatusCode::OK, "{}", churned.body);
+    assert_eq!(churned.body["churn_reason"], "competitor");
+    assert!(churned.body["churned_at"].is_string());
+    app.patch(&path, &admin, json!({"churn_reason": null}))
+        .await
+        .assert_problem(422, Some("churn_reason"));
+    // Without a reason it is `other`.
+    let other = app
+        .create_customer(json!({"name": "Quietly Gone", "lifecycle_stage": "churned"}))
+        .await;
+    let read = app.get(&format!("/api/v1/customers/{other}"), &admin).await;
+    assert_eq!(read.body["churn_reason"], "other", "{}", read.body);
+    // An order wins it back; the latest churn's reason stays on record.
+    let order = app
+        .post(
+            "/api/v1/orders",
+            &admin,
+            json!({"customer_id": customer, "amount_minor": 1_000, "currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.body);
+    let back = app.get(&path, &admin).await.body;
+    assert_eq!(back["lifecycle_stage"], "won_back", "{back}");
+    assert_eq!(back["churn_reason"], "competitor");
+    // Another order changes nothing more.
+    app.post(
+        "/api/v1/orders",
+        &admin,
+        json!({"customer_id": customer, "amount_minor": 2_000, "currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(app.get(&path, &admin).await.body["lifecycle_stage"], "won_back");
+}
+
 on_both_databases!(
     a_wobbling_score_raises_one_alert_one_task_and_clears_once,
     two_instances_recomputing_at_once_raise_an_alert_once,
+    a_churned_customer_has_a_reason_and_an_order_wins_it_back,
 );

@@ -220,6 +220,8 @@ impl Generator {
             referral_candidate_at: None,
             health_score: None,
             health_level: None,
+            churn_reason: None,
+            churned_at: None,
             created_at,
             updated_at: created_at,
             deleted_at: None,

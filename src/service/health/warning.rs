@@ -40,51 +40,6 @@ pub fn to_view(m: health_alert::Model) -> AlertView {
     }
 }
 
-/// Moves customers from one lifecycle stage to another (only those still in
-/// `from`), each with its `customer.updated` event.
-async fn move_stage(
-    conn: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
-    from: LifecycleStage,
-    to: LifecycleStage,
-    at: DateTime<Utc>,
-) -> AppResult<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let moving: Vec<Uuid> = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .filter(customer::Column::Id.is_in(ids))
-        .filter(customer::Column::LifecycleStage.eq(from.as_str()))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    if moving.is_empty() {
-        return Ok(());
-    }
-    customer::Entity::update_many()
-        .col_expr(customer::Column::LifecycleStage, Expr::value(to.as_str()))
-        .col_expr(customer::Column::UpdatedAt, Expr::value(at))
-        .filter(customer::Column::Id.is_in(moving.clone()))
-        .filter(customer::Column::LifecycleStage.eq(from.as_str()))
-        .exec(conn)
-        .await?;
-    events::emit_many(
-        conn,
-        moving.into_iter().map(|id| {
-            (
-                EventType::CustomerUpdated,
-                id,
-                Some(id),
-                json!({"changed": ["lifecycle_stage"]}),
-                at,
-            )
-        }),
-    )
-    .await
-}
-
 /// Evaluates the rules for a batch of scored customers, in the caller's
 /// transaction.
 ///
@@ -150,7 +105,7 @@ pub(super) async fn evaluate(
         .filter(|(id, _, e)| e.level == HealthLevel::Healthy && !still_open.contains(id))
         .map(|b| b.0)
         .collect();
-    move_stage(conn, healthy, LifecycleStage::AtRisk, LifecycleStage::Active, at).await
+    crate::service::customers::move_stage(conn, healthy, LifecycleStage::AtRisk, LifecycleStage::Active, at).await
 }
 
 /// Raises new alerts: each once (another instance may have raised it), one
@@ -240,5 +195,5 @@ async fn raise(
         .await?;
         fired.push(customer_id);
     }
-    move_stage(conn, fired, LifecycleStage::Active, LifecycleStage::AtRisk, at).await
+    crate::service::customers::move_stage(conn, fired, LifecycleStage::Active, LifecycleStage::AtRisk, at).await
 }
