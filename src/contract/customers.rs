@@ -141,9 +141,10 @@ pub struct CustomerPatch {
     #[schema(value_type = LifecycleStage)]
     pub lifecycle_stage: Patch<LifecycleStage>,
     /// Why the customer churned: only while (or when) `lifecycle_stage` is
-    /// `churned`; `other` when the stage moves to churned without one.
+    /// `churned` (`null` clears it otherwise); `other` when the stage moves
+    /// to churned without one.
     #[serde(default)]
-    #[schema(value_type = ChurnReason)]
+    #[schema(value_type = Option<ChurnReason>)]
     pub churn_reason: Patch<ChurnReason>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
