@@ -224,6 +224,13 @@ def _body(case):
         # A churn reason goes with the churned stage, never null while churned.
         if body.get("lifecycle_stage") != "churned" or body["churn_reason"] is None:
             body.pop("churn_reason")
+    if path == "/api/v1/tasks/reassign":
+        # Either the tasks named or one assignee's open tasks.
+        if body.get("task_ids") is not None:
+            body.pop("from_assignee_id", None)
+        elif body.get("from_assignee_id") is None:
+            body.pop("task_ids", None)
+            body["from_assignee_id"] = "agent-1"
     if path == "/api/v1/customers/{id}/health/override":
         # An override counts from now until a date within a year.
         body["expires_at"] = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()

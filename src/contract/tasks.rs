@@ -9,10 +9,15 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 value_enum!(
-    /// What a task is for; `win_back` tasks come from early-warning alerts.
+    /// What a task is for: `follow_up`, `win_back` (from early-warning
+    /// alerts), `care`, `upsell`, `review`, `sla_escalation`, and the older
+    /// `escalation`, `callback`, `other`.
     TaskKind {
         FollowUp => "follow_up",
         WinBack => "win_back",
+        Care => "care",
+        Upsell => "upsell",
+        SlaEscalation => "sla_escalation",
         Escalation => "escalation",
         Callback => "callback",
         Review => "review",
@@ -88,4 +93,31 @@ pub struct TaskFilter {
     pub feedback_id: Option<Uuid>,
     /// Due before this instant.
     pub due_before: Option<DateTime<Utc>>,
+    /// Due at or after this instant.
+    pub due_after: Option<DateTime<Utc>>,
+    /// `true`: open tasks past their due time; `false`: the others.
+    pub overdue: Option<bool>,
+    /// `true`: the caller's own tasks ("my tasks"), whatever `assignee_id` says.
+    pub mine: Option<bool>,
+}
+
+/// Open tasks to hand to someone else: by id, or every open task of one assignee.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "TaskReassignInput")]
+pub struct TaskReassign {
+    /// 1–500 tasks; give these or `from_assignee_id`.
+    #[schema(min_items = 1, max_items = 500)]
+    pub task_ids: Option<Vec<Uuid>>,
+    /// Every open task of this staff member.
+    pub from_assignee_id: Option<String>,
+    /// Who takes them.
+    pub assignee_id: String,
+}
+
+/// What a reassignment did.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct TaskReassigned {
+    /// Open tasks now assigned to `assignee_id` (closed ones are left as they are).
+    pub reassigned: u64,
 }

@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Object};
 use super::customers::parse_uuid;
 use super::paging::{connection, page};
 use super::{ctx, gql};
-use crate::contract::tasks::{NewTask, TaskFilter, TaskPatch, TaskView};
+use crate::contract::tasks::{NewTask, TaskFilter, TaskPatch, TaskReassign, TaskReassigned, TaskView};
 use crate::service::tasks;
 
 #[derive(Default)]
@@ -48,5 +48,11 @@ impl TasksMutation {
     async fn update_task(&self, c: &Context<'_>, id: ID, patch: TaskPatch) -> async_graphql::Result<TaskView> {
         let (actor, db) = ctx(c)?;
         gql(tasks::update(db, actor, parse_uuid(&id, "task")?, patch).await)
+    }
+
+    /// Hands open tasks to someone else: the ones named, or every open task of one assignee.
+    async fn reassign_tasks(&self, c: &Context<'_>, input: TaskReassign) -> async_graphql::Result<TaskReassigned> {
+        let (actor, db) = ctx(c)?;
+        gql(tasks::reassign(db, actor, input).await)
     }
 }

@@ -358,6 +358,7 @@ fn input_format(key: &str) -> Option<Value> {
         | "customer_external_id"
         | "owner_id"
         | "assignee_id"
+        | "from_assignee_id"
         | "staff_id"
         | "manager_id"
         | "external_ids" => pattern(p::ID_PATTERN, 1, p::MAX_EXTERNAL_ID),

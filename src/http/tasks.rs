@@ -7,7 +7,7 @@ use super::{Db, ErrorResponses, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
 use crate::contract::PageQuery;
-use crate::contract::tasks::{NewTask, TaskFilter, TaskPatch, TaskView};
+use crate::contract::tasks::{NewTask, TaskFilter, TaskPatch, TaskReassign, TaskReassigned, TaskView};
 use crate::error::AppResult;
 use crate::service::tasks;
 
@@ -53,21 +53,35 @@ pub async fn update_task(
     Ok(HttpResponse::Ok().json(tasks::update(&db, &actor, id, patch).await?))
 }
 
+/// Hands open tasks to someone else (admin/manager): the ones named in
+/// `task_ids` (1–500), or every open task of `from_assignee_id` — one of
+/// the two. Closed tasks are left as they are.
+#[utoipa::path(post, path = "/api/v1/tasks/reassign", tag = "tasks", request_body = TaskReassign,
+    responses((status = 200, body = TaskReassigned), ErrorResponses), security(("bearer" = ["admin", "manager"])))]
+pub async fn reassign_tasks(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<TaskReassign>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(tasks::reassign(&db, &actor, input).await?))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create_task, list_tasks, get_task, update_task))]
+#[openapi(paths(create_task, list_tasks, get_task, update_task, reassign_tasks))]
 pub struct Doc;
 
 /// Mounts this module's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/tasks")
-            .route(web::post().to(create_task))
-            .route(web::get().to(list_tasks)),
-    )
-    .service(
-        web::resource("/tasks/{id}")
-            .route(web::get().to(get_task))
-            .route(web::patch().to(update_task)),
-    );
+    cfg.service(web::resource("/tasks/reassign").route(web::post().to(reassign_tasks)))
+        .service(
+            web::resource("/tasks")
+                .route(web::post().to(create_task))
+                .route(web::get().to(list_tasks)),
+        )
+        .service(
+            web::resource("/tasks/{id}")
+                .route(web::get().to(get_task))
+                .route(web::patch().to(update_task)),
+        );
 }

@@ -4,6 +4,7 @@
 use crate::service::Store;
 use chrono::{DateTime, Utc};
 use entity::task;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect,
@@ -15,7 +16,9 @@ use super::{begin, customers, events, new_id, now};
 use crate::auth::{Actor, Role, policy};
 use crate::contract::Page;
 use crate::contract::events::EventType;
-use crate::contract::tasks::{NewTask, TaskFilter, TaskKind, TaskPatch, TaskStatus, TaskView};
+use crate::contract::tasks::{
+    NewTask, TaskFilter, TaskKind, TaskPatch, TaskReassign, TaskReassigned, TaskStatus, TaskView,
+};
 use crate::domain::pagination::{Cursor, PageRequest};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
@@ -164,7 +167,7 @@ pub async fn list(db: &impl Store, actor: &Actor, f: &TaskFilter, page: &PageReq
     read_policy(actor)?;
     use task::Column as C;
     let mut cond = Condition::all();
-    if actor.role == Role::Agent {
+    if actor.role == Role::Agent || f.mine == Some(true) {
         cond = cond.add(C::AssigneeId.eq(actor.sub.as_str()));
     } else if let Some(a) = &f.assignee_id {
         cond = cond.add(C::AssigneeId.eq(a.as_str()));
@@ -183,6 +186,15 @@ pub async fn list(db: &impl Store, actor: &Actor, f: &TaskFilter, page: &PageReq
     }
     if let Some(v) = f.due_before {
         cond = cond.add(C::DueAt.lt(v));
+    }
+    if let Some(v) = f.due_after {
+        cond = cond.add(C::DueAt.gte(v));
+    }
+    let late = C::Status.eq(TaskStatus::Open.as_str()).and(C::DueAt.lt(now()));
+    match f.overdue {
+        Some(true) => cond = cond.add(late),
+        Some(false) => cond = cond.add(late.not()),
+        None => {}
     }
     let mut q = task::Entity::find().filter(cond);
     if let Some(after) = &page.after {
@@ -254,4 +266,39 @@ pub async fn update(db: &impl Store, actor: &Actor, id: Uuid, patch: TaskPatch) 
     }
     txn.commit().await?;
     Ok(to_view(t))
+}
+
+/// Most tasks one reassignment names.
+const MAX_REASSIGN: usize = 500;
+
+/// Hands open tasks to another staff member, in one statement: the ones
+/// named, or every open task of one assignee (someone leaving or away).
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `Validation` naming each bad field.
+pub async fn reassign(db: &impl Store, actor: &Actor, input: TaskReassign) -> AppResult<TaskReassigned> {
+    policy::manage_customers(actor)?;
+    let mut c = Checker::default();
+    let to = c.check("assignee_id", parse::staff_id(input.assignee_id));
+    let from = c.opt("from_assignee_id", input.from_assignee_id, parse::staff_id);
+    match (&input.task_ids, &from) {
+        (Some(ids), None) if (1..=MAX_REASSIGN).contains(&ids.len()) => {}
+        (Some(_), None) => c.fail("task_ids", format!("must list 1 to {MAX_REASSIGN} tasks")),
+        (None, Some(_)) => {}
+        _ => c.fail("task_ids", "give either task_ids or from_assignee_id"),
+    }
+    c.finish()?;
+    let mut q = task::Entity::update_many()
+        .col_expr(task::Column::AssigneeId, Expr::value(to))
+        .col_expr(task::Column::UpdatedAt, Expr::value(now()))
+        .filter(task::Column::Status.eq(TaskStatus::Open.as_str()));
+    if let Some(ids) = input.task_ids {
+        q = q.filter(task::Column::Id.is_in(ids));
+    }
+    if let Some(from) = from {
+        q = q.filter(task::Column::AssigneeId.eq(from));
+    }
+    Ok(TaskReassigned {
+        reassigned: q.exec(db).await?.rows_affected,
+    })
 }

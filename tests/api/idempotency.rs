@@ -185,6 +185,12 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"customer_ids": [c]}),
         ),
         (
+            "/api/v1/tasks/reassign",
+            "/api/v1/tasks/reassign".into(),
+            Role::Admin,
+            json!({"from_assignee_id": "nobody", "assignee_id": "agent-3"}),
+        ),
+        (
             "/api/v1/analytics/health/preview",
             "/api/v1/analytics/health/preview".into(),
             Role::Admin,

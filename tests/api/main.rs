@@ -27,4 +27,5 @@ mod schema;
 mod seed;
 mod segments;
 mod surveys;
+mod tasks;
 mod webhooks;
