@@ -219,7 +219,7 @@ async fn escalate(
     tasks::insert(
         txn,
         TaskDraft {
-            kind: TaskKind::Escalation,
+            kind: TaskKind::SlaEscalation,
             customer_id: item.customer_id,
             feedback_id: Some(item.id),
             title: format!("SLA breached ({what}): {}", item.subject),

@@ -485,7 +485,7 @@ async fn the_sweeper_warns_and_breaches_at_the_right_minute_once(app: &TestApp) 
         .await;
     let items = tasks.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{}", tasks.body);
-    assert_eq!(items[0]["kind"], "escalation");
+    assert_eq!(items[0]["kind"], "sla_escalation");
     assert_eq!(items[0]["assignee_id"], "mgr-1", "the assignee's manager");
     let item = app
         .get(&format!("/api/v1/feedback/{id}"), &app.token(Role::Admin))
@@ -523,7 +523,7 @@ async fn the_sweeper_warns_and_breaches_at_the_right_minute_once(app: &TestApp) 
     assert_eq!((r.warnings, r.breaches), (1, 1), "a late sweep records both, once each");
     let tasks = app
         .get(
-            &format!("/api/v1/tasks?feedback_id={id}&kind=escalation"),
+            &format!("/api/v1/tasks?feedback_id={id}&kind=sla_escalation"),
             &app.token(Role::Manager),
         )
         .await;
@@ -578,7 +578,7 @@ async fn two_instances_sweeping_together_fire_each_breach_once(app: &TestApp) {
         count("SELECT COUNT(*) FROM feedback_event WHERE kind = 'sla_breach'").await,
         80
     );
-    assert_eq!(count("SELECT COUNT(*) FROM task WHERE kind = 'escalation'").await, 80);
+    assert_eq!(count("SELECT COUNT(*) FROM task WHERE kind = 'sla_escalation'").await, 80);
     other.db().clone().close().await.ok();
 }
 
