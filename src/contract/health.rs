@@ -59,6 +59,52 @@ value_enum!(
     }
 );
 
+value_enum!(
+    /// A risk (`primary_contact_left`, `order_volume_drop`, `sla_breach`,
+    /// `detractor`) or an opportunity (`promoter`, `tier_upgrade`,
+    /// `spend_growth`) shown beside the score.
+    IndicatorKind {
+        PrimaryContactLeft => "primary_contact_left",
+        OrderVolumeDrop => "order_volume_drop",
+        SlaBreach => "sla_breach",
+        Detractor => "detractor",
+        Promoter => "promoter",
+        TierUpgrade => "tier_upgrade",
+        SpendGrowth => "spend_growth",
+    }
+);
+
+impl IndicatorKind {
+    /// Whether it is a risk (else an opportunity).
+    pub fn is_risk(self) -> bool {
+        matches!(
+            self,
+            Self::PrimaryContactLeft | Self::OrderVolumeDrop | Self::SlaBreach | Self::Detractor
+        )
+    }
+}
+
+/// A risk or opportunity with its evidence and, where known, its time.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "HealthIndicator", complex)]
+pub struct IndicatorView {
+    pub kind: IndicatorKind,
+    /// `risk` or `opportunity`.
+    pub side: String,
+    /// The figures behind it (no personal data).
+    #[graphql(skip)]
+    pub evidence: serde_json::Value,
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[async_graphql::ComplexObject]
+impl IndicatorView {
+    /// The figures behind it, as JSON text.
+    async fn evidence(&self) -> String {
+        self.evidence.to_string()
+    }
+}
+
 /// An early-warning alert: one per rule and episode, open until the rule's
 /// clear threshold is crossed.
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
@@ -172,6 +218,8 @@ pub struct HealthView {
     pub factor_history: Vec<FactorHistory>,
     /// Early-warning alerts, open ones first, then the latest cleared (20 at most).
     pub alerts: Vec<AlertView>,
+    /// Risks and opportunities apart from the score, each with its evidence.
+    pub indicators: Vec<IndicatorView>,
 }
 
 /// What a recompute did.

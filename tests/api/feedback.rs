@@ -578,7 +578,10 @@ async fn two_instances_sweeping_together_fire_each_breach_once(app: &TestApp) {
         count("SELECT COUNT(*) FROM feedback_event WHERE kind = 'sla_breach'").await,
         80
     );
-    assert_eq!(count("SELECT COUNT(*) FROM task WHERE kind = 'sla_escalation'").await, 80);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM task WHERE kind = 'sla_escalation'").await,
+        80
+    );
     other.db().clone().close().await.ok();
 }
 

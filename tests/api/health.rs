@@ -82,6 +82,13 @@ async fn a_score_explains_itself(app: &TestApp) {
     assert_eq!(factor(&h, "complaints")["value"], 75.0);
     assert_eq!(factor(&h, "contact_cadence")["value"], 100.0);
     assert_eq!(factor(&h, "primary_contact")["value"], 100.0);
+    // Spend in the last 90 days (3 × 50.00) against the 90 before (50.00): an opportunity.
+    let indicators = h["indicators"].as_array().cloned().unwrap_or_default();
+    assert_eq!(indicators.len(), 1, "{h}");
+    assert_eq!(indicators[0]["kind"], "spend_growth");
+    assert_eq!(indicators[0]["side"], "opportunity");
+    assert_eq!(indicators[0]["evidence"]["spend_last_90_minor"], 15_000);
+    assert_eq!(indicators[0]["evidence"]["spend_prior_90_minor"], 5_000);
     // No survey answer, no loyalty program, no override: no data.
     for missing in ["satisfaction", "loyalty_activity", "manual"] {
         let f = factor(&h, missing);

@@ -34,6 +34,7 @@
 
 use chrono::{DateTime, Utc};
 
+pub mod indicators;
 pub mod warning;
 
 use crate::contract::health::{HealthFactor, HealthLevel};
@@ -60,6 +61,13 @@ pub struct Facts {
     pub contacts: Option<bool>,
     /// A live manual override's value.
     pub manual: Option<i32>,
+    /// When the latest satisfaction answer came.
+    pub satisfaction_at: Option<DateTime<Utc>>,
+    /// Net spend (minor units, all currencies) in the last 90 days and the 90 before.
+    pub spend_last_90: i64,
+    pub spend_prior_90: i64,
+    /// The latest move to a higher value tier in the last 90 days: when, from, to.
+    pub tier_upgrade: Option<(DateTime<Utc>, String, String)>,
 }
 
 /// A satisfaction answer.
@@ -329,6 +337,7 @@ mod tests {
             loyalty_last_activity: Some(ago(20)),
             contacts: Some(true),
             manual: None,
+            ..Facts::default()
         }
     }
 

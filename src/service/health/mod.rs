@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    contact, customer, feedback_item, health_alert, health_override, health_score, loyalty_account, loyalty_entry,
-    order,
+    contact, customer, customer_tier_change, feedback_item, health_alert, health_override, health_score,
+    loyalty_account, loyalty_entry, order,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, QueryStatementBuilder, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -22,10 +22,11 @@ use crate::contract::customers::ValueTier;
 use crate::contract::feedback::{FeedbackKind, FeedbackStatus};
 use crate::contract::health::{
     AlertView, FactorHistory, FactorPoint, FactorView, HealthFactor, HealthLevel, HealthPoint, HealthRecomputeResult,
-    HealthView, OverrideInput, OverrideView,
+    HealthView, IndicatorView, OverrideInput, OverrideView,
 };
 use crate::contract::loyalty::EntryKind;
 use crate::contract::orders::OrderStatus;
+use crate::domain::health::indicators::indicators;
 use crate::domain::health::{Explained, Facts, Satisfaction, explain};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
@@ -88,7 +89,33 @@ async fn facts(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
     let d90 = at - Duration::days(90);
     let d180 = at - Duration::days(180);
-    type Orders = (Uuid, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>, i64, i64);
+    type Orders = (
+        Uuid,
+        i64,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        i64,
+        i64,
+        i64,
+        i64,
+    );
+    let backend = conn.get_database_backend();
+    let net = "amount_minor - refunded_minor";
+    // Placeholders are numbered for PostgreSQL, plain for SQLite.
+    let (p1, p2) = if backend == sea_orm::DbBackend::Postgres {
+        ("$1", "$2")
+    } else {
+        ("?", "?")
+    };
+    let spend = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        Expr::cust_with_values(
+            super::sum_minor(
+                backend,
+                &format!("CASE WHEN ordered_at >= {p1} AND ordered_at < {p2} THEN {net} ELSE 0 END"),
+            ),
+            [from, to],
+        )
+    };
     let orders: HashMap<Uuid, Orders> = order::Entity::find()
         .select_only()
         .column(order::Column::CustomerId)
@@ -100,6 +127,8 @@ async fn facts(
             count_where(order::Column::OrderedAt.gte(d180).and(order::Column::OrderedAt.lt(d90))),
             "prior_90",
         )
+        .column_as(spend(d90, at + Duration::seconds(1)), "spend_last_90")
+        .column_as(spend(d180, d90), "spend_prior_90")
         .filter(order::Column::CustomerId.is_in(ids.clone()))
         .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
         .filter(order::Column::OrderedAt.lte(at))
@@ -193,14 +222,14 @@ async fn facts(
         .iter()
         .map(|(id, tier, contacted, nps, nps_at, csat, csat_at)| {
             let o = orders.get(id);
-            let satisfaction = match (nps.zip(*nps_at), csat.zip(*csat_at)) {
+            let answer = match (nps.zip(*nps_at), csat.zip(*csat_at)) {
                 (Some((n, n_at)), Some((c, c_at))) => Some(if c_at > n_at {
-                    Satisfaction::Csat(c)
+                    (Satisfaction::Csat(c), c_at)
                 } else {
-                    Satisfaction::Nps(n)
+                    (Satisfaction::Nps(n), n_at)
                 }),
-                (Some((n, _)), None) => Some(Satisfaction::Nps(n)),
-                (None, Some((c, _))) => Some(Satisfaction::Csat(c)),
+                (Some((n, n_at)), None) => Some((Satisfaction::Nps(n), n_at)),
+                (None, Some((c, c_at))) => Some((Satisfaction::Csat(c), c_at)),
                 (None, None) => None,
             };
             let (open_complaints, sla_breaches_90) = feedback.get(id).copied().unwrap_or((0, 0));
@@ -215,7 +244,11 @@ async fn facts(
                 last_order_at: o.and_then(|o| o.3),
                 orders_last_90: o.map_or(0, |o| o.4),
                 orders_prior_90: o.map_or(0, |o| o.5),
-                satisfaction,
+                satisfaction: answer.map(|a| a.0),
+                satisfaction_at: answer.map(|a| a.1),
+                spend_last_90: o.map_or(0, |o| o.6),
+                spend_prior_90: o.map_or(0, |o| o.7),
+                tier_upgrade: None,
                 open_complaints,
                 sla_breaches_90,
                 last_contacted_at: *contacted,
@@ -396,10 +429,11 @@ pub async fn get(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult
     if rows.is_empty() {
         return Err(AppError::NotFound("customer"));
     }
-    let (_, f) = facts(db, &rows, loyalty_on(db).await?, at)
+    let (_, mut f) = facts(db, &rows, loyalty_on(db).await?, at)
         .await?
         .pop()
         .ok_or(AppError::NotFound("customer"))?;
+    f.tier_upgrade = tier_upgrade(db, customer_id, at).await?;
     let rules = settings::rules(db).await?;
     let e = explain(&f, at, &rules.weights, &rules.cutoffs);
     let manual = health_override::Entity::find_by_id(customer_id)
@@ -453,7 +487,35 @@ pub async fn get(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult
         history,
         factor_history,
         alerts: alerts(db, customer_id, Some(ALERTS)).await?,
+        indicators: indicators(&f)
+            .into_iter()
+            .map(|i| IndicatorView {
+                side: if i.kind.is_risk() { "risk" } else { "opportunity" }.into(),
+                kind: i.kind,
+                evidence: i.evidence,
+                at: i.at,
+            })
+            .collect(),
     })
+}
+
+/// The latest move to a higher value tier in the 90 days before `at`.
+async fn tier_upgrade(
+    conn: &impl ConnectionTrait,
+    customer_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<Option<(DateTime<Utc>, String, String)>> {
+    let rank = |t: &str| ValueTier::ALL.iter().position(|v| v.as_str() == t);
+    Ok(customer_tier_change::Entity::find()
+        .filter(customer_tier_change::Column::CustomerId.eq(customer_id))
+        .filter(customer_tier_change::Column::ChangedAt.gte(at - Duration::days(90)))
+        .order_by_desc(customer_tier_change::Column::ChangedAt)
+        .all(conn)
+        .await?
+        .into_iter()
+        // The tiers run from key (first) down to general.
+        .find(|c| rank(&c.to_tier) < rank(&c.from_tier))
+        .map(|c| (c.changed_at, c.from_tier, c.to_tier)))
 }
 
 /// Alerts a customer's health shows.
