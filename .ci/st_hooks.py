@@ -86,7 +86,7 @@ def _health(body):
             if isinstance(low, (int, float)) and isinstance(high, (int, float)) and high < low:
                 warning[fire], warning[clear] = high, low
         days, clear_days = warning.get("dormant_days"), warning.get("dormant_clear_days")
-        if isinstance(days, int) and isinstance(clear_days, int) and clear_days > days:
+        if isinstance(days, (int, float)) and isinstance(clear_days, (int, float)) and clear_days > days:
             warning["dormant_clear_days"] = days
     weights = body.get("weights")
     if isinstance(weights, dict):

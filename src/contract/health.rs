@@ -226,6 +226,12 @@ pub struct HealthView {
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
 pub struct HealthRecomputeResult {
     pub customers_scored: i64,
+    /// Early-warning alerts raised.
+    pub alerts_raised: i64,
+    /// Win-back tasks created.
+    pub tasks_created: i64,
+    /// Alerts left without a task by `max_win_back_tasks_per_owner`.
+    pub tasks_capped: i64,
     pub computed_at: DateTime<Utc>,
     pub elapsed_ms: u64,
 }
@@ -364,6 +370,16 @@ pub struct HealthWarning {
     /// Days until a win-back task is due, 0–90.
     #[schema(minimum = 0, maximum = 90)]
     pub win_back_due_days: u32,
+    /// Most win-back tasks one recompute creates for one owner, 0–10,000
+    /// (default 25): beyond it the alert is recorded without a task and
+    /// counted as capped, so switching early warning on never floods anyone.
+    #[serde(default = "default_task_cap")]
+    #[schema(minimum = 0, maximum = 10_000)]
+    pub max_win_back_tasks_per_owner: u32,
+}
+
+fn default_task_cap() -> u32 {
+    25
 }
 
 /// The defaults are the rules' own.
@@ -379,6 +395,7 @@ impl Default for HealthWarning {
             dormant_days: w.dormant_days,
             dormant_clear_days: w.dormant_clear_days,
             win_back_due_days: 3,
+            max_win_back_tasks_per_owner: default_task_cap(),
         }
     }
 }

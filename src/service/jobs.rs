@@ -147,10 +147,13 @@ impl JobName {
                     r.announced, r.points, r.accounts
                 )
             }
-            Self::HealthRecompute => format!(
-                "{} customers scored",
-                super::health::run(db, now()).await?.customers_scored
-            ),
+            Self::HealthRecompute => {
+                let r = super::health::run(db, now()).await?;
+                format!(
+                    "{} customers scored, {} alerts raised, {} win-back tasks created, {} capped",
+                    r.customers_scored, r.alerts_raised, r.tasks_created, r.tasks_capped
+                )
+            }
             Self::LoyaltyHoldExpiry => {
                 format!("{} holds released", super::loyalty::holds::expire_due(db, now()).await?)
             }

@@ -249,8 +249,50 @@ async fn a_churned_customer_has_a_reason_and_an_order_wins_it_back(app: &TestApp
     assert_eq!(app.get(&path, &admin).await.body["lifecycle_stage"], "won_back");
 }
 
+async fn one_owner_gets_no_more_win_back_tasks_than_the_cap(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let mut settings = app.get("/api/v1/settings/health", &admin).await.body;
+    assert_eq!(settings["warning"]["max_win_back_tasks_per_owner"], 25);
+    settings["warning"]["max_win_back_tasks_per_owner"] = json!(1);
+    let saved = app.put("/api/v1/settings/health", &admin, settings).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    for i in 0..3 {
+        let customer = app
+            .create_customer(json!({"name": format!("Quiet {i}"), "owner_id": AGENT}))
+            .await;
+        let contact = app
+            .post(
+                &format!("/api/v1/customers/{customer}/contacts"),
+                &admin,
+                json!({"name": "Gone Primary", "is_primary": true}),
+            )
+            .await;
+        app.patch(
+            &format!("/api/v1/contacts/{}", contact.id()),
+            &admin,
+            json!({"active": false}),
+        )
+        .await;
+    }
+    let run = app.post("/api/v1/analytics/health/recompute", &admin, json!({})).await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    assert_eq!(
+        (
+            &run.body["alerts_raised"],
+            &run.body["tasks_created"],
+            &run.body["tasks_capped"]
+        ),
+        (&json!(3), &json!(1), &json!(2)),
+        "{}",
+        run.body
+    );
+    assert_eq!(app.count("task WHERE kind = 'win_back'").await, 1);
+    assert_eq!(app.count("health_alert WHERE task_id IS NULL").await, 2);
+}
+
 on_both_databases!(
     a_wobbling_score_raises_one_alert_one_task_and_clears_once,
     two_instances_recomputing_at_once_raise_an_alert_once,
     a_churned_customer_has_a_reason_and_an_order_wins_it_back,
+    one_owner_gets_no_more_win_back_tasks_than_the_cap,
 );

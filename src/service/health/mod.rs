@@ -330,6 +330,7 @@ pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomput
     let started = Instant::now();
     let rules = settings::rules(db).await?;
     let mut scored: i64 = 0;
+    let mut tally = warning::Tally::default();
     let mut batches = Batches::new(db, at).await?;
     while let Some(batch) = batches.next(db).await? {
         let batch: Vec<(Uuid, Facts, Explained)> = batch
@@ -358,12 +359,15 @@ pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomput
             .exec_without_returning(&txn)
             .await?;
         latest_on_customers(&txn, batch.iter().map(|b| b.0).collect(), at).await?;
-        warning::evaluate(&txn, &batch, &rules, at).await?;
+        warning::evaluate(&txn, &batch, &rules, at, &mut tally).await?;
         txn.commit().await?;
         scored += i64::try_from(batch.len()).unwrap_or(i64::MAX);
     }
     Ok(HealthRecomputeResult {
         customers_scored: scored,
+        alerts_raised: tally.alerts,
+        tasks_created: tally.tasks,
+        tasks_capped: tally.capped,
         computed_at: at,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })

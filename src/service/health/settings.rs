@@ -35,6 +35,7 @@ pub(super) struct Rules {
     pub cutoffs: Cutoffs,
     pub warning: Warning,
     pub win_back_due_days: u32,
+    pub task_cap: u32,
 }
 
 impl From<HealthSettings> for Rules {
@@ -57,6 +58,7 @@ impl From<HealthSettings> for Rules {
                 dormant_clear_days: s.warning.dormant_clear_days,
             },
             win_back_due_days: s.warning.win_back_due_days,
+            task_cap: s.warning.max_win_back_tasks_per_owner,
         }
     }
 }
@@ -130,6 +132,9 @@ fn check_warning(c: &mut Checker, w: &HealthWarning) {
     }
     if !(1..=w.dormant_days.max(1)).contains(&w.dormant_clear_days) {
         c.fail("warning.dormant_clear_days", "must be between 1 and dormant_days");
+    }
+    if w.max_win_back_tasks_per_owner > 10_000 {
+        c.fail("warning.max_win_back_tasks_per_owner", "must be between 0 and 10000");
     }
     if w.win_back_due_days > 90 {
         c.fail("warning.win_back_due_days", "must be between 0 and 90");

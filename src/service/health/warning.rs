@@ -50,6 +50,7 @@ pub(super) async fn evaluate(
     batch: &[(Uuid, Facts, Explained)],
     rules: &Rules,
     at: DateTime<Utc>,
+    tally: &mut Tally,
 ) -> AppResult<()> {
     let ids: Vec<Uuid> = batch.iter().map(|b| b.0).collect();
     let open: HashMap<(Uuid, AlertRule), health_alert::Model> = health_alert::Entity::find()
@@ -98,7 +99,7 @@ pub(super) async fn evaluate(
         }
     }
     if !fire.is_empty() {
-        raise(conn, fire, rules, at).await?;
+        raise(conn, fire, rules, at, tally).await?;
     }
     let healthy: Vec<Uuid> = batch
         .iter()
@@ -108,13 +109,25 @@ pub(super) async fn evaluate(
     crate::service::customers::move_stage(conn, healthy, LifecycleStage::AtRisk, LifecycleStage::Active, at).await
 }
 
+/// What one recompute's early warning did, across its batches.
+#[derive(Default)]
+pub(super) struct Tally {
+    pub alerts: i64,
+    pub tasks: i64,
+    pub capped: i64,
+    /// Win-back tasks created per owner (`None`: customers without one).
+    per_owner: HashMap<Option<String>, u32>,
+}
+
 /// Raises new alerts: each once (another instance may have raised it), one
-/// open win-back task per customer at most.
+/// open win-back task per customer at most, and at most the cap per owner
+/// in one recompute.
 async fn raise(
     conn: &impl ConnectionTrait,
     fire: Vec<(Uuid, AlertRule, serde_json::Value, &Explained)>,
     rules: &Rules,
     at: DateTime<Utc>,
+    tally: &mut Tally,
 ) -> AppResult<()> {
     let customers: Vec<Uuid> = fire.iter().map(|f| f.0).collect();
     let owners: HashMap<Uuid, Option<String>> = customer::Entity::find()
@@ -157,9 +170,18 @@ async fn raise(
         if raised == 0 {
             continue;
         }
+        tally.alerts += 1;
+        let owner = owners.get(&customer_id).cloned().flatten();
+        let created = tally.per_owner.entry(owner.clone()).or_insert(0);
         let task_id = match tasks.get(&customer_id) {
-            Some(&t) => t,
+            Some(&t) => Some(t),
+            None if *created >= rules.task_cap => {
+                tally.capped += 1;
+                None
+            }
             None => {
+                *created += 1;
+                tally.tasks += 1;
                 let t = insert_task(
                     conn,
                     TaskDraft {
@@ -167,7 +189,7 @@ async fn raise(
                         customer_id,
                         feedback_id: None,
                         title: format!("Win back: {}", rule.as_str().replace('_', " ")),
-                        assignee_id: owners.get(&customer_id).cloned().flatten(),
+                        assignee_id: owner,
                         due_at: Some(at + Duration::days(i64::from(rules.win_back_due_days))),
                         created_by: ACTOR.into(),
                     },
@@ -175,14 +197,16 @@ async fn raise(
                 )
                 .await?;
                 tasks.insert(customer_id, t.id);
-                t.id
+                Some(t.id)
             }
         };
-        health_alert::Entity::update_many()
-            .col_expr(health_alert::Column::TaskId, Expr::value(task_id))
-            .filter(health_alert::Column::Id.eq(id))
-            .exec(conn)
-            .await?;
+        if let Some(task_id) = task_id {
+            health_alert::Entity::update_many()
+                .col_expr(health_alert::Column::TaskId, Expr::value(task_id))
+                .filter(health_alert::Column::Id.eq(id))
+                .exec(conn)
+                .await?;
+        }
         events::emit(
             conn,
             EventType::HealthRiskChanged,
