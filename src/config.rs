@@ -146,6 +146,11 @@ pub struct JobSettings {
     pub health_recompute_interval_secs: u64,
     /// Seconds between runs of the loyalty tier review (default 86400).
     pub loyalty_tier_review_interval_secs: u64,
+    /// Seconds between runs of the contact-cadence follow-ups and
+    /// quarterly reviews (default 86400).
+    pub cadence_follow_up_interval_secs: u64,
+    /// Seconds between runs of the care moments (default 86400).
+    pub care_moments_interval_secs: u64,
     /// Seconds an exclusive job's lease lasts without renewal (renewed every
     /// third of it while the job runs; default 60): how long a job killed
     /// mid-run keeps other instances from running it.
@@ -285,6 +290,8 @@ impl Settings {
             .set_default("jobs.loyalty_hold_expiry_interval_secs", 60)?
             .set_default("jobs.health_recompute_interval_secs", 86_400)?
             .set_default("jobs.loyalty_tier_review_interval_secs", 86_400)?
+            .set_default("jobs.cadence_follow_up_interval_secs", 86_400)?
+            .set_default("jobs.care_moments_interval_secs", 86_400)?
             .set_default("webhooks.retry_schedule_secs", DEFAULT_RETRY_SCHEDULE)?
             .set_default("webhooks.max_retry_after_secs", 86_400)?
             .set_default("webhooks.disable_after_secs", 432_000)?
@@ -351,6 +358,8 @@ impl Settings {
                 loyalty_hold_expiry_interval_secs: 0,
                 health_recompute_interval_secs: 0,
                 loyalty_tier_review_interval_secs: 0,
+                cadence_follow_up_interval_secs: 0,
+                care_moments_interval_secs: 0,
                 lease_secs: 60,
             },
             graphql: GraphqlSettings {

@@ -28,6 +28,10 @@ pub struct Model {
     pub preferred_language: Option<String>,
     pub birthday: Option<Date>,
     pub relationship_start: Option<Date>,
+    /// IANA time zone, for the customer's local date (care moments).
+    pub time_zone: Option<String>,
+    /// Days between contacts, overriding the tier's cadence.
+    pub cadence_days: Option<i32>,
     pub marketing_consent: bool,
     pub marketing_consent_at: Option<DateTimeUtc>,
     pub custom_attributes: Json,

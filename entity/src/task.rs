@@ -16,6 +16,8 @@ pub struct Model {
     pub status: String,
     pub outcome: Option<String>,
     pub created_by: String,
+    /// Set on tasks a job creates: one task per key, ever.
+    pub dedup_key: Option<String>,
     pub completed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

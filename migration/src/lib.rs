@@ -19,6 +19,7 @@ mod m20261130_000013_surveys;
 mod m20261130_000014_loyalty;
 mod m20261201_000015_health;
 mod m20261201_000016_health_alerts;
+mod m20261201_000017_cadence;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_loyalty::Migration),
             Box::new(m20261201_000015_health::Migration),
             Box::new(m20261201_000016_health_alerts::Migration),
+            Box::new(m20261201_000017_cadence::Migration),
         ]
     }
 }

@@ -78,6 +78,12 @@ pub struct NewCustomer {
     pub preferred_language: Option<String>,
     pub birthday: Option<NaiveDate>,
     pub relationship_start: Option<NaiveDate>,
+    /// IANA time zone, e.g. `Pacific/Auckland`: care moments fall on the
+    /// customer's local date (the business calendar's zone when unset).
+    pub time_zone: Option<String>,
+    /// Days between contacts (1–365), overriding the tier's cadence.
+    #[schema(minimum = 1, maximum = 365)]
+    pub cadence_days: Option<i32>,
     pub marketing_consent: Option<bool>,
     /// A JSON object of at most 8 KB, its numbers within ±1e300.
     #[schema(value_type = Option<Object>)]
@@ -161,6 +167,14 @@ pub struct CustomerPatch {
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub relationship_start: Patch<NaiveDate>,
+    /// IANA time zone, e.g. `Pacific/Auckland`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Patch<String>,
+    /// Days between contacts (1–365), overriding the tier's cadence.
+    #[serde(default)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 365)]
+    pub cadence_days: Patch<i32>,
     #[serde(default)]
     #[schema(value_type = bool)]
     pub marketing_consent: Patch<bool>,
@@ -245,6 +259,10 @@ pub struct CustomerView {
     pub preferred_language: Option<String>,
     pub birthday: Option<NaiveDate>,
     pub relationship_start: Option<NaiveDate>,
+    /// IANA time zone; care moments fall on the customer's local date.
+    pub time_zone: Option<String>,
+    /// Days between contacts overriding the tier's cadence.
+    pub cadence_days: Option<i32>,
     pub marketing_consent: bool,
     pub marketing_consent_at: Option<DateTime<Utc>>,
     #[schema(value_type = Object)]

@@ -22,6 +22,8 @@ value_enum!(
         LoyaltyHoldExpiry => "loyalty_hold_expiry",
         LoyaltyTierReview => "loyalty_tier_review",
         HealthRecompute => "health_recompute",
+        CadenceFollowUp => "cadence_follow_up",
+        CareMoments => "care_moments",
     }
 );
 

@@ -5,6 +5,7 @@
 //! enums here but not the structs.
 
 pub mod bulk;
+pub mod cadence;
 pub mod contacts;
 pub mod customers;
 pub mod events;

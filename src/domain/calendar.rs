@@ -100,23 +100,51 @@ impl BusinessCalendar {
             .collect()
     }
 
-    /// A local wall-clock time as an instant: the earlier one when the time
-    /// happens twice, the moment the clocks land when it never happens.
     fn instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        let mut probe = local;
-        for _ in 0..=24 * 60 {
-            match self.time_zone.from_local_datetime(&probe) {
-                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.to_utc(),
-                LocalResult::None => probe += Duration::minutes(1),
-            }
-        }
-        Utc.from_utc_datetime(&local)
+        instant(self.time_zone, local)
     }
 
-    fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
+    /// The calendar's date at an instant.
+    pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.time_zone).date_naive()
     }
 
+    /// Whether a local date has working hours (a weekday with blocks, not a
+    /// holiday).
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        !self.intervals(date).is_empty()
+    }
+
+    /// The end of the first working day whose hours have not all passed at
+    /// `at`: a task created then is due by the end of that working day.
+    pub fn working_day_end(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let mut date = self.local_date(at);
+        for _ in 0..HORIZON_DAYS {
+            if let Some(&(_, end)) = self.intervals(date).last()
+                && end > at
+            {
+                return end;
+            }
+            date = date.succ_opt().unwrap_or(date);
+        }
+        at + Duration::days(1)
+    }
+}
+
+/// A local wall-clock time in `zone` as an instant: the earlier one when
+/// the time happens twice, the moment the clocks land when it never happens.
+pub fn instant(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    let mut probe = local;
+    for _ in 0..=24 * 60 {
+        match zone.from_local_datetime(&probe) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.to_utc(),
+            LocalResult::None => probe += Duration::minutes(1),
+        }
+    }
+    Utc.from_utc_datetime(&local)
+}
+
+impl BusinessCalendar {
     /// The instant `amount` of business time after `from`.
     pub fn add(&self, from: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
         if amount <= Duration::zero() {

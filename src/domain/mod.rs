@@ -1,5 +1,6 @@
 //! Plain types and rules: parsing of input values, no I/O and no web framework.
 
+pub mod cadence;
 pub mod calendar;
 pub mod feedback;
 pub mod health;

@@ -249,6 +249,23 @@ pub fn language(value: String) -> Result<String, String> {
     }
 }
 
+/// An IANA time zone name such as `Europe/Paris`.
+pub fn time_zone(value: &str) -> Result<chrono_tz::Tz, String> {
+    value
+        .trim()
+        .parse::<chrono_tz::Tz>()
+        .map_err(|_| "must be an IANA time zone such as \"Europe/Paris\"".into())
+}
+
+/// Days between contacts: 1–365.
+pub fn cadence_days(value: i32) -> Result<i32, String> {
+    if (1..=365).contains(&value) {
+        Ok(value)
+    } else {
+        Err("must be between 1 and 365".into())
+    }
+}
+
 /// An external id: 1–128 printable characters without spaces.
 pub fn external_id(value: String) -> Result<String, String> {
     let v = value.trim().to_owned();

@@ -1,6 +1,7 @@
 //! GraphQL at `/graphql`: resolvers are thin wrappers over the same service
 //! functions REST uses; relations load through per-request DataLoaders.
 
+mod cadence;
 mod customers;
 mod events;
 mod feedback;
@@ -64,6 +65,7 @@ pub struct QueryRoot(
     surveys::SurveysQuery,
     loyalty::LoyaltyQuery,
     health::HealthQuery,
+    cadence::CadenceQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -78,6 +80,7 @@ pub struct MutationRoot(
     surveys::SurveysMutation,
     loyalty::LoyaltyMutation,
     health::HealthMutation,
+    cadence::CadenceMutation,
 );
 
 /// The application's schema type.

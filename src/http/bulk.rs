@@ -20,7 +20,7 @@ use crate::service::bulk;
 pub struct ImportLimit(pub usize);
 
 /// The CSV columns of a customer export (an import takes the same).
-const CUSTOMER_COLUMNS: [&str; 25] = [
+const CUSTOMER_COLUMNS: [&str; 27] = [
     "id",
     "external_id",
     "kind",
@@ -42,6 +42,8 @@ const CUSTOMER_COLUMNS: [&str; 25] = [
     "preferred_language",
     "birthday",
     "relationship_start",
+    "time_zone",
+    "cadence_days",
     "marketing_consent",
     "custom_attributes",
     "notes",

@@ -53,6 +53,7 @@ impl Modify for BearerScheme {
         (name = "operations", description = "Probes and background jobs"),
         (name = "loyalty", description = "Loyalty points: the program, accounts, an append-only ledger with lots, expiry, reversals and debt; statements and the audit"),
         (name = "health", description = "Health scores that explain themselves: weighted factors with data, coverage, levels, history and a manual factor"),
+        (name = "cadence", description = "Contact cadence per tier, the overdue list, and the follow-up, review and care tasks the daily jobs create"),
     )
 )]
 struct Root;
@@ -78,6 +79,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::loyalty::Doc::openapi());
     doc.merge(super::loyalty::holds::Doc::openapi());
     doc.merge(super::health::Doc::openapi());
+    doc.merge(super::cadence::Doc::openapi());
     doc
 }
 

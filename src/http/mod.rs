@@ -2,6 +2,7 @@
 //! with utoipa. Each area module ends with its `configure`.
 
 pub mod bulk;
+pub mod cadence;
 pub mod customers;
 pub mod db;
 pub mod docs;
@@ -78,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(bulk::configure)
             .configure(surveys::configure)
             .configure(loyalty::configure)
-            .configure(health::configure),
+            .configure(health::configure)
+            .configure(cadence::configure),
     );
 }

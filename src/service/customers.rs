@@ -50,6 +50,8 @@ pub fn to_view(m: customer::Model, actor: &Actor) -> CustomerView {
         preferred_language: m.preferred_language,
         birthday: if masked { None } else { m.birthday },
         relationship_start: m.relationship_start,
+        time_zone: m.time_zone,
+        cadence_days: m.cadence_days,
         marketing_consent: m.marketing_consent,
         marketing_consent_at: m.marketing_consent_at,
         custom_attributes: Json(m.custom_attributes),
@@ -164,6 +166,14 @@ fn apply_patch(c: &mut Checker, am: &mut customer::ActiveModel, p: CustomerPatch
     if let Some(v) = patch_field(c, "relationship_start", p.relationship_start, parse::past_date) {
         am.relationship_start = Set(v);
     }
+    if let Some(v) = patch_field(c, "time_zone", p.time_zone, |z| {
+        parse::time_zone(&z).map(|z| z.name().to_owned())
+    }) {
+        am.time_zone = Set(v);
+    }
+    if let Some(v) = patch_field(c, "cadence_days", p.cadence_days, parse::cadence_days) {
+        am.cadence_days = Set(v);
+    }
     match p.marketing_consent {
         Patch::Set(given) => {
             let was = matches!(&am.marketing_consent, sea_orm::ActiveValue::Unchanged(true) | Set(true));
@@ -219,6 +229,8 @@ impl From<NewCustomer> for CustomerPatch {
             preferred_language: defined(n.preferred_language),
             birthday: defined(n.birthday),
             relationship_start: defined(n.relationship_start),
+            time_zone: defined(n.time_zone),
+            cadence_days: defined(n.cadence_days),
             marketing_consent: defined(n.marketing_consent),
             custom_attributes: defined(n.custom_attributes),
             notes: defined(n.notes),
@@ -288,6 +300,8 @@ pub async fn create(db: &impl Store, actor: &Actor, mut input: NewCustomer) -> A
         preferred_language: Set(None),
         birthday: Set(None),
         relationship_start: Set(None),
+        time_zone: Set(None),
+        cadence_days: Set(None),
         marketing_consent: Set(false),
         marketing_consent_at: Set(None),
         custom_attributes: Set(serde_json::json!({})),

@@ -71,6 +71,10 @@ impl JobName {
             Self::LoyaltyTierReview => {
                 "reviews loyalty tiers that are due: one step down when points no longer qualify"
             }
+            Self::CadenceFollowUp => {
+                "follow-up tasks for customers past their contact cadence, and quarterly reviews of key customers"
+            }
+            Self::CareMoments => "care tasks ahead of birthdays and relationship anniversaries",
         }
     }
 
@@ -90,6 +94,8 @@ impl JobName {
             Self::LoyaltyHoldExpiry => s.jobs.loyalty_hold_expiry_interval_secs,
             Self::HealthRecompute => s.jobs.health_recompute_interval_secs,
             Self::LoyaltyTierReview => s.jobs.loyalty_tier_review_interval_secs,
+            Self::CadenceFollowUp => s.jobs.cadence_follow_up_interval_secs,
+            Self::CareMoments => s.jobs.care_moments_interval_secs,
         }
     }
 
@@ -160,6 +166,24 @@ impl JobName {
             Self::LoyaltyTierReview => {
                 let r = super::loyalty::tiers::review(db, now()).await?;
                 format!("{} accounts reviewed, {} moved down", r.accounts, r.downgraded)
+            }
+            Self::CadenceFollowUp => {
+                let r = super::cadence::run_follow_ups(db, now()).await?;
+                if r.working_day {
+                    format!(
+                        "{} customers overdue, {} follow-ups and {} reviews created, {} capped",
+                        r.overdue, r.follow_ups, r.reviews, r.capped
+                    )
+                } else {
+                    "not a working day: nothing created".into()
+                }
+            }
+            Self::CareMoments => {
+                let r = super::cadence::run_care(db, now()).await?;
+                format!(
+                    "{} birthday and {} anniversary care tasks created",
+                    r.birthdays, r.anniversaries
+                )
             }
         })
     }

@@ -2,6 +2,7 @@
 //! handlers and GraphQL resolvers call these functions and nothing below them.
 
 pub mod bulk;
+pub mod cadence;
 pub mod contacts;
 pub mod customer_list;
 pub mod customers;
@@ -132,6 +133,25 @@ pub(crate) fn sum_minor(backend: sea_orm::DbBackend, expr: &str) -> String {
             format!("CAST(LEAST(COALESCE(SUM({expr}), 0), 9223372036854775807) AS BIGINT)")
         }
         _ => format!("CAST(TOTAL({expr}) AS INTEGER)"),
+    }
+}
+
+/// Whole days from the instant in `timestamp_sql` to `now`, in SQL.
+pub(crate) fn days_since(
+    backend: sea_orm::DbBackend,
+    now: chrono::DateTime<chrono::Utc>,
+    timestamp_sql: &str,
+) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::Expr;
+    match backend {
+        sea_orm::DbBackend::Postgres => Expr::cust_with_values(
+            format!("FLOOR(EXTRACT(EPOCH FROM (CAST($1 AS timestamptz) - {timestamp_sql})) / 86400)"),
+            [now],
+        ),
+        _ => Expr::cust_with_values(
+            format!("CAST(julianday(?) - julianday({timestamp_sql}) AS INTEGER)"),
+            [now],
+        ),
     }
 }
 

@@ -239,6 +239,7 @@ async fn anonymise(txn: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> A
         .col_expr(customer::Column::Phone, Expr::value(none.clone()))
         .col_expr(customer::Column::Company, Expr::value(none.clone()))
         .col_expr(customer::Column::City, Expr::value(none.clone()))
+        .col_expr(customer::Column::TimeZone, Expr::value(none.clone()))
         .col_expr(customer::Column::Notes, Expr::value(none.clone()))
         .col_expr(
             customer::Column::Birthday,

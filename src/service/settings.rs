@@ -141,6 +141,16 @@ pub async fn feedback_rules(conn: &impl ConnectionTrait) -> AppResult<FeedbackRu
     })
 }
 
+/// The business calendar in force.
+///
+/// # Errors
+/// Database failures.
+pub async fn business_calendar(conn: &impl ConnectionTrait) -> AppResult<BusinessCalendar> {
+    let input: BusinessCalendarSettings = load(conn, BUSINESS_CALENDAR).await?;
+    // Saved calendars were validated; a default stands in should one not read.
+    Ok(to_calendar(&input).unwrap_or_default())
+}
+
 /// Staff may read the feedback settings.
 ///
 /// # Errors
@@ -220,11 +230,8 @@ const MAX_HOLIDAYS: usize = 2_000;
 /// Every bad field, by path.
 pub fn to_calendar(input: &BusinessCalendarSettings) -> Result<BusinessCalendar, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let time_zone = input.time_zone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-        errors.push(FieldError::new(
-            "time_zone",
-            "must be an IANA time zone such as Europe/Paris",
-        ));
+    let time_zone = parse::time_zone(&input.time_zone).unwrap_or_else(|e| {
+        errors.push(FieldError::new("time_zone", e));
         chrono_tz::Tz::UTC
     });
     let mut week: [Vec<Block>; 7] = Default::default();

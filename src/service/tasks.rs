@@ -4,10 +4,10 @@
 use crate::service::Store;
 use chrono::{DateTime, Utc};
 use entity::task;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 use uuid::Uuid;
 
@@ -54,12 +54,8 @@ pub struct TaskDraft {
     pub created_by: String,
 }
 
-/// Inserts a task and its `task.created` event, in the caller's transaction.
-///
-/// # Errors
-/// Database failures.
-pub async fn insert(conn: &impl ConnectionTrait, d: TaskDraft, at: DateTime<Utc>) -> AppResult<task::Model> {
-    let model = task::ActiveModel {
+fn active(d: TaskDraft, dedup_key: Option<String>, at: DateTime<Utc>) -> task::ActiveModel {
+    task::ActiveModel {
         id: Set(new_id()),
         kind: Set(d.kind.as_str().into()),
         customer_id: Set(d.customer_id),
@@ -70,12 +66,48 @@ pub async fn insert(conn: &impl ConnectionTrait, d: TaskDraft, at: DateTime<Utc>
         status: Set(TaskStatus::Open.as_str().into()),
         outcome: Set(None),
         created_by: Set(d.created_by),
+        dedup_key: Set(dedup_key),
         completed_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }
-    .insert(conn)
-    .await?;
+}
+
+/// Inserts a task and its `task.created` event, in the caller's transaction.
+///
+/// # Errors
+/// Database failures.
+pub async fn insert(conn: &impl ConnectionTrait, d: TaskDraft, at: DateTime<Utc>) -> AppResult<task::Model> {
+    let model = active(d, None, at).insert(conn).await?;
+    created(conn, &model, at).await?;
+    Ok(model)
+}
+
+/// Inserts a task a job creates once per `key`, ever (another run or
+/// instance may have created it): `None` when it exists already.
+///
+/// # Errors
+/// Database failures.
+pub async fn insert_once(
+    conn: &impl ConnectionTrait,
+    d: TaskDraft,
+    key: String,
+    at: DateTime<Utc>,
+) -> AppResult<Option<Uuid>> {
+    let am = active(d, Some(key), at);
+    let model = am.clone().try_into_model()?;
+    let inserted = task::Entity::insert(am)
+        .on_conflict(OnConflict::column(task::Column::DedupKey).do_nothing().to_owned())
+        .exec_without_returning(conn)
+        .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    created(conn, &model, at).await?;
+    Ok(Some(model.id))
+}
+
+async fn created(conn: &impl ConnectionTrait, model: &task::Model, at: DateTime<Utc>) -> AppResult<()> {
     events::emit(
         conn,
         EventType::TaskCreated,
@@ -84,8 +116,7 @@ pub async fn insert(conn: &impl ConnectionTrait, d: TaskDraft, at: DateTime<Utc>
         json!({"kind": model.kind, "feedback_id": model.feedback_id, "assignee_id": model.assignee_id, "due_at": model.due_at}),
         at,
     )
-    .await?;
-    Ok(model)
+    .await
 }
 
 /// Creates a task. Agents create tasks for themselves only.

@@ -369,7 +369,9 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
             "loyalty_expiry",
             "loyalty_hold_expiry",
             "loyalty_tier_review",
-            "health_recompute"
+            "health_recompute",
+            "cadence_follow_up",
+            "care_moments"
         ]
     );
     assert!(list.body[3]["last_outcome"].is_null());

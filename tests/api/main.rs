@@ -7,6 +7,7 @@ mod common;
 
 mod access;
 mod bulk;
+mod cadence;
 mod cli;
 mod customers;
 mod events;

@@ -70,7 +70,8 @@ async fn erasure_leaves_no_trace_and_keeps_the_aggregates(app: &TestApp) {
             &admin,
             json!({"name": "Zelda Quintero", "email": "zelda.q@example.com", "phone": "+33 6 12 34 56 78",
                    "external_id": "crm-zelda", "notes": "Zelda prefers mornings", "tags": ["vip"],
-                   "custom_attributes": {"nickname": "Zelda"}, "birthday": "1990-04-01", "city": "Lyon"}),
+                   "custom_attributes": {"nickname": "Zelda"}, "birthday": "1990-04-01", "city": "Lyon",
+                   "time_zone": "Pacific/Chatham"}),
         )
         .await;
     assert_eq!(customer.status, 201, "{}", customer.body);
@@ -173,6 +174,7 @@ async fn erasure_leaves_no_trace_and_keeps_the_aggregates(app: &TestApp) {
         "crm-zelda",
         "12 34 56",
         "1990-04-01",
+        "Chatham",
     ] {
         for table in tables(app).await {
             assert_eq!(

@@ -203,6 +203,8 @@ impl Generator {
             preferred_language: None,
             birthday,
             relationship_start: None,
+            time_zone: None,
+            cadence_days: None,
             marketing_consent: consent,
             marketing_consent_at: consent.then_some(created_at),
             custom_attributes: custom,

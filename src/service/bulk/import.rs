@@ -55,6 +55,10 @@ fn typed(kind: ImportKind, fields: &mut serde_json::Map<String, serde_json::Valu
             (ImportKind::Customers, "custom_attributes") => {
                 serde_json::from_str(&text).map_err(|_| (name.clone(), "must be a JSON object".to_owned()))?
             }
+            (ImportKind::Customers, "cadence_days") => json!(
+                text.parse::<i32>()
+                    .map_err(|_| (name.clone(), "must be a whole number of days".to_owned()))?
+            ),
             (ImportKind::Orders, "amount_minor") => json!(
                 text.parse::<i64>()
                     .map_err(|_| (name.clone(), "must be a whole number of minor units".to_owned()))?

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::{Store, begin, mask, new_id, now};
 use crate::auth::{Actor, policy};
+use crate::contract::cadence::CadenceSettings;
 use crate::contract::customers::ValueTier;
 use crate::contract::feedback::{FeedbackKind, FeedbackStatus};
 use crate::contract::health::{
@@ -42,12 +43,19 @@ const BATCH: u64 = 1_000;
 /// Stored recomputes a customer's health shows.
 const HISTORY: u64 = 12;
 
-/// Days between contacts a tier expects (until the cadence settings exist).
-fn cadence_days(tier: &str) -> i64 {
-    match ValueTier::from_db(tier) {
-        ValueTier::Key => 14,
-        ValueTier::Important => 30,
-        ValueTier::General => 90,
+/// What every customer's facts are read with: whether the loyalty program
+/// runs, and the contact cadence per tier.
+pub(super) struct Sources {
+    loyalty_on: bool,
+    cadence: CadenceSettings,
+}
+
+impl Sources {
+    async fn load(conn: &impl ConnectionTrait) -> AppResult<Self> {
+        Ok(Self {
+            loyalty_on: super::loyalty::program(conn).await?.enabled,
+            cadence: super::cadence::settings(conn).await?,
+        })
     }
 }
 
@@ -65,6 +73,7 @@ type Row = (
     Option<DateTime<Utc>>,
     Option<i32>,
     Option<DateTime<Utc>>,
+    Option<i32>,
 );
 
 fn customer_columns(q: sea_orm::Select<customer::Entity>) -> sea_orm::Selector<sea_orm::SelectGetableTuple<Row>> {
@@ -76,6 +85,7 @@ fn customer_columns(q: sea_orm::Select<customer::Entity>) -> sea_orm::Selector<s
         .column(customer::Column::NpsAt)
         .column(customer::Column::LatestCsat)
         .column(customer::Column::CsatAt)
+        .column(customer::Column::CadenceDays)
         .into_tuple::<Row>()
 }
 
@@ -83,7 +93,7 @@ fn customer_columns(q: sea_orm::Select<customer::Entity>) -> sea_orm::Selector<s
 async fn facts(
     conn: &impl ConnectionTrait,
     rows: &[Row],
-    loyalty_on: bool,
+    sources: &Sources,
     at: DateTime<Utc>,
 ) -> AppResult<Vec<(Uuid, Facts)>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
@@ -185,7 +195,7 @@ async fn facts(
         .map(|(id, here, left)| (id, (here, left)))
         .collect();
     let mut loyalty: HashMap<Uuid, Option<DateTime<Utc>>> = HashMap::new();
-    if loyalty_on {
+    if sources.loyalty_on {
         let accounts: Vec<Uuid> = loyalty_account::Entity::find()
             .select_only()
             .column(loyalty_account::Column::CustomerId)
@@ -220,7 +230,7 @@ async fn facts(
         .collect();
     Ok(rows
         .iter()
-        .map(|(id, tier, contacted, nps, nps_at, csat, csat_at)| {
+        .map(|(id, tier, contacted, nps, nps_at, csat, csat_at, own_cadence)| {
             let o = orders.get(id);
             let answer = match (nps.zip(*nps_at), csat.zip(*csat_at)) {
                 (Some((n, n_at)), Some((c, c_at))) => Some(if c_at > n_at {
@@ -252,7 +262,8 @@ async fn facts(
                 open_complaints,
                 sla_breaches_90,
                 last_contacted_at: *contacted,
-                cadence_days: cadence_days(tier),
+                cadence_days: own_cadence
+                    .map_or_else(|| i64::from(sources.cadence.days(ValueTier::from_db(tier))), i64::from),
                 loyalty_last_activity: loyalty.get(id).copied(),
                 contacts,
                 manual: overrides.get(id).copied(),
@@ -260,10 +271,6 @@ async fn facts(
             (*id, facts)
         })
         .collect())
-}
-
-async fn loyalty_on(conn: &impl ConnectionTrait) -> AppResult<bool> {
-    Ok(super::loyalty::program(conn).await?.enabled)
 }
 
 fn factors_json(e: &Explained) -> serde_json::Value {
@@ -285,7 +292,7 @@ fn factors_json(e: &Explained) -> serde_json::Value {
 /// The live customers' facts, a batch at a time in id order.
 pub(super) struct Batches {
     after: Option<Uuid>,
-    loyalty_on: bool,
+    sources: Sources,
     at: DateTime<Utc>,
 }
 
@@ -295,7 +302,7 @@ impl Batches {
     pub(super) async fn new(conn: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<Self> {
         Ok(Self {
             after: None,
-            loyalty_on: loyalty_on(conn).await?,
+            sources: Sources::load(conn).await?,
             at,
         })
     }
@@ -316,7 +323,7 @@ impl Batches {
             return Ok(None);
         };
         self.after = Some(last);
-        facts(conn, &rows, self.loyalty_on, self.at).await.map(Some)
+        facts(conn, &rows, &self.sources, self.at).await.map(Some)
     }
 }
 
@@ -433,7 +440,7 @@ pub async fn get(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult
     if rows.is_empty() {
         return Err(AppError::NotFound("customer"));
     }
-    let (_, mut f) = facts(db, &rows, loyalty_on(db).await?, at)
+    let (_, mut f) = facts(db, &rows, &Sources::load(db).await?, at)
         .await?
         .pop()
         .ok_or(AppError::NotFound("customer"))?;

@@ -154,8 +154,8 @@ pub async fn put_program(db: &impl Store, actor: &Actor, mut input: LoyaltyProgr
     if !(1..=120).contains(&input.expiry_months) {
         c.fail("expiry_months", "must be between 1 and 120");
     }
-    if input.time_zone.parse::<chrono_tz::Tz>().is_err() {
-        c.fail("time_zone", "must be an IANA time zone such as \"Europe/Paris\"");
+    if let Err(e) = parse::time_zone(&input.time_zone) {
+        c.fail("time_zone", e);
     }
     if input.pending_days > 365 {
         c.fail("pending_days", "must be between 0 and 365");

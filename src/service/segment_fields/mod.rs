@@ -205,13 +205,7 @@ impl Compiler {
     }
 
     fn days_since(&self, timestamp_sql: &str) -> Expr {
-        let sql = match self.backend {
-            DbBackend::Postgres => {
-                format!("FLOOR(EXTRACT(EPOCH FROM (CAST($1 AS timestamptz) - {timestamp_sql})) / 86400)")
-            }
-            _ => format!("CAST(julianday($1) - julianday({timestamp_sql}) AS INTEGER)"),
-        };
-        self.custom_sql(&sql, Expr::val(self.now))
+        crate::service::days_since(self.backend, self.now, timestamp_sql)
     }
 
     fn expr(&self, source: Source) -> Expr {
