@@ -232,6 +232,8 @@ pub struct HealthRecomputeResult {
     pub tasks_created: i64,
     /// Alerts left without a task by `max_win_back_tasks_per_owner`.
     pub tasks_capped: i64,
+    /// Upsell tasks created.
+    pub upsell_tasks_created: i64,
     pub computed_at: DateTime<Utc>,
     pub elapsed_ms: u64,
 }
@@ -338,6 +340,54 @@ pub struct HealthSettings {
     #[serde(default)]
     #[graphql(default)]
     pub warning: HealthWarning,
+    /// When a recompute creates upsell tasks; left out, the defaults.
+    #[serde(default)]
+    #[graphql(default)]
+    pub upsell: HealthUpsell,
+}
+
+/// Upsell tasks: a relationship of at least `min_relationship_days` and
+/// the latest satisfaction at least `min_satisfaction`, or an opportunity
+/// indicator (promoter, tier upgrade, spend growth), make a recompute
+/// create an `upsell` task for the owner — once per `every_months` per
+/// customer.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(input_name = "HealthUpsellInput")]
+pub struct HealthUpsell {
+    /// Off: no upsell tasks (default on).
+    pub enabled: bool,
+    /// Days the relationship must have lasted (`relationship_start`, else
+    /// since the record was created), 0–3650 (default 365).
+    #[schema(minimum = 0, maximum = 3650)]
+    pub min_relationship_days: u32,
+    /// The latest satisfaction (0–100 scale: NPS × 10, CSAT 1–5 as 0–100)
+    /// that qualifies on its own (default 90).
+    #[schema(minimum = 0, maximum = 100)]
+    pub min_satisfaction: f64,
+    /// Months (of 30 days) between one customer's upsell tasks, 1–24 (default 6).
+    #[schema(minimum = 1, maximum = 24)]
+    pub every_months: u32,
+    /// Days until an upsell task is due, 0–90 (default 14).
+    #[schema(minimum = 0, maximum = 90)]
+    pub due_days: u32,
+    /// Most upsell tasks one recompute creates for one owner, 0–10,000
+    /// (default 25); the rest come with the next recomputes.
+    #[schema(minimum = 0, maximum = 10_000)]
+    pub max_tasks_per_owner: u32,
+}
+
+impl Default for HealthUpsell {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_relationship_days: 365,
+            min_satisfaction: 90.0,
+            every_months: 6,
+            due_days: 14,
+            max_tasks_per_owner: default_task_cap(),
+        }
+    }
 }
 
 /// Early-warning thresholds: each rule fires at one and clears at another

@@ -4,8 +4,6 @@
 //! moment and year — each keyed (`task.dedup_key`), so runs repeated the
 //! same day or on several instances at once create nothing twice.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use entity::customer;
@@ -14,7 +12,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use uuid::Uuid;
 
 use super::settings::{business_calendar, load, store};
-use super::tasks::{TaskDraft, insert_once};
+use super::tasks::{OwnerCap, TaskDraft, insert_once};
 use super::{Store, begin, mask, now};
 use crate::auth::{Actor, policy};
 use crate::contract::Page;
@@ -215,31 +213,6 @@ pub async fn overdue(
     }))
 }
 
-/// Tasks one run created per owner, against the cap.
-struct Caps {
-    cap: u32,
-    per_owner: HashMap<Option<String>, u32>,
-}
-
-impl Caps {
-    /// Whether the owner may get one more task in this run (and counts it).
-    fn take(&mut self, owner: Option<&String>) -> bool {
-        let n = self.per_owner.entry(owner.cloned()).or_insert(0);
-        if *n >= self.cap {
-            return false;
-        }
-        *n += 1;
-        true
-    }
-
-    /// Gives back a place a task did not use (it existed already).
-    fn give_back(&mut self, owner: Option<&String>) {
-        if let Some(n) = self.per_owner.get_mut(&owner.cloned()) {
-            *n = n.saturating_sub(1);
-        }
-    }
-}
-
 /// Creates one follow-up task per overdue customer and episode (an episode
 /// ends with the next contact), and a review per quarter for each key
 /// customer, on the business calendar's working days only, due by the end
@@ -260,10 +233,7 @@ pub async fn run_follow_ups(db: &impl Store, at: DateTime<Utc>) -> AppResult<Cad
         return Ok(result);
     }
     let due = calendar.working_day_end(at);
-    let mut caps = Caps {
-        cap: s.max_tasks_per_owner,
-        per_owner: HashMap::new(),
-    };
+    let mut caps = OwnerCap::new(s.max_tasks_per_owner);
     let mut after: Option<Cursor> = None;
     loop {
         let rows = overdue_rows(db, &s, at, Condition::all(), after.as_ref(), BATCH).await?;
@@ -341,7 +311,7 @@ async fn reviews(
     at: DateTime<Utc>,
     quarter: &str,
     due: DateTime<Utc>,
-    caps: &mut Caps,
+    caps: &mut OwnerCap,
     result: &mut CadenceRunResult,
 ) -> AppResult<()> {
     let mut after: Option<Uuid> = None;

@@ -156,8 +156,8 @@ impl JobName {
             Self::HealthRecompute => {
                 let r = super::health::run(db, now()).await?;
                 format!(
-                    "{} customers scored, {} alerts raised, {} win-back tasks created, {} capped",
-                    r.customers_scored, r.alerts_raised, r.tasks_created, r.tasks_capped
+                    "{} customers scored, {} alerts raised, {} win-back tasks created, {} capped, {} upsell tasks created",
+                    r.customers_scored, r.alerts_raised, r.tasks_created, r.tasks_capped, r.upsell_tasks_created
                 )
             }
             Self::LoyaltyHoldExpiry => {

@@ -1,6 +1,8 @@
 //! Tasks: work for a staff member about a customer. Admins and managers see
 //! and change every task; agents see and work their own; analysts read.
 
+use std::collections::HashMap;
+
 use crate::service::Store;
 use chrono::{DateTime, Utc};
 use entity::task;
@@ -70,6 +72,39 @@ fn active(d: TaskDraft, dedup_key: Option<String>, at: DateTime<Utc>) -> task::A
         completed_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
+    }
+}
+
+/// The tasks one job run created per owner, against a cap, so that a job
+/// switched on floods no one (`None`: customers without an owner).
+pub struct OwnerCap {
+    cap: u32,
+    per_owner: HashMap<Option<String>, u32>,
+}
+
+impl OwnerCap {
+    pub fn new(cap: u32) -> Self {
+        Self {
+            cap,
+            per_owner: HashMap::new(),
+        }
+    }
+
+    /// Whether the owner may get one more task in this run (and counts it).
+    pub fn take(&mut self, owner: Option<&String>) -> bool {
+        let n = self.per_owner.entry(owner.cloned()).or_insert(0);
+        if *n >= self.cap {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Gives back a place a task did not use (it existed already).
+    pub fn give_back(&mut self, owner: Option<&String>) {
+        if let Some(n) = self.per_owner.get_mut(&owner.cloned()) {
+            *n = n.saturating_sub(1);
+        }
     }
 }
 

@@ -290,9 +290,64 @@ async fn one_owner_gets_no_more_win_back_tasks_than_the_cap(app: &TestApp) {
     assert_eq!(app.count("health_alert WHERE task_id IS NULL").await, 2);
 }
 
+async fn a_long_relationship_with_an_opportunity_brings_one_upsell_task_per_half_year(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let settings = app.get("/api/v1/settings/health", &admin).await.body;
+    assert_eq!(settings["upsell"]["min_satisfaction"], 90.0, "{settings}");
+    for (key, value, field) in [
+        ("every_months", json!(0), "upsell.every_months"),
+        ("min_satisfaction", json!(101), "upsell.min_satisfaction"),
+    ] {
+        let mut bad = settings.clone();
+        bad["upsell"][key] = value;
+        app.put("/api/v1/settings/health", &admin, bad)
+            .await
+            .assert_problem(422, Some(field));
+    }
+    let today = chrono::Utc::now().date_naive();
+    let loyal = app
+        .create_customer(json!({"name": "Loyal Ltd", "owner_id": AGENT,
+            "relationship_start": (today - chrono::Duration::days(800)).to_string()}))
+        .await;
+    let newish = app
+        .create_customer(json!({"name": "Newish Ltd", "owner_id": AGENT,
+            "relationship_start": (today - chrono::Duration::days(100)).to_string()}))
+        .await;
+    // A move up a tier is an opportunity indicator.
+    for c in [&loyal, &newish] {
+        let up = app
+            .patch(
+                &format!("/api/v1/customers/{c}"),
+                &admin,
+                json!({"value_tier": "important"}),
+            )
+            .await;
+        assert_eq!(up.status, StatusCode::OK, "{}", up.body);
+    }
+    let first = app.post("/api/v1/analytics/health/recompute", &admin, json!({})).await;
+    assert_eq!(first.body["upsell_tasks_created"], 1, "{}", first.body);
+    recompute(app).await;
+    let now = chrono::Utc::now();
+    let (a, b) = tokio::join!(
+        rapport::service::health::run(&app.db, now),
+        rapport::service::health::run(&app.db, now + chrono::Duration::seconds(1))
+    );
+    assert!(a.is_ok() && b.is_ok());
+    // A month on, the indicator still stands, but one task per six months is all.
+    let later = rapport::service::health::run(&app.db, now + chrono::Duration::days(30)).await;
+    assert_eq!(later.map(|r| r.upsell_tasks_created).ok(), Some(0));
+    let tasks = app.get("/api/v1/tasks?kind=upsell", &app.token(Role::Agent)).await.body;
+    let items = tasks["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{tasks}");
+    assert_eq!(items[0]["customer_id"], loyal.as_str());
+    assert_eq!(items[0]["title"], "Upsell: tier upgrade");
+    assert_eq!(items[0]["assignee_id"], AGENT);
+}
+
 on_both_databases!(
     a_wobbling_score_raises_one_alert_one_task_and_clears_once,
     two_instances_recomputing_at_once_raise_an_alert_once,
     a_churned_customer_has_a_reason_and_an_order_wins_it_back,
     one_owner_gets_no_more_win_back_tasks_than_the_cap,
+    a_long_relationship_with_an_opportunity_brings_one_upsell_task_per_half_year,
 );

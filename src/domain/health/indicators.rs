@@ -70,6 +70,35 @@ pub fn indicators(f: &Facts) -> Vec<Indicator> {
     out
 }
 
+/// When a customer is ready for an upsell conversation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UpsellRule {
+    /// Days the relationship must have lasted.
+    pub min_relationship_days: u32,
+    /// The latest satisfaction (0–100 scale) that qualifies on its own.
+    pub min_satisfaction: f64,
+}
+
+/// Why a customer is ready for an upsell: a relationship of at least
+/// `min_relationship_days`, and the latest satisfaction at least
+/// `min_satisfaction` or an opportunity indicator. `None`: not ready.
+pub fn upsell(f: &Facts, at: DateTime<Utc>, rule: &UpsellRule) -> Option<Value> {
+    let since = f.customer_since?;
+    let days = (at.date_naive() - since).num_days();
+    if days < i64::from(rule.min_relationship_days) {
+        return None;
+    }
+    let satisfaction = f.satisfaction.map(Satisfaction::on_100);
+    let opportunities: Vec<&str> = indicators(f)
+        .into_iter()
+        .filter(|i| !i.kind.is_risk())
+        .map(|i| i.kind.as_str())
+        .collect();
+    let satisfied = satisfaction.is_some_and(|s| s >= rule.min_satisfaction);
+    (satisfied || !opportunities.is_empty())
+        .then(|| json!({"relationship_days": days, "satisfaction": satisfaction, "opportunities": opportunities}))
+}
+
 fn answer(s: Satisfaction) -> Value {
     match s {
         Satisfaction::Nps(n) => json!({"nps": n}),
@@ -129,5 +158,52 @@ mod tests {
             ..Facts::default()
         };
         assert!(kinds(&flat).is_empty());
+    }
+
+    #[test]
+    fn an_upsell_needs_a_year_and_satisfaction_or_an_opportunity() {
+        let at = DateTime::parse_from_rfc3339("2027-06-01T00:00:00Z")
+            .map(|t| t.to_utc())
+            .unwrap_or_default();
+        let rule = UpsellRule {
+            min_relationship_days: 365,
+            min_satisfaction: 90.0,
+        };
+        let since = |days: i64| Some(at.date_naive() - chrono::Duration::days(days));
+        let happy = Facts {
+            customer_since: since(365),
+            satisfaction: Some(Satisfaction::Nps(9)),
+            ..Facts::default()
+        };
+        let evidence = upsell(&happy, at, &rule);
+        assert_eq!(
+            evidence,
+            Some(json!({"relationship_days": 365, "satisfaction": 90.0, "opportunities": ["promoter"]}))
+        );
+        // Too new, however happy.
+        assert_eq!(
+            upsell(
+                &Facts {
+                    customer_since: since(364),
+                    ..happy.clone()
+                },
+                at,
+                &rule
+            ),
+            None
+        );
+        // 8 of 10 is not enough on its own; spending more is.
+        let content = Facts {
+            satisfaction: Some(Satisfaction::Nps(8)),
+            ..happy.clone()
+        };
+        assert_eq!(upsell(&content, at, &rule), None);
+        let growing = Facts {
+            spend_last_90: 13_000,
+            spend_prior_90: 10_000,
+            ..content
+        };
+        assert!(upsell(&growing, at, &rule).is_some());
+        assert_eq!(upsell(&Facts::default(), at, &rule), None);
     }
 }

@@ -32,7 +32,7 @@
 //! weights with data), rounded to 2 decimals; the score is the sum of the
 //! contributions, so the explanation adds up to it exactly.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 pub mod indicators;
 pub mod warning;
@@ -68,6 +68,8 @@ pub struct Facts {
     pub spend_prior_90: i64,
     /// The latest move to a higher value tier in the last 90 days: when, from, to.
     pub tier_upgrade: Option<(DateTime<Utc>, String, String)>,
+    /// When the relationship began (`relationship_start`, else the record's creation).
+    pub customer_since: Option<NaiveDate>,
 }
 
 /// A satisfaction answer.

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{
     contact, customer, customer_tier_change, feedback_item, health_alert, health_override, health_score,
     loyalty_account, loyalty_entry, order,
@@ -33,6 +33,7 @@ use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
 pub mod settings;
+mod upsell;
 mod warning;
 
 pub use warning::to_view as alert_view;
@@ -74,6 +75,8 @@ type Row = (
     Option<i32>,
     Option<DateTime<Utc>>,
     Option<i32>,
+    Option<NaiveDate>,
+    DateTime<Utc>,
 );
 
 fn customer_columns(q: sea_orm::Select<customer::Entity>) -> sea_orm::Selector<sea_orm::SelectGetableTuple<Row>> {
@@ -86,6 +89,8 @@ fn customer_columns(q: sea_orm::Select<customer::Entity>) -> sea_orm::Selector<s
         .column(customer::Column::LatestCsat)
         .column(customer::Column::CsatAt)
         .column(customer::Column::CadenceDays)
+        .column(customer::Column::RelationshipStart)
+        .column(customer::Column::CreatedAt)
         .into_tuple::<Row>()
 }
 
@@ -221,55 +226,59 @@ async fn facts(
         .select_only()
         .column(health_override::Column::CustomerId)
         .column(health_override::Column::Value)
-        .filter(health_override::Column::CustomerId.is_in(ids))
+        .filter(health_override::Column::CustomerId.is_in(ids.clone()))
         .filter(health_override::Column::ExpiresAt.gt(at))
         .into_tuple::<(Uuid, i32)>()
         .all(conn)
         .await?
         .into_iter()
         .collect();
+    let mut upgrades = tier_upgrades(conn, ids, at).await?;
     Ok(rows
         .iter()
-        .map(|(id, tier, contacted, nps, nps_at, csat, csat_at, own_cadence)| {
-            let o = orders.get(id);
-            let answer = match (nps.zip(*nps_at), csat.zip(*csat_at)) {
-                (Some((n, n_at)), Some((c, c_at))) => Some(if c_at > n_at {
-                    (Satisfaction::Csat(c), c_at)
-                } else {
-                    (Satisfaction::Nps(n), n_at)
-                }),
-                (Some((n, n_at)), None) => Some((Satisfaction::Nps(n), n_at)),
-                (None, Some((c, c_at))) => Some((Satisfaction::Csat(c), c_at)),
-                (None, None) => None,
-            };
-            let (open_complaints, sla_breaches_90) = feedback.get(id).copied().unwrap_or((0, 0));
-            let contacts = contacts.get(id).and_then(|&(here, left)| match (here, left) {
-                (h, _) if h > 0 => Some(true),
-                (_, l) if l > 0 => Some(false),
-                _ => None,
-            });
-            let facts = Facts {
-                order_count: o.map_or(0, |o| o.1),
-                first_order_at: o.and_then(|o| o.2),
-                last_order_at: o.and_then(|o| o.3),
-                orders_last_90: o.map_or(0, |o| o.4),
-                orders_prior_90: o.map_or(0, |o| o.5),
-                satisfaction: answer.map(|a| a.0),
-                satisfaction_at: answer.map(|a| a.1),
-                spend_last_90: o.map_or(0, |o| o.6),
-                spend_prior_90: o.map_or(0, |o| o.7),
-                tier_upgrade: None,
-                open_complaints,
-                sla_breaches_90,
-                last_contacted_at: *contacted,
-                cadence_days: own_cadence
-                    .map_or_else(|| i64::from(sources.cadence.days(ValueTier::from_db(tier))), i64::from),
-                loyalty_last_activity: loyalty.get(id).copied(),
-                contacts,
-                manual: overrides.get(id).copied(),
-            };
-            (*id, facts)
-        })
+        .map(
+            |(id, tier, contacted, nps, nps_at, csat, csat_at, own_cadence, start, created)| {
+                let o = orders.get(id);
+                let answer = match (nps.zip(*nps_at), csat.zip(*csat_at)) {
+                    (Some((n, n_at)), Some((c, c_at))) => Some(if c_at > n_at {
+                        (Satisfaction::Csat(c), c_at)
+                    } else {
+                        (Satisfaction::Nps(n), n_at)
+                    }),
+                    (Some((n, n_at)), None) => Some((Satisfaction::Nps(n), n_at)),
+                    (None, Some((c, c_at))) => Some((Satisfaction::Csat(c), c_at)),
+                    (None, None) => None,
+                };
+                let (open_complaints, sla_breaches_90) = feedback.get(id).copied().unwrap_or((0, 0));
+                let contacts = contacts.get(id).and_then(|&(here, left)| match (here, left) {
+                    (h, _) if h > 0 => Some(true),
+                    (_, l) if l > 0 => Some(false),
+                    _ => None,
+                });
+                let facts = Facts {
+                    order_count: o.map_or(0, |o| o.1),
+                    first_order_at: o.and_then(|o| o.2),
+                    last_order_at: o.and_then(|o| o.3),
+                    orders_last_90: o.map_or(0, |o| o.4),
+                    orders_prior_90: o.map_or(0, |o| o.5),
+                    satisfaction: answer.map(|a| a.0),
+                    satisfaction_at: answer.map(|a| a.1),
+                    spend_last_90: o.map_or(0, |o| o.6),
+                    spend_prior_90: o.map_or(0, |o| o.7),
+                    tier_upgrade: upgrades.remove(id),
+                    open_complaints,
+                    sla_breaches_90,
+                    last_contacted_at: *contacted,
+                    cadence_days: own_cadence
+                        .map_or_else(|| i64::from(sources.cadence.days(ValueTier::from_db(tier))), i64::from),
+                    loyalty_last_activity: loyalty.get(id).copied(),
+                    contacts,
+                    manual: overrides.get(id).copied(),
+                    customer_since: Some(start.unwrap_or_else(|| created.date_naive())),
+                };
+                (*id, facts)
+            },
+        )
         .collect())
 }
 
@@ -337,7 +346,8 @@ pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomput
     let started = Instant::now();
     let rules = settings::rules(db).await?;
     let mut scored: i64 = 0;
-    let mut tally = warning::Tally::default();
+    let mut tally = warning::Tally::new(rules.task_cap);
+    let mut upsells = upsell::Tally::new(rules.upsell.max_tasks_per_owner);
     let mut batches = Batches::new(db, at).await?;
     while let Some(batch) = batches.next(db).await? {
         let batch: Vec<(Uuid, Facts, Explained)> = batch
@@ -367,6 +377,7 @@ pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomput
             .await?;
         latest_on_customers(&txn, batch.iter().map(|b| b.0).collect(), at).await?;
         warning::evaluate(&txn, &batch, &rules, at, &mut tally).await?;
+        upsell::raise(&txn, &batch, &rules.upsell, at, &mut upsells).await?;
         txn.commit().await?;
         scored += i64::try_from(batch.len()).unwrap_or(i64::MAX);
     }
@@ -375,6 +386,7 @@ pub async fn run(db: &impl Store, at: DateTime<Utc>) -> AppResult<HealthRecomput
         alerts_raised: tally.alerts,
         tasks_created: tally.tasks,
         tasks_capped: tally.capped,
+        upsell_tasks_created: upsells.created,
         computed_at: at,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
@@ -440,11 +452,10 @@ pub async fn get(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult
     if rows.is_empty() {
         return Err(AppError::NotFound("customer"));
     }
-    let (_, mut f) = facts(db, &rows, &Sources::load(db).await?, at)
+    let (_, f) = facts(db, &rows, &Sources::load(db).await?, at)
         .await?
         .pop()
         .ok_or(AppError::NotFound("customer"))?;
-    f.tier_upgrade = tier_upgrade(db, customer_id, at).await?;
     let rules = settings::rules(db).await?;
     let e = explain(&f, at, &rules.weights, &rules.cutoffs);
     let manual = health_override::Entity::find_by_id(customer_id)
@@ -510,23 +521,29 @@ pub async fn get(db: &impl Store, actor: &Actor, customer_id: Uuid) -> AppResult
     })
 }
 
-/// The latest move to a higher value tier in the 90 days before `at`.
-async fn tier_upgrade(
+/// Each customer's latest move to a higher value tier in the 90 days
+/// before `at`: when, from, to.
+async fn tier_upgrades(
     conn: &impl ConnectionTrait,
-    customer_id: Uuid,
+    ids: Vec<Uuid>,
     at: DateTime<Utc>,
-) -> AppResult<Option<(DateTime<Utc>, String, String)>> {
+) -> AppResult<HashMap<Uuid, (DateTime<Utc>, String, String)>> {
     let rank = |t: &str| ValueTier::ALL.iter().position(|v| v.as_str() == t);
-    Ok(customer_tier_change::Entity::find()
-        .filter(customer_tier_change::Column::CustomerId.eq(customer_id))
+    let mut out = HashMap::new();
+    for c in customer_tier_change::Entity::find()
+        .filter(customer_tier_change::Column::CustomerId.is_in(ids))
         .filter(customer_tier_change::Column::ChangedAt.gte(at - Duration::days(90)))
-        .order_by_desc(customer_tier_change::Column::ChangedAt)
+        .filter(customer_tier_change::Column::ChangedAt.lte(at))
+        .order_by_asc(customer_tier_change::Column::ChangedAt)
         .all(conn)
         .await?
-        .into_iter()
-        // The tiers run from key (first) down to general.
-        .find(|c| rank(&c.to_tier) < rank(&c.from_tier))
-        .map(|c| (c.changed_at, c.from_tier, c.to_tier)))
+    {
+        // The tiers run from key (first) down to general; a later upgrade replaces an earlier one.
+        if rank(&c.to_tier) < rank(&c.from_tier) {
+            out.insert(c.customer_id, (c.changed_at, c.from_tier, c.to_tier));
+        }
+    }
+    Ok(out)
 }
 
 /// Alerts a customer's health shows.

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::Batches;
 use crate::auth::{Actor, policy};
 use crate::contract::health::{
-    HealthCutoffs, HealthFactor, HealthLevel, HealthPreview, HealthPreviewInput, HealthSettings, HealthWarning,
-    HealthWeights, LevelChange, LevelCount,
+    HealthCutoffs, HealthFactor, HealthLevel, HealthPreview, HealthPreviewInput, HealthSettings, HealthUpsell,
+    HealthWarning, HealthWeights, LevelChange, LevelCount,
 };
 use crate::domain::Checker;
 use crate::domain::health::warning::Warning;
@@ -36,6 +36,7 @@ pub(super) struct Rules {
     pub warning: Warning,
     pub win_back_due_days: u32,
     pub task_cap: u32,
+    pub upsell: HealthUpsell,
 }
 
 impl From<HealthSettings> for Rules {
@@ -59,6 +60,7 @@ impl From<HealthSettings> for Rules {
             },
             win_back_due_days: s.warning.win_back_due_days,
             task_cap: s.warning.max_win_back_tasks_per_owner,
+            upsell: s.upsell,
         }
     }
 }
@@ -141,6 +143,24 @@ fn check_warning(c: &mut Checker, w: &HealthWarning) {
     }
 }
 
+fn check_upsell(c: &mut Checker, u: &HealthUpsell) {
+    if u.min_relationship_days > 3650 {
+        c.fail("upsell.min_relationship_days", "must be between 0 and 3650");
+    }
+    if !(0.0..=100.0).contains(&u.min_satisfaction) {
+        c.fail("upsell.min_satisfaction", "must be between 0 and 100");
+    }
+    if !(1..=24).contains(&u.every_months) {
+        c.fail("upsell.every_months", "must be between 1 and 24");
+    }
+    if u.due_days > 90 {
+        c.fail("upsell.due_days", "must be between 0 and 90");
+    }
+    if u.max_tasks_per_owner > 10_000 {
+        c.fail("upsell.max_tasks_per_owner", "must be between 0 and 10000");
+    }
+}
+
 /// Reads the health settings.
 ///
 /// # Errors
@@ -160,6 +180,7 @@ pub async fn put(db: &impl Store, actor: &Actor, input: HealthSettings) -> AppRe
     check_weights(&mut c, "weights", &input.weights);
     check_cutoffs(&mut c, "cutoffs", &input.cutoffs);
     check_warning(&mut c, &input.warning);
+    check_upsell(&mut c, &input.upsell);
     c.finish()?;
     store(db, KEY, &input).await?;
     Ok(input)
@@ -198,6 +219,7 @@ pub async fn preview(db: &impl Store, actor: &Actor, input: HealthPreviewInput) 
         weights: input.weights.unwrap_or(current.weights),
         cutoffs: input.cutoffs.unwrap_or(current.cutoffs),
         warning: current.warning,
+        upsell: current.upsell,
     });
     let at: DateTime<Utc> = now();
     let (mut tally_before, mut tally_after) = (HashMap::new(), HashMap::new());

@@ -21,7 +21,7 @@ use crate::contract::tasks::{TaskKind, TaskStatus};
 use crate::domain::health::warning::{Signal, signal};
 use crate::domain::health::{Explained, Facts};
 use crate::error::AppResult;
-use crate::service::tasks::{TaskDraft, insert as insert_task};
+use crate::service::tasks::{OwnerCap, TaskDraft, insert as insert_task};
 use crate::service::{events, new_id};
 
 /// Who creates the tasks the rules raise.
@@ -110,13 +110,40 @@ pub(super) async fn evaluate(
 }
 
 /// What one recompute's early warning did, across its batches.
-#[derive(Default)]
 pub(super) struct Tally {
     pub alerts: i64,
     pub tasks: i64,
     pub capped: i64,
-    /// Win-back tasks created per owner (`None`: customers without one).
-    per_owner: HashMap<Option<String>, u32>,
+    /// Win-back tasks created per owner.
+    per_owner: OwnerCap,
+}
+
+impl Tally {
+    pub(super) fn new(cap: u32) -> Self {
+        Self {
+            alerts: 0,
+            tasks: 0,
+            capped: 0,
+            per_owner: OwnerCap::new(cap),
+        }
+    }
+}
+
+/// The owners of some customers.
+///
+/// # Errors
+/// Database failures.
+pub(super) async fn owners(conn: &impl ConnectionTrait, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid, Option<String>>> {
+    Ok(customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::OwnerId)
+        .filter(customer::Column::Id.is_in(ids))
+        .into_tuple::<(Uuid, Option<String>)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// Raises new alerts: each once (another instance may have raised it), one
@@ -130,16 +157,7 @@ async fn raise(
     tally: &mut Tally,
 ) -> AppResult<()> {
     let customers: Vec<Uuid> = fire.iter().map(|f| f.0).collect();
-    let owners: HashMap<Uuid, Option<String>> = customer::Entity::find()
-        .select_only()
-        .column(customer::Column::Id)
-        .column(customer::Column::OwnerId)
-        .filter(customer::Column::Id.is_in(customers.clone()))
-        .into_tuple::<(Uuid, Option<String>)>()
-        .all(conn)
-        .await?
-        .into_iter()
-        .collect();
+    let owners = owners(conn, customers.clone()).await?;
     let mut tasks: HashMap<Uuid, Uuid> = task::Entity::find()
         .select_only()
         .column(task::Column::CustomerId)
@@ -172,15 +190,13 @@ async fn raise(
         }
         tally.alerts += 1;
         let owner = owners.get(&customer_id).cloned().flatten();
-        let created = tally.per_owner.entry(owner.clone()).or_insert(0);
         let task_id = match tasks.get(&customer_id) {
             Some(&t) => Some(t),
-            None if *created >= rules.task_cap => {
+            None if !tally.per_owner.take(owner.as_ref()) => {
                 tally.capped += 1;
                 None
             }
             None => {
-                *created += 1;
                 tally.tasks += 1;
                 let t = insert_task(
                     conn,
