@@ -5,6 +5,7 @@ pub mod app_setting;
 pub mod contact;
 pub mod customer;
 pub mod customer_rfm;
+pub mod customer_stage_change;
 pub mod customer_tag;
 pub mod customer_tier_change;
 pub mod erasure;

@@ -285,6 +285,16 @@ pub struct CustomerView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A move of a customer's lifecycle stage.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct StageChangeView {
+    pub from_stage: LifecycleStage,
+    pub to_stage: LifecycleStage,
+    /// The churn reason, for a churn and for the win-back that ends one.
+    pub reason: Option<ChurnReason>,
+    pub changed_at: DateTime<Utc>,
+}
+
 /// What a customer sees of itself at `/me`.
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
 #[graphql(name = "MyProfile")]

@@ -3,7 +3,7 @@
 use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::value_enum;
@@ -492,4 +492,76 @@ pub struct HealthPreview {
     /// The first 100 of them, by customer id.
     pub changes: Vec<LevelChange>,
     pub computed_at: DateTime<Utc>,
+}
+
+/// The month a health report covers.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HealthReportQuery {
+    /// `YYYY-MM`, a UTC month; the current month when left out.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub month: Option<String>,
+}
+
+/// How many customers moved from one level to another.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct LevelMove {
+    pub from: HealthLevel,
+    pub to: HealthLevel,
+    pub count: i64,
+}
+
+/// A customer whose level changed over the month.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct MovedCustomer {
+    pub customer_id: Uuid,
+    /// Masked for analysts; left out for partners.
+    pub name: Option<String>,
+    pub from: HealthLevel,
+    pub to: HealthLevel,
+}
+
+/// An at-risk or critical customer, by lifetime value.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct AtRiskCustomer {
+    pub customer_id: Uuid,
+    /// Masked for analysts; left out for partners.
+    pub name: Option<String>,
+    pub level: HealthLevel,
+    pub score: Option<f64>,
+    /// The RFM projection of lifetime value (minor units), else the spend so far.
+    pub lifetime_value_minor: i64,
+}
+
+/// Churns or win-backs with one reason.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct ReasonCount {
+    /// `service`, `competitor`, `price_budget`, `other`; `null` when none was recorded.
+    pub reason: Option<super::customers::ChurnReason>,
+    pub count: i64,
+}
+
+/// The monthly health report.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct HealthReport {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Customers with a stored score in the month.
+    pub customers_scored: i64,
+    /// Customers per level, each by its last score in the month (every level, zeros too).
+    pub levels: Vec<LevelCount>,
+    /// Level moves from each customer's last score before the month to its last in it.
+    pub moves: Vec<LevelMove>,
+    /// The first 100 customers who moved, by id.
+    pub moved: Vec<MovedCustomer>,
+    /// The 20 at-risk and critical customers (by their last score in the month) with the
+    /// highest lifetime value.
+    pub top_at_risk: Vec<AtRiskCustomer>,
+    /// Customers moved to `churned` in the month, and per reason.
+    pub churned: i64,
+    pub churn_reasons: Vec<ReasonCount>,
+    /// Churned customers won back in the month, and per reason of the churn they ended.
+    pub won_back: i64,
+    pub win_back_reasons: Vec<ReasonCount>,
 }

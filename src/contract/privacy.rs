@@ -60,6 +60,8 @@ pub struct CustomerExport {
     pub health_history: Vec<super::health::HealthPoint>,
     /// Every early-warning alert, open ones first.
     pub health_alerts: Vec<super::health::AlertView>,
+    /// Every move of the lifecycle stage, oldest first.
+    pub stage_changes: Vec<super::customers::StageChangeView>,
     /// The events about this customer still in the log.
     pub events: Vec<EventView>,
     /// When it was erased, if it was.

@@ -5,7 +5,8 @@ use async_graphql::{Context, ID, Object};
 use super::customers::parse_uuid;
 use super::{ctx, gql};
 use crate::contract::health::{
-    HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthSettings, HealthView, OverrideInput, OverrideView,
+    HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthReport, HealthReportQuery, HealthSettings,
+    HealthView, OverrideInput, OverrideView,
 };
 use crate::service::health;
 
@@ -35,6 +36,13 @@ impl HealthQuery {
     ) -> async_graphql::Result<HealthPreview> {
         let (actor, db) = ctx(c)?;
         gql(health::settings::preview(db, actor, input).await)
+    }
+
+    /// The monthly health report (`month` as `YYYY-MM`; the current month by default).
+    #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
+    async fn health_report(&self, c: &Context<'_>, month: Option<String>) -> async_graphql::Result<HealthReport> {
+        let (actor, db) = ctx(c)?;
+        gql(health::report::monthly(db, actor, &HealthReportQuery { month }).await)
     }
 }
 

@@ -4,11 +4,12 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::extract::{Json, parse_id};
+use super::extract::{Json, Query, parse_id};
 use super::{Db, ErrorResponses};
 use crate::auth::BearerAuth;
 use crate::contract::health::{
-    HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthSettings, HealthView, OverrideInput, OverrideView,
+    HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthReport, HealthReportQuery, HealthSettings,
+    HealthView, OverrideInput, OverrideView,
 };
 use crate::error::AppResult;
 use crate::service::health;
@@ -112,6 +113,23 @@ pub async fn preview_health(
     Ok(HttpResponse::Ok().json(health::settings::preview(&db, &actor, input).await?))
 }
 
+/// The monthly health report (`month=YYYY-MM`, a UTC month; the current
+/// one by default): customers per level by their last score in the month,
+/// level moves since the month before and the first 100 customers who
+/// moved, the 20 at-risk and critical customers with the highest lifetime
+/// value, and churn and win-back counts with their reasons. Names are
+/// masked for analysts and left out for partners.
+#[utoipa::path(get, path = "/api/v1/analytics/health", tag = "health", params(HealthReportQuery),
+    responses((status = 200, body = HealthReport), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "analyst", "partner"])))]
+pub async fn get_health_report(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Query(q): Query<HealthReportQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(health::report::monthly(&db, &actor, &q).await?))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -121,7 +139,8 @@ pub async fn preview_health(
     recompute_health,
     get_health_settings,
     replace_health_settings,
-    preview_health
+    preview_health,
+    get_health_report
 ))]
 pub struct Doc;
 
@@ -133,6 +152,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(set_health_override))
                 .route(web::delete().to(clear_health_override)),
         )
+        .service(web::resource("/analytics/health").route(web::get().to(get_health_report)))
         .service(web::resource("/analytics/health/recompute").route(web::post().to(recompute_health)))
         .service(web::resource("/analytics/health/preview").route(web::post().to(preview_health)))
         .service(

@@ -4,7 +4,7 @@ use crate::contract::Patch;
 use crate::service::Store;
 use async_graphql::Json;
 use chrono::{DateTime, Utc};
-use entity::{customer, customer_tag, customer_tier_change};
+use entity::{customer, customer_stage_change, customer_tag, customer_tier_change};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -443,6 +443,21 @@ async fn save_patch(
         let data = json!({"from": before.value_tier, "to": model.value_tier, "reason": "manual"});
         events::emit(&txn, EventType::CustomerTierChanged, model.id, Some(model.id), data, at).await?;
     }
+    if model.lifecycle_stage != before.lifecycle_stage {
+        // Into churned: this churn's reason; out of it: the reason it ends.
+        let reason = model.churn_reason.clone().or(before.churn_reason.clone());
+        record_stages(
+            &txn,
+            vec![(
+                model.id,
+                before.lifecycle_stage.clone(),
+                model.lifecycle_stage.clone(),
+                reason,
+            )],
+            at,
+        )
+        .await?;
+    }
     let changed = events::changed_fields(
         &serde_json::to_value(&before).unwrap_or_default(),
         &serde_json::to_value(&model).unwrap_or_default(),
@@ -501,8 +516,29 @@ pub async fn update_me(db: &impl Store, actor: &Actor, patch: CustomerPatch) -> 
     save_patch(db, actor, current, patch).await
 }
 
+/// Records moves of lifecycle stages: customer, from, to, churn reason.
+async fn record_stages(
+    conn: &impl ConnectionTrait,
+    moves: Vec<(Uuid, String, String, Option<String>)>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    customer_stage_change::Entity::insert_many(moves.into_iter().map(|(id, from, to, reason)| {
+        customer_stage_change::ActiveModel {
+            id: Set(new_id()),
+            customer_id: Set(id),
+            from_stage: Set(from),
+            to_stage: Set(to),
+            reason: Set(reason),
+            changed_at: Set(at),
+        }
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
 /// Moves customers from one lifecycle stage to another (only those still in
-/// `from`), each with its `customer.updated` event.
+/// `from`), each with its `customer.updated` event and its stage history.
 pub(crate) async fn move_stage(
     conn: &impl ConnectionTrait,
     ids: Vec<Uuid>,
@@ -513,17 +549,28 @@ pub(crate) async fn move_stage(
     if ids.is_empty() {
         return Ok(());
     }
-    let moving: Vec<Uuid> = customer::Entity::find()
+    let found: Vec<(Uuid, Option<String>)> = customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
+        .column(customer::Column::ChurnReason)
         .filter(customer::Column::Id.is_in(ids))
         .filter(customer::Column::LifecycleStage.eq(from.as_str()))
         .into_tuple()
         .all(conn)
         .await?;
-    if moving.is_empty() {
+    if found.is_empty() {
         return Ok(());
     }
+    let moving: Vec<Uuid> = found.iter().map(|f| f.0).collect();
+    record_stages(
+        conn,
+        found
+            .into_iter()
+            .map(|(id, reason)| (id, from.as_str().to_owned(), to.as_str().to_owned(), reason))
+            .collect(),
+        at,
+    )
+    .await?;
     customer::Entity::update_many()
         .col_expr(customer::Column::LifecycleStage, Expr::value(to.as_str()))
         .col_expr(customer::Column::UpdatedAt, Expr::value(at))

@@ -3,8 +3,10 @@
 //! weekly sentiment trend — each one aggregate statement in the database.
 
 use crate::service::Store;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+use chrono::{Duration, NaiveDate};
+use sea_orm::{ConnectionTrait, DbBackend};
+
+use super::window::Sql;
 
 use super::now;
 use crate::auth::{Actor, policy};
@@ -18,27 +20,7 @@ const DEFAULT_DAYS: i64 = 30;
 /// Keywords listed.
 const TOP_KEYWORDS: u32 = 20;
 
-struct Sql<'a, C: ConnectionTrait> {
-    db: &'a C,
-    backend: DbBackend,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-}
-
 impl<C: ConnectionTrait> Sql<'_, C> {
-    /// Runs `sql`, written with `$1`/`$2` for the window bounds.
-    async fn rows(&self, sql: &str) -> AppResult<Vec<QueryResult>> {
-        let sql = match self.backend {
-            DbBackend::Postgres => sql.to_owned(),
-            _ => sql.replace('$', "?"),
-        };
-        let values: [Value; 2] = [self.from.into(), self.to.into()];
-        Ok(self
-            .db
-            .query_all_raw(Statement::from_sql_and_values(self.backend, sql, values))
-            .await?)
-    }
-
     /// Minutes from `created_at` to a timestamp column.
     fn minutes_to(&self, column: &str) -> String {
         match self.backend {
@@ -199,12 +181,7 @@ pub async fn report(db: &impl Store, actor: &Actor, q: FeedbackReportQuery) -> A
     if from >= to {
         return Err(AppError::field("from", "must be before to"));
     }
-    let sql = Sql {
-        db,
-        backend: db.get_database_backend(),
-        from,
-        to,
-    };
+    let sql = Sql::new(db, from, to);
     let mut timings = sql.groups("'all'").await?;
     let items = timings.first().map_or(0, |t| t.items);
     if timings.is_empty() {

@@ -29,6 +29,7 @@ pub mod staff;
 pub mod surveys;
 pub mod tasks;
 pub mod webhooks;
+pub(crate) mod window;
 
 use crate::contract::Patch;
 use chrono::{DateTime, SubsecRound, Utc};

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::{Store, begin, events, now};
 use crate::auth::{Actor, policy};
+use crate::contract::customers::{ChurnReason, LifecycleStage, StageChangeView};
 use crate::contract::events::EventType;
 use crate::contract::privacy::{CustomerExport, ErasureView, MembershipView, TierChangeView};
 use crate::error::{AppError, AppResult};
@@ -162,6 +163,19 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
         health_override,
         health_history,
         health_alerts,
+        stage_changes: entity::customer_stage_change::Entity::find()
+            .filter(entity::customer_stage_change::Column::CustomerId.eq(id))
+            .order_by_asc(entity::customer_stage_change::Column::ChangedAt)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| StageChangeView {
+                from_stage: LifecycleStage::from_db(&m.from_stage),
+                to_stage: LifecycleStage::from_db(&m.to_stage),
+                reason: m.reason.as_deref().map(ChurnReason::from_db),
+                changed_at: m.changed_at,
+            })
+            .collect(),
         events: logged.iter().map(events::to_view).collect::<AppResult<_>>()?,
         erased_at: erased.map(|e| e.erased_at),
         exported_at: now(),

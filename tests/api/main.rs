@@ -15,6 +15,7 @@ mod feedback;
 mod graphql;
 mod hardening;
 mod health;
+mod health_report;
 mod health_warning;
 mod idempotency;
 mod loyalty;
