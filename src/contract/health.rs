@@ -565,3 +565,67 @@ pub struct HealthReport {
     pub won_back: i64,
     pub win_back_reasons: Vec<ReasonCount>,
 }
+
+/// Weights and cut-offs to back-test against the stored history; either
+/// left out is the one in force.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "HealthBacktestInput")]
+pub struct HealthBacktestInput {
+    pub weights: Option<HealthWeights>,
+    pub cutoffs: Option<HealthCutoffs>,
+    /// Months replayed, the current one last: 1–24 (default 12).
+    #[schema(minimum = 1, maximum = 24)]
+    pub months: Option<u32>,
+}
+
+/// The customers at one level in one month, and how many of them churned
+/// within 90 days.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct BacktestLevel {
+    pub level: HealthLevel,
+    pub customers: i64,
+    pub churned: i64,
+}
+
+/// One replayed month: each live customer's last stored score in it,
+/// levelled with the settings in force and with the proposed ones.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct BacktestMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `false` while the 90 days after some of its scores have not all passed
+    /// (churn counted so far).
+    pub outcome_complete: bool,
+    pub current: Vec<BacktestLevel>,
+    pub proposed: Vec<BacktestLevel>,
+}
+
+/// How well at_risk + critical foretold churn within 90 days, over every
+/// replayed month.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct BacktestSummary {
+    /// Customer-months replayed.
+    pub customers: i64,
+    /// … of which churned within 90 days.
+    pub churned: i64,
+    /// Customer-months at at_risk or critical, and how many of those churned.
+    pub flagged: i64,
+    pub flagged_churned: i64,
+    /// `flagged_churned / flagged`; `null` with nothing flagged.
+    pub precision: Option<f64>,
+    /// `flagged_churned / churned`; `null` without churn.
+    pub recall: Option<f64>,
+    /// `precision / (churned / customers)`: how much likelier a flagged customer churns.
+    pub lift: Option<f64>,
+}
+
+/// The back-test of the settings in force and the proposed ones.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct HealthBacktest {
+    pub months: Vec<BacktestMonth>,
+    pub current: BacktestSummary,
+    pub proposed: BacktestSummary,
+    /// Days after a score within which a churn counts (90).
+    pub churn_window_days: i64,
+}

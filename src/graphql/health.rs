@@ -5,8 +5,8 @@ use async_graphql::{Context, ID, Object};
 use super::customers::parse_uuid;
 use super::{ctx, gql};
 use crate::contract::health::{
-    HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthReport, HealthReportQuery, HealthSettings,
-    HealthView, OverrideInput, OverrideView,
+    HealthBacktest, HealthBacktestInput, HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthReport,
+    HealthReportQuery, HealthSettings, HealthView, OverrideInput, OverrideView,
 };
 use crate::service::health;
 
@@ -36,6 +36,17 @@ impl HealthQuery {
     ) -> async_graphql::Result<HealthPreview> {
         let (actor, db) = ctx(c)?;
         gql(health::settings::preview(db, actor, input).await)
+    }
+
+    /// Replays the stored factor history with the settings in force and proposed ones.
+    #[graphql(complexity = "super::SET_WIDE_READ + child_complexity")]
+    async fn health_backtest(
+        &self,
+        c: &Context<'_>,
+        #[graphql(default)] input: HealthBacktestInput,
+    ) -> async_graphql::Result<HealthBacktest> {
+        let (actor, db) = ctx(c)?;
+        gql(health::backtest::run(db, actor, input).await)
     }
 
     /// The monthly health report (`month` as `YYYY-MM`; the current month by default).

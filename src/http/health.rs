@@ -8,8 +8,8 @@ use super::extract::{Json, Query, parse_id};
 use super::{Db, ErrorResponses};
 use crate::auth::BearerAuth;
 use crate::contract::health::{
-    HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthReport, HealthReportQuery, HealthSettings,
-    HealthView, OverrideInput, OverrideView,
+    HealthBacktest, HealthBacktestInput, HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthReport,
+    HealthReportQuery, HealthSettings, HealthView, OverrideInput, OverrideView,
 };
 use crate::error::AppResult;
 use crate::service::health;
@@ -130,6 +130,25 @@ pub async fn get_health_report(
     Ok(HttpResponse::Ok().json(health::report::monthly(&db, &actor, &q).await?))
 }
 
+/// Replays the stored factor history of the last `months` months (1–24,
+/// default 12, the current one last): each month, every live customer's
+/// last stored score levelled again with the settings in force and with the
+/// proposed weights and cut-offs (either left out stays as it is), with how
+/// many at each level churned within 90 days after it; and, over all
+/// months, the precision, recall and lift of at_risk + critical as a churn
+/// warning for both. Saves nothing; the same rules as `PUT
+/// /settings/health` apply to the proposal.
+#[utoipa::path(post, path = "/api/v1/analytics/health/backtest", tag = "health", request_body = HealthBacktestInput,
+    responses((status = 200, body = HealthBacktest), ErrorResponses),
+    security(("bearer" = ["admin", "manager", "analyst"])))]
+pub async fn backtest_health(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    Json(input): Json<HealthBacktestInput>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(health::backtest::run(&db, &actor, input).await?))
+}
+
 /// The paths of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -140,7 +159,8 @@ pub async fn get_health_report(
     get_health_settings,
     replace_health_settings,
     preview_health,
-    get_health_report
+    get_health_report,
+    backtest_health
 ))]
 pub struct Doc;
 
@@ -154,6 +174,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/analytics/health").route(web::get().to(get_health_report)))
         .service(web::resource("/analytics/health/recompute").route(web::post().to(recompute_health)))
+        .service(web::resource("/analytics/health/backtest").route(web::post().to(backtest_health)))
         .service(web::resource("/analytics/health/preview").route(web::post().to(preview_health)))
         .service(
             web::resource("/settings/health")

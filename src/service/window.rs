@@ -26,11 +26,16 @@ impl<'a, C: ConnectionTrait> Sql<'a, C> {
 
     /// Runs `sql`, written with `$1`/`$2` for the window bounds.
     pub async fn rows(&self, sql: &str) -> AppResult<Vec<QueryResult>> {
+        self.rows_with(sql, []).await
+    }
+
+    /// Runs `sql` with more values after the bounds, at `$3`, `$4`, ….
+    pub async fn rows_with(&self, sql: &str, more: impl IntoIterator<Item = Value>) -> AppResult<Vec<QueryResult>> {
         let sql = match self.backend {
             DbBackend::Postgres => sql.to_owned(),
             _ => sql.replace('$', "?"),
         };
-        let values: [Value; 2] = [self.from.into(), self.to.into()];
+        let values: Vec<Value> = [self.from.into(), self.to.into()].into_iter().chain(more).collect();
         Ok(self
             .db
             .query_all_raw(Statement::from_sql_and_values(self.backend, sql, values))

@@ -200,4 +200,152 @@ async fn the_monthly_report_counts_levels_moves_and_churn(app: &TestApp) {
     assert_eq!(stages, ["churned", "won_back"], "{export}");
 }
 
-on_both_databases!(the_monthly_report_counts_levels_moves_and_churn);
+/// A score stored with every factor but the manual one at `value`.
+async fn even_score(app: &TestApp, customer: &str, at: DateTime<Utc>, value: f64) {
+    let factors: Vec<serde_json::Value> = [
+        "order_recency",
+        "frequency_trend",
+        "satisfaction",
+        "complaints",
+        "contact_cadence",
+        "loyalty_activity",
+        "primary_contact",
+    ]
+    .iter()
+    .map(|f| json!({"factor": f, "value": value, "weight": 10.0, "contribution": value / 7.0}))
+    .chain([json!({"factor": "manual", "value": null, "weight": 0.0, "contribution": null})])
+    .collect();
+    entity::health_score::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        customer_id: Set(customer.parse().unwrap_or_default()),
+        computed_at: Set(at),
+        score: Set(Some(value)),
+        level: Set("watch".into()),
+        coverage: Set(1.0),
+        factors: Set(json!(factors)),
+    }
+    .insert(&app.db)
+    .await
+    .map(|_| ())
+    .unwrap_or_else(|e| panic!("storing a score: {e}"));
+}
+
+async fn churned_at(app: &TestApp, customer: &str, at: DateTime<Utc>) {
+    entity::customer_stage_change::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        customer_id: Set(customer.parse().unwrap_or_default()),
+        from_stage: Set("active".into()),
+        to_stage: Set("churned".into()),
+        reason: Set(Some("competitor".into())),
+        changed_at: Set(at),
+    }
+    .insert(&app.db)
+    .await
+    .map(|_| ())
+    .unwrap_or_else(|e| panic!("storing a churn: {e}"));
+}
+
+async fn the_back_test_matches_a_hand_count(app: &TestApp) {
+    let start = month_start(Utc::now());
+    let snapshot = month_start(start - Duration::days(1)) + Duration::days(1);
+    // Critical and churned, at risk and staying, healthy and churned, healthy and staying.
+    let mut ids = Vec::new();
+    for (name, value, churns) in [
+        ("A", 20.0, true),
+        ("B", 40.0, false),
+        ("C", 80.0, true),
+        ("D", 90.0, false),
+    ] {
+        let c = app.create_customer(json!({"name": name})).await;
+        even_score(app, &c, snapshot, value).await;
+        if churns {
+            churned_at(app, &c, snapshot + Duration::days(10)).await;
+        }
+        ids.push(c);
+    }
+    // A churn long after the window does not count.
+    churned_at(app, &ids[1], snapshot + Duration::days(200)).await;
+    let analyst = app.token(Role::Analyst);
+    let run = app
+        .post(
+            "/api/v1/analytics/health/backtest",
+            &analyst,
+            json!({"months": 2, "cutoffs": {"healthy": 85, "watch": 82, "at_risk": 81, "min_coverage": 0.5}}),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    let b = &run.body;
+    assert_eq!(b["months"].as_array().map(Vec::len), Some(2), "{b}");
+    assert_eq!(b["months"][1]["month"], start.format("%Y-%m").to_string());
+    assert_eq!(b["months"][0]["outcome_complete"], false);
+    let at = |side: &str, level: &str| {
+        b["months"][0][side]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["level"] == level)
+            .map(|l| {
+                (
+                    l["customers"].as_i64().unwrap_or(-1),
+                    l["churned"].as_i64().unwrap_or(-1),
+                )
+            })
+    };
+    assert_eq!(at("current", "critical"), Some((1, 1)), "{b}");
+    assert_eq!(at("current", "at_risk"), Some((1, 0)), "{b}");
+    assert_eq!(at("current", "healthy"), Some((2, 1)), "{b}");
+    assert_eq!(at("proposed", "critical"), Some((3, 2)), "{b}");
+    // By hand: now 2 flagged, 1 of them churned, 2 churned of 4 → precision 0.5, recall 0.5,
+    // lift 1; proposed 3 flagged, 2 churned → 0.6667, 1, 1.3333.
+    let s = |side: &str, key: &str| b[side][key].as_f64();
+    assert_eq!(
+        (s("current", "precision"), s("current", "recall"), s("current", "lift")),
+        (Some(0.5), Some(0.5), Some(1.0)),
+        "{b}"
+    );
+    assert_eq!(
+        (
+            s("proposed", "precision"),
+            s("proposed", "recall"),
+            s("proposed", "lift")
+        ),
+        (Some(0.6667), Some(1.0), Some(1.3333)),
+        "{b}"
+    );
+    let admin = app.token(Role::Admin);
+    for (body, field) in [
+        (json!({"months": 0}), "months"),
+        (json!({"months": 25}), "months"),
+        (
+            json!({"cutoffs": {"healthy": 50, "watch": 60, "at_risk": 30, "min_coverage": 0.5}}),
+            "cutoffs.watch",
+        ),
+    ] {
+        app.post("/api/v1/analytics/health/backtest", &admin, body)
+            .await
+            .assert_problem(422, Some(field));
+    }
+    app.post("/api/v1/analytics/health/backtest", &app.token(Role::Agent), json!({}))
+        .await
+        .assert_problem(403, None);
+    app.post(
+        "/api/v1/analytics/health/backtest",
+        &app.token(Role::Partner),
+        json!({}),
+    )
+    .await
+    .assert_problem(403, None);
+    let gql = app
+        .graphql(
+            Some(&admin),
+            "{ healthBacktest(input: {months: 2}) { current { precision recall } months { month } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql["data"]["healthBacktest"]["current"]["precision"], 0.5, "{gql}");
+}
+
+on_both_databases!(
+    the_monthly_report_counts_levels_moves_and_churn,
+    the_back_test_matches_a_hand_count,
+);

@@ -191,6 +191,12 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"from_assignee_id": "nobody", "assignee_id": "agent-3"}),
         ),
         (
+            "/api/v1/analytics/health/backtest",
+            "/api/v1/analytics/health/backtest".into(),
+            Role::Admin,
+            json!({"months": 2}),
+        ),
+        (
             "/api/v1/analytics/health/preview",
             "/api/v1/analytics/health/preview".into(),
             Role::Admin,

@@ -259,9 +259,23 @@ pub fn value(factor: HealthFactor, f: &Facts, now: DateTime<Utc>) -> Option<f64>
 
 /// The score, level and explanation of one customer's facts.
 pub fn explain(f: &Facts, now: DateTime<Utc>, weights: &Weights, cutoffs: &Cutoffs) -> Explained {
-    let values: Vec<(HealthFactor, Option<f64>, f64)> = HealthFactor::ALL
-        .iter()
-        .map(|&factor| (factor, value(factor, f, now), weights.of(factor)))
+    combine(
+        HealthFactor::ALL.iter().map(|&factor| (factor, value(factor, f, now))),
+        weights,
+        cutoffs,
+    )
+}
+
+/// The score, level and explanation of factor values (`None`: no data),
+/// as computed now or as stored with an earlier score.
+pub fn combine(
+    values: impl IntoIterator<Item = (HealthFactor, Option<f64>)>,
+    weights: &Weights,
+    cutoffs: &Cutoffs,
+) -> Explained {
+    let values: Vec<(HealthFactor, Option<f64>, f64)> = values
+        .into_iter()
+        .map(|(factor, v)| (factor, v, weights.of(factor)))
         .collect();
     let with_data: f64 = values.iter().filter(|(_, v, _)| v.is_some()).map(|(_, _, w)| w).sum();
     let base: f64 = values

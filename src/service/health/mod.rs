@@ -32,6 +32,7 @@ use crate::domain::health::{Explained, Facts, Satisfaction, explain};
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
+pub mod backtest;
 pub mod report;
 pub mod settings;
 mod upsell;

@@ -21,7 +21,7 @@ use crate::error::AppResult;
 use crate::service::settings::{load, store};
 use crate::service::{Store, mask, now};
 
-const KEY: &str = "health";
+pub(super) const KEY: &str = "health";
 
 /// Changed customers a preview lists.
 const CHANGES: usize = 100;
@@ -73,7 +73,7 @@ pub(super) async fn rules(conn: &impl ConnectionTrait) -> AppResult<Rules> {
     Ok(load::<HealthSettings>(conn, KEY).await?.into())
 }
 
-fn check_weights(c: &mut Checker, field: &str, w: &HealthWeights) {
+pub(super) fn check_weights(c: &mut Checker, field: &str, w: &HealthWeights) {
     let all = w.pairs();
     for (factor, value) in all {
         if !(0.0..=100.0).contains(&value) {
@@ -89,7 +89,7 @@ fn check_weights(c: &mut Checker, field: &str, w: &HealthWeights) {
     }
 }
 
-fn check_cutoffs(c: &mut Checker, field: &str, k: &HealthCutoffs) {
+pub(super) fn check_cutoffs(c: &mut Checker, field: &str, k: &HealthCutoffs) {
     for (name, value) in [("healthy", k.healthy), ("watch", k.watch), ("at_risk", k.at_risk)] {
         if !(0.0..=100.0).contains(&value) {
             c.fail(&format!("{field}.{name}"), "must be between 0 and 100");
@@ -196,6 +196,37 @@ fn counts(tally: &HashMap<HealthLevel, i64>) -> Vec<LevelCount> {
         .collect()
 }
 
+/// The rules in force and the proposed ones (weights and cut-offs either
+/// left out stay as they are), for readers of reports; bad fields of the
+/// proposal, and any `c` holds already, are a `Validation` error.
+///
+/// # Errors
+/// `Forbidden` for agents, partners and customers; `Validation`.
+pub(super) async fn proposal(
+    db: &impl Store,
+    actor: &Actor,
+    c: &mut Checker,
+    weights: Option<HealthWeights>,
+    cutoffs: Option<HealthCutoffs>,
+) -> AppResult<(Rules, Rules)> {
+    policy::read_reports(actor)?;
+    policy::read_customers(actor)?;
+    if let Some(w) = &weights {
+        check_weights(c, "weights", w);
+    }
+    if let Some(k) = &cutoffs {
+        check_cutoffs(c, "cutoffs", k);
+    }
+    std::mem::take(c).finish()?;
+    let current: HealthSettings = load(db, KEY).await?;
+    let after = Rules::from(HealthSettings {
+        weights: weights.unwrap_or(current.weights),
+        cutoffs: cutoffs.unwrap_or(current.cutoffs),
+        ..current
+    });
+    Ok((Rules::from(current), after))
+}
+
 /// What the proposed weights and cut-offs would do to every live
 /// customer's level, against the settings in force; nothing is saved.
 ///
@@ -203,24 +234,8 @@ fn counts(tally: &HashMap<HealthLevel, i64>) -> Vec<LevelCount> {
 /// `Forbidden` for agents, partners and customers; `Validation` naming
 /// each bad field.
 pub async fn preview(db: &impl Store, actor: &Actor, input: HealthPreviewInput) -> AppResult<HealthPreview> {
-    policy::read_reports(actor)?;
-    policy::read_customers(actor)?;
     let mut c = Checker::default();
-    if let Some(w) = &input.weights {
-        check_weights(&mut c, "weights", w);
-    }
-    if let Some(k) = &input.cutoffs {
-        check_cutoffs(&mut c, "cutoffs", k);
-    }
-    c.finish()?;
-    let current: HealthSettings = load(db, KEY).await?;
-    let before = Rules::from(current);
-    let after = Rules::from(HealthSettings {
-        weights: input.weights.unwrap_or(current.weights),
-        cutoffs: input.cutoffs.unwrap_or(current.cutoffs),
-        warning: current.warning,
-        upsell: current.upsell,
-    });
+    let (before, after) = proposal(db, actor, &mut c, input.weights, input.cutoffs).await?;
     let at: DateTime<Utc> = now();
     let (mut tally_before, mut tally_after) = (HashMap::new(), HashMap::new());
     let (mut customers, mut changed) = (0_i64, 0_i64);
