@@ -144,6 +144,9 @@ def _body(case):
         # A referenced customer must exist (and be the caller, for a customer).
         body["customer_id"] = CUSTOMER_ID
         body.pop("customer_external_id", None)
+    # A time zone must be a real IANA name, not just shaped like one.
+    if isinstance(body.get("time_zone"), str) and body["time_zone"] not in ZONES:
+        body["time_zone"] = "America/New_York"
     # Dates of the past: birthdays and relationships from 1900 on, orders not ahead.
     for key in ("birthday", "relationship_start"):
         try:
@@ -218,7 +221,7 @@ def _body(case):
         if isinstance(body.get(key), dict) and ("\\u0000" in json.dumps(body[key]) or not _numbers_fit(body[key])):
             # Numbers within ±1e300 (jsonb keeps decimals a double cannot read back).
             body[key] = {}
-    if path in ("/api/v1/settings/health", "/api/v1/analytics/health/preview"):
+    if path in ("/api/v1/settings/health", "/api/v1/analytics/health/preview", "/api/v1/analytics/health/backtest"):
         _health(body)
     if path in ("/api/v1/customers", "/api/v1/customers/{id}") and "churn_reason" in body:
         # A churn reason goes with the churned stage, never null while churned.
