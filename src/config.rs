@@ -151,6 +151,8 @@ pub struct JobSettings {
     pub cadence_follow_up_interval_secs: u64,
     /// Seconds between runs of the care moments (default 86400).
     pub care_moments_interval_secs: u64,
+    /// Seconds between runs of the unmet-needs job (default 3600).
+    pub needs_unmet_interval_secs: u64,
     /// Seconds an exclusive job's lease lasts without renewal (renewed every
     /// third of it while the job runs; default 60): how long a job killed
     /// mid-run keeps other instances from running it.
@@ -292,6 +294,7 @@ impl Settings {
             .set_default("jobs.loyalty_tier_review_interval_secs", 86_400)?
             .set_default("jobs.cadence_follow_up_interval_secs", 86_400)?
             .set_default("jobs.care_moments_interval_secs", 86_400)?
+            .set_default("jobs.needs_unmet_interval_secs", 3_600)?
             .set_default("webhooks.retry_schedule_secs", DEFAULT_RETRY_SCHEDULE)?
             .set_default("webhooks.max_retry_after_secs", 86_400)?
             .set_default("webhooks.disable_after_secs", 432_000)?
@@ -360,6 +363,7 @@ impl Settings {
                 loyalty_tier_review_interval_secs: 0,
                 cadence_follow_up_interval_secs: 0,
                 care_moments_interval_secs: 0,
+                needs_unmet_interval_secs: 0,
                 lease_secs: 60,
             },
             graphql: GraphqlSettings {

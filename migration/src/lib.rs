@@ -21,6 +21,7 @@ mod m20261201_000015_health;
 mod m20261201_000016_health_alerts;
 mod m20261201_000017_cadence;
 mod m20261201_000018_stage_changes;
+mod m20261202_000019_needs;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_health_alerts::Migration),
             Box::new(m20261201_000017_cadence::Migration),
             Box::new(m20261201_000018_stage_changes::Migration),
+            Box::new(m20261202_000019_needs::Migration),
         ]
     }
 }

@@ -42,6 +42,20 @@ pub fn write_customer(actor: &Actor, owner_id: Option<&str>) -> AppResult<()> {
     }
 }
 
+/// Reading what belongs to one customer's account work (its needs
+/// register): admins, managers and analysts (masked) any; agents the
+/// customers they own.
+///
+/// # Errors
+/// `Forbidden` otherwise.
+pub fn read_account_work(actor: &Actor, owner_id: Option<&str>) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Manager | Role::Analyst => Ok(()),
+        Role::Agent if owner_id == Some(actor.sub.as_str()) => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 /// Logging an interaction: any staff member who works with customers.
 ///
 /// # Errors
@@ -81,6 +95,18 @@ pub fn read_reports(actor: &Actor) -> AppResult<()> {
     match actor.role {
         Role::Admin | Role::Manager | Role::Analyst | Role::Partner => Ok(()),
         Role::Agent | Role::Customer => Err(AppError::Forbidden),
+    }
+}
+
+/// Reports that name customers (the needs report): admins, managers and
+/// analysts (names masked).
+///
+/// # Errors
+/// `Forbidden` for agents, partners and customers.
+pub fn read_account_reports(actor: &Actor) -> AppResult<()> {
+    match actor.role {
+        Role::Admin | Role::Manager | Role::Analyst => Ok(()),
+        _ => Err(AppError::Forbidden),
     }
 }
 

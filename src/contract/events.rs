@@ -62,6 +62,9 @@ event_types! {
     LoyaltyPointsChanged => "loyalty.points_changed", "entry_id";
     LoyaltyTierChanged => "loyalty.tier_changed", "customer_id";
     LoyaltyPointsExpiring => "loyalty.points_expiring", "lot_id";
+    NeedCreated => "need.created", "need_id";
+    NeedStatusChanged => "need.status_changed", "need_id";
+    NeedUnmet => "need.unmet", "need_id";
 }
 
 /// The wire names, as OpenAPI's enum (the derive would use variant names).

@@ -24,6 +24,7 @@ value_enum!(
         HealthRecompute => "health_recompute",
         CadenceFollowUp => "cadence_follow_up",
         CareMoments => "care_moments",
+        NeedsUnmet => "needs_unmet",
     }
 );
 

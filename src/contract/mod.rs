@@ -14,6 +14,7 @@ pub mod health;
 pub mod interactions;
 pub mod jobs;
 pub mod loyalty;
+pub mod needs;
 pub mod orders;
 mod patch;
 pub mod privacy;

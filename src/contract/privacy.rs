@@ -60,6 +60,10 @@ pub struct CustomerExport {
     pub health_history: Vec<super::health::HealthPoint>,
     /// Every early-warning alert, open ones first.
     pub health_alerts: Vec<super::health::AlertView>,
+    /// Every need in the needs register, oldest first.
+    pub needs: Vec<super::needs::NeedView>,
+    /// Every change of those needs, oldest first.
+    pub need_history: Vec<super::needs::NeedEventView>,
     /// Every move of the lifecycle stage, oldest first.
     pub stage_changes: Vec<super::customers::StageChangeView>,
     /// The events about this customer still in the log.

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod feedback;
 pub mod health;
 pub mod loyalty;
+pub mod needs;
 pub mod pagination;
 pub mod parse;
 pub mod rfm;

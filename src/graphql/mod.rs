@@ -9,6 +9,7 @@ pub mod guard;
 mod health;
 mod loaders;
 mod loyalty;
+mod needs;
 mod orders;
 mod paging;
 mod segments;
@@ -66,6 +67,7 @@ pub struct QueryRoot(
     loyalty::LoyaltyQuery,
     health::HealthQuery,
     cadence::CadenceQuery,
+    needs::NeedsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -81,6 +83,7 @@ pub struct MutationRoot(
     loyalty::LoyaltyMutation,
     health::HealthMutation,
     cadence::CadenceMutation,
+    needs::NeedsMutation,
 );
 
 /// The application's schema type.

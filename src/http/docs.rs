@@ -54,6 +54,7 @@ impl Modify for BearerScheme {
         (name = "loyalty", description = "Loyalty points: the program, accounts, an append-only ledger with lots, expiry, reversals and debt; statements and the audit"),
         (name = "health", description = "Health scores that explain themselves: weighted factors with data, coverage, levels, history and a manual factor"),
         (name = "cadence", description = "Contact cadence per tier, the overdue list, and the follow-up, review and care tasks the daily jobs create"),
+        (name = "needs", description = "The needs register: each customer's needs by urgency × importance, their solution, owner and confirmation, the success plan, and the needs report"),
     )
 )]
 struct Root;
@@ -80,6 +81,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::loyalty::holds::Doc::openapi());
     doc.merge(super::health::Doc::openapi());
     doc.merge(super::cadence::Doc::openapi());
+    doc.merge(super::needs::Doc::openapi());
     doc
 }
 
@@ -349,10 +351,10 @@ fn input_format(key: &str) -> Option<Value> {
     let pattern =
         |pattern: &str, min: usize, max: usize| json!({"minLength": min, "maxLength": max, "pattern": pattern});
     Some(match key {
-        "name" | "subject" | "title" | "company" | "industry" | "size_band" | "city" | "source" => {
+        "name" | "subject" | "title" | "company" | "industry" | "size_band" | "city" | "source" | "stage" => {
             pattern(p::NAME_PATTERN, 1, p::MAX_NAME)
         }
-        "body" | "summary" | "notes" | "note" | "review_note" | "outcome" | "reason" => {
+        "body" | "summary" | "notes" | "note" | "review_note" | "outcome" | "reason" | "solution" => {
             pattern(p::TEXT_PATTERN, 1, p::MAX_TEXT)
         }
         "description" => pattern(p::TEXT_PATTERN, 1, p::MAX_DESCRIPTION),

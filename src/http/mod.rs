@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod loyalty;
 pub mod me;
 pub mod metrics;
+pub mod needs;
 pub mod ops;
 pub mod orders;
 pub mod problem;
@@ -80,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(surveys::configure)
             .configure(loyalty::configure)
             .configure(health::configure)
-            .configure(cadence::configure),
+            .configure(cadence::configure)
+            .configure(needs::configure),
     );
 }

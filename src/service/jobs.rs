@@ -75,6 +75,9 @@ impl JobName {
                 "follow-up tasks for customers past their contact cadence, and quarterly reviews of key customers"
             }
             Self::CareMoments => "care tasks ahead of birthdays and relationship anniversaries",
+            Self::NeedsUnmet => {
+                "marks open needs past their due date or their quadrant's limit as unmet, once per episode"
+            }
         }
     }
 
@@ -96,6 +99,7 @@ impl JobName {
             Self::LoyaltyTierReview => s.jobs.loyalty_tier_review_interval_secs,
             Self::CadenceFollowUp => s.jobs.cadence_follow_up_interval_secs,
             Self::CareMoments => s.jobs.care_moments_interval_secs,
+            Self::NeedsUnmet => s.jobs.needs_unmet_interval_secs,
         }
     }
 
@@ -184,6 +188,10 @@ impl JobName {
                     "{} birthday and {} anniversary care tasks created",
                     r.birthdays, r.anniversaries
                 )
+            }
+            Self::NeedsUnmet => {
+                let r = super::needs::run_unmet(db, now()).await?;
+                format!("{} needs became unmet, {} no longer unmet", r.became_unmet, r.cleared)
             }
         })
     }

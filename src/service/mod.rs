@@ -15,6 +15,7 @@ pub mod interactions;
 pub mod jobs;
 pub mod loyalty;
 pub mod mask;
+pub mod needs;
 pub mod orders;
 pub mod overview;
 pub mod paging;

@@ -107,6 +107,7 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
     let erased = erasure::Entity::find_by_id(id).one(db).await?;
     let (loyalty_account, loyalty_entries) = super::loyalty::export(db, actor, id).await?;
     let (health_override, health_history, health_alerts) = super::health::export(db, actor, id).await?;
+    let (needs, need_history) = super::needs::export(db, actor, id).await?;
     Ok(CustomerExport {
         customer: super::customers::to_view(c, actor),
         contacts: contacts
@@ -163,6 +164,8 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
         health_override,
         health_history,
         health_alerts,
+        needs,
+        need_history,
         stage_changes: entity::customer_stage_change::Entity::find()
             .filter(entity::customer_stage_change::Column::CustomerId.eq(id))
             .order_by_asc(entity::customer_stage_change::Column::ChangedAt)
@@ -309,6 +312,7 @@ async fn anonymise(txn: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> A
         .filter(entity::health_override::Column::CustomerId.eq(id))
         .exec(txn)
         .await?;
+    super::needs::erase(txn, id, ERASED).await?;
     interaction::Entity::update_many()
         .col_expr(interaction::Column::Summary, Expr::value(ERASED))
         .filter(interaction::Column::CustomerId.eq(id))

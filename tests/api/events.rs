@@ -371,7 +371,8 @@ async fn jobs_run_now_and_report_their_last_run(app: &TestApp) {
             "loyalty_tier_review",
             "health_recompute",
             "cadence_follow_up",
-            "care_moments"
+            "care_moments",
+            "needs_unmet"
         ]
     );
     assert!(list.body[3]["last_outcome"].is_null());

@@ -185,6 +185,30 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"customer_ids": [c]}),
         ),
         (
+            "/api/v1/customers/{id}/needs",
+            format!("/api/v1/customers/{c}/needs"),
+            Role::Admin,
+            json!({"title": "Faster delivery", "kind": "core", "urgency": "high", "importance": "high", "source": "other"}),
+        ),
+        (
+            "/api/v1/needs/{id}/transitions",
+            format!("/api/v1/needs/{}/transitions", f.need),
+            Role::Admin,
+            json!({"to": "in_progress"}),
+        ),
+        (
+            "/api/v1/needs/{id}/links",
+            format!("/api/v1/needs/{}/links", f.need),
+            Role::Admin,
+            json!({"kind": "task", "target_id": f.task}),
+        ),
+        (
+            "/api/v1/needs/{id}/tasks",
+            format!("/api/v1/needs/{}/tasks", f.need),
+            Role::Admin,
+            json!({"title": "Draft a plan"}),
+        ),
+        (
             "/api/v1/tasks/reassign",
             "/api/v1/tasks/reassign".into(),
             Role::Admin,
@@ -306,6 +330,8 @@ struct Fixture {
     delivery: String,
     survey: String,
     invitation: String,
+    need: String,
+    task: String,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -424,7 +450,25 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .expect("an invitation")
         .to_owned();
+    let need = app
+        .post(
+            &format!("/api/v1/customers/{customer}/needs"),
+            &admin,
+            json!({"title": "Fixture need", "kind": "secondary", "urgency": "low", "importance": "low", "source": "other"}),
+        )
+        .await
+        .id();
+    let task = app
+        .post(
+            "/api/v1/tasks",
+            &admin,
+            json!({"customer_id": customer, "kind": "follow_up", "title": "Fixture task"}),
+        )
+        .await
+        .id();
     Fixture {
+        need,
+        task,
         erasable: app.create_customer(json!({"name": "To be erased"})).await,
         customer_ext,
         refunded_order,

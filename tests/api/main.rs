@@ -22,6 +22,7 @@ mod loyalty;
 mod loyalty_holds;
 mod loyalty_referrals;
 mod migrations;
+mod needs;
 mod platform;
 mod privacy;
 mod relations;

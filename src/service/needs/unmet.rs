@@ -1,0 +1,194 @@
+//! When open needs are unmet: the per-quadrant limits (settings), the one
+//! SQL condition the report and the job share, and the job that marks each
+//! unmet episode once (`need.unmet`) and clears it when the need is met,
+//! closed or given more time.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::need;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, Value};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{HistoryLine, record};
+use crate::auth::{Actor, policy};
+use crate::contract::events::EventType;
+use crate::contract::needs::{NeedSettings, NeedsUnmetResult, Quadrant};
+use crate::domain::Checker;
+use crate::domain::needs::{OPEN, limit_days};
+use crate::error::AppResult;
+use crate::service::settings::{load, store};
+use crate::service::{Store, begin, events};
+
+const KEY: &str = "needs";
+
+/// Who marks needs unmet.
+const ACTOR: &str = "system:needs";
+
+/// Needs the job marks per transaction.
+const BATCH: usize = 500;
+
+/// The needs settings in force (defaults until an admin saves some).
+///
+/// # Errors
+/// Database failures.
+pub async fn settings(conn: &impl ConnectionTrait) -> AppResult<NeedSettings> {
+    load(conn, KEY).await
+}
+
+/// Reads the needs settings.
+///
+/// # Errors
+/// `Forbidden` for partners and customers.
+pub async fn get_settings(db: &impl Store, actor: &Actor) -> AppResult<NeedSettings> {
+    policy::read_customers(actor)?;
+    settings(db).await
+}
+
+/// Replaces the needs settings; reports and the next job run use them.
+///
+/// # Errors
+/// `Forbidden` unless admin or manager; `Validation` naming each bad field.
+pub async fn put_settings(db: &impl Store, actor: &Actor, input: NeedSettings) -> AppResult<NeedSettings> {
+    policy::manage_customers(actor)?;
+    let mut c = Checker::default();
+    for (name, days) in [
+        ("do_now_days", input.do_now_days),
+        ("plan_days", input.plan_days),
+        ("delegate_days", input.delegate_days),
+        ("later_days", input.later_days),
+    ] {
+        if days.is_some_and(|d| !(1..=3650).contains(&d)) {
+            c.fail(name, "must be between 1 and 3650 days, or null for no limit");
+        }
+    }
+    c.finish()?;
+    store(db, KEY, &input).await?;
+    Ok(input)
+}
+
+/// The statuses of open needs, as an SQL list.
+pub(super) fn open_list() -> String {
+    OPEN.iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The SQL condition of an unmet need (columns of `need`, unqualified or
+/// under `alias`), with its values numbered from `$first`: open, and past
+/// its due date (the day after it, UTC) or created at least its quadrant's
+/// limit ago.
+pub(super) fn unmet_sql(s: &NeedSettings, at: DateTime<Utc>, alias: &str, first: usize) -> (String, Vec<Value>) {
+    let mut values: Vec<Value> = vec![at.date_naive().into()];
+    let mut alternatives = vec![format!("{alias}due_on < ${first}")];
+    for q in Quadrant::ALL {
+        if let Some(days) = limit_days(s, *q) {
+            values.push((at - Duration::days(i64::from(days))).into());
+            alternatives.push(format!(
+                "({alias}quadrant = '{}' AND {alias}created_at <= ${})",
+                q.as_str(),
+                first + values.len() - 1
+            ));
+        }
+    }
+    (
+        format!("{alias}status IN ({}) AND ({})", open_list(), alternatives.join(" OR ")),
+        values,
+    )
+}
+
+/// `sql` with `$n` placeholders, for the connection's database.
+pub(super) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => {
+            // SQLite numbers its parameters `?NNN`.
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Marks every open need that became unmet (once per episode: a need
+/// already marked is left alone, and the mark is a conditional update, so
+/// a second run or instance marks nothing again) and clears the mark of
+/// needs no longer unmet.
+///
+/// # Errors
+/// Database failures.
+pub async fn run_unmet(db: &impl Store, at: DateTime<Utc>) -> AppResult<NeedsUnmetResult> {
+    let s = settings(db).await?;
+    let backend = db.get_database_backend();
+    let (cond, values) = unmet_sql(&s, at, "", 1);
+    let mut result = NeedsUnmetResult::default();
+    // Clear first: a need met since is a new episode when it is unmet again.
+    let cleared = db
+        .execute_raw(statement(
+            backend,
+            &format!("UPDATE need SET unmet_since = NULL WHERE unmet_since IS NOT NULL AND NOT ({cond})"),
+            values.clone(),
+        ))
+        .await?;
+    result.cleared = cleared.rows_affected();
+    loop {
+        let rows = db
+            .query_all_raw(statement(
+                backend,
+                &format!(
+                    "SELECT id FROM need WHERE unmet_since IS NULL AND {cond} ORDER BY created_at, id LIMIT {BATCH}"
+                ),
+                values.clone(),
+            ))
+            .await?;
+        let ids: Vec<Uuid> = rows
+            .iter()
+            .map(|r| r.try_get_by_index::<Uuid>(0))
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            break;
+        }
+        let txn = begin(db).await?;
+        for id in &ids {
+            let marked = need::Entity::update_many()
+                .col_expr(need::Column::UnmetSince, Expr::value(at))
+                .filter(need::Column::Id.eq(*id))
+                .filter(need::Column::UnmetSince.is_null())
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if marked == 0 {
+                continue;
+            }
+            let Some(n) = need::Entity::find_by_id(*id).one(&txn).await? else {
+                continue;
+            };
+            let past_due = n.due_on.is_some_and(|d| d < at.date_naive());
+            let why = if past_due { "past_due" } else { "open_too_long" };
+            let line = HistoryLine {
+                event: "unmet",
+                from: None,
+                to: Some(why.into()),
+                note: None,
+            };
+            record(&txn, &n, ACTOR, line, at).await?;
+            let data = json!({"quadrant": n.quadrant, "status": n.status, "due_on": n.due_on, "reason": why});
+            events::emit(&txn, EventType::NeedUnmet, n.id, Some(n.customer_id), data, at).await?;
+            result.became_unmet += 1;
+        }
+        txn.commit().await?;
+        if ids.len() < BATCH {
+            break;
+        }
+    }
+    Ok(result)
+}
