@@ -82,6 +82,16 @@ impl AppError {
         }
     }
 
+    /// A 409 for a status move that `allowed` (the moves from `from`) does not hold.
+    pub fn illegal_move(from: &str, to: &str, allowed: &[&str]) -> Self {
+        let allowed = if allowed.is_empty() {
+            "none".into()
+        } else {
+            allowed.join(", ")
+        };
+        Self::conflict_on("to", format!("cannot move from {from} to {to}; allowed: {allowed}"))
+    }
+
     /// The stable machine-readable code, shared by REST and GraphQL.
     pub fn code(&self) -> &'static str {
         match self {

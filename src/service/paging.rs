@@ -2,10 +2,10 @@
 //! the one place a page and its cursors are made.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use crate::contract::Page;
-use crate::domain::pagination::Cursor;
+use crate::domain::pagination::{Cursor, PageRequest};
 use crate::error::{AppError, AppResult};
 
 /// Makes a page of an over-fetched list (limit + 1 rows): each row's cursor
@@ -33,4 +33,35 @@ pub fn before_cursor<C: ColumnTrait>(time: C, id: C, after: &Cursor) -> AppResul
     Ok(Condition::any()
         .add(time.lt(at))
         .add(Condition::all().add(time.eq(at)).add(id.lt(after.id))))
+}
+
+/// A page of `q`'s rows newest first by (`time`, `id`), after the request's
+/// cursor: the over-fetch, the order and the cursors in one place.
+///
+/// # Errors
+/// `Validation` on a bad cursor; database failures.
+pub async fn newest_first<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    q: Select<E>,
+    (time, id): (E::Column, E::Column),
+    page: &PageRequest,
+    key: impl Fn(&E::Model) -> (DateTime<Utc>, uuid::Uuid),
+) -> AppResult<Page<E::Model>> {
+    let mut q = q;
+    if let Some(after) = &page.after {
+        q = q.filter(before_cursor(time, id, after)?);
+    }
+    let rows = q
+        .order_by_desc(time)
+        .order_by_desc(id)
+        .limit(page.limit + 1)
+        .all(conn)
+        .await?;
+    Ok(self::page(rows, page.limit, |r| {
+        let (at, id) = key(r);
+        Cursor {
+            key: at.to_rfc3339(),
+            id,
+        }
+    }))
 }

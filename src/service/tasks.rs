@@ -9,11 +9,11 @@ use entity::task;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
+    QueryFilter, TryIntoModel,
 };
 use uuid::Uuid;
 
-use super::paging::before_cursor;
+use super::paging::newest_first;
 use super::{begin, customers, events, new_id, now};
 use crate::auth::{Actor, Role, policy};
 use crate::contract::Page;
@@ -21,7 +21,7 @@ use crate::contract::events::EventType;
 use crate::contract::tasks::{
     NewTask, TaskFilter, TaskKind, TaskPatch, TaskReassign, TaskReassigned, TaskStatus, TaskView,
 };
-use crate::domain::pagination::{Cursor, PageRequest};
+use crate::domain::pagination::PageRequest;
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 use serde_json::json;
@@ -262,21 +262,12 @@ pub async fn list(db: &impl Store, actor: &Actor, f: &TaskFilter, page: &PageReq
         Some(false) => cond = cond.add(late.not()),
         None => {}
     }
-    let mut q = task::Entity::find().filter(cond);
-    if let Some(after) = &page.after {
-        q = q.filter(before_cursor(C::CreatedAt, C::Id, after)?);
-    }
-    let rows = q
-        .order_by_desc(C::CreatedAt)
-        .order_by_desc(C::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok(super::paging::page(rows, page.limit, |t| Cursor {
-        key: t.created_at.to_rfc3339(),
-        id: t.id,
-    })
-    .map(to_view))
+    let q = task::Entity::find().filter(cond);
+    Ok(
+        newest_first(db, q, (C::CreatedAt, C::Id), page, |t| (t.created_at, t.id))
+            .await?
+            .map(to_view),
+    )
 }
 
 /// Changes a task. Only admins and managers reassign; finishing (`done`)

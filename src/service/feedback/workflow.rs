@@ -99,15 +99,7 @@ pub async fn transition(db: &impl Store, actor: &Actor, id: Uuid, input: Transit
     let allowed = allowed_moves(from);
     if !allowed.contains(&to) {
         let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-        return Err(AppError::conflict_on(
-            "to",
-            format!(
-                "cannot move from {} to {}; allowed: {}",
-                from.as_str(),
-                to.as_str(),
-                names.join(", ")
-            ),
-        ));
+        return Err(AppError::illegal_move(from.as_str(), to.as_str(), &names));
     }
     let at = now();
     let cal = &rules.calendar;

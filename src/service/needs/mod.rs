@@ -22,7 +22,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::paging::before_cursor;
+use super::paging::newest_first;
 use super::tasks::{self as task_service, TaskDraft};
 use super::{Store, begin, customers, events, mask, new_id, now};
 use crate::auth::{Actor, Role, policy};
@@ -34,7 +34,7 @@ use crate::contract::needs::{
 };
 use crate::contract::tasks::{TaskKind, TaskStatus, TaskView};
 use crate::domain::needs::{OPEN, allowed_moves, is_open, quadrant};
-use crate::domain::pagination::{Cursor, PageRequest};
+use crate::domain::pagination::PageRequest;
 use crate::domain::{Checker, parse};
 use crate::error::{AppError, AppResult};
 
@@ -295,21 +295,12 @@ async fn page_of(
     page: &PageRequest,
 ) -> AppResult<Page<NeedView>> {
     use need::Column as C;
-    let mut q = need::Entity::find().filter(cond);
-    if let Some(after) = &page.after {
-        q = q.filter(before_cursor(C::CreatedAt, C::Id, after)?);
-    }
-    let rows = q
-        .order_by_desc(C::CreatedAt)
-        .order_by_desc(C::Id)
-        .limit(page.limit + 1)
-        .all(conn)
-        .await?;
-    Ok(super::paging::page(rows, page.limit, |n| Cursor {
-        key: n.created_at.to_rfc3339(),
-        id: n.id,
-    })
-    .map(|n| to_view(n, actor)))
+    let q = need::Entity::find().filter(cond);
+    Ok(
+        newest_first(conn, q, (C::CreatedAt, C::Id), page, |n| (n.created_at, n.id))
+            .await?
+            .map(|n| to_view(n, actor)),
+    )
 }
 
 /// A customer's needs, newest first.
@@ -448,19 +439,7 @@ pub async fn transition(db: &impl Store, actor: &Actor, id: Uuid, input: NeedTra
     let allowed = allowed_moves(from);
     if !allowed.contains(&to) {
         let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-        return Err(AppError::conflict_on(
-            "to",
-            format!(
-                "cannot move from {} to {}; allowed: {}",
-                from.as_str(),
-                to.as_str(),
-                if names.is_empty() {
-                    "none".into()
-                } else {
-                    names.join(", ")
-                }
-            ),
-        ));
+        return Err(AppError::illegal_move(from.as_str(), to.as_str(), &names));
     }
     let at = now();
     let mut k = Checker::default();
@@ -536,21 +515,10 @@ pub async fn transition(db: &impl Store, actor: &Actor, id: Uuid, input: NeedTra
 pub async fn history(db: &impl Store, actor: &Actor, id: Uuid, page: &PageRequest) -> AppResult<Page<NeedEventView>> {
     readable(db, actor, id).await?;
     use need_event::Column as C;
-    let mut q = need_event::Entity::find().filter(C::NeedId.eq(id));
-    if let Some(after) = &page.after {
-        q = q.filter(before_cursor(C::At, C::Id, after)?);
-    }
-    let rows = q
-        .order_by_desc(C::At)
-        .order_by_desc(C::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok(super::paging::page(rows, page.limit, |e| Cursor {
-        key: e.at.to_rfc3339(),
-        id: e.id,
-    })
-    .map(|e| event_view(e, actor)))
+    let q = need_event::Entity::find().filter(C::NeedId.eq(id));
+    Ok(newest_first(db, q, (C::At, C::Id), page, |e| (e.at, e.id))
+        .await?
+        .map(|e| event_view(e, actor)))
 }
 
 /// A need's links, oldest first.
