@@ -44,6 +44,10 @@ pub struct Model {
     pub resolution_met_at: Option<DateTimeUtc>,
     pub resolution_warned_at: Option<DateTimeUtc>,
     pub resolution_breached_at: Option<DateTimeUtc>,
+    /// When a suggestion was adopted, by whom, with what note.
+    pub adopted_at: Option<DateTimeUtc>,
+    pub adopted_by: Option<String>,
+    pub adoption_note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

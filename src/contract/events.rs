@@ -52,6 +52,7 @@ event_types! {
     FeedbackStateChanged => "feedback.state_changed", "feedback_id";
     FeedbackSlaWarning => "feedback.sla_warning", "feedback_id";
     FeedbackSlaBreached => "feedback.sla_breached", "feedback_id";
+    FeedbackSuggestionAdopted => "feedback.suggestion_adopted", "feedback_id";
     TaskCreated => "task.created", "task_id";
     TaskCompleted => "task.completed", "task_id";
     WebhookEndpointDisabled => "webhook.endpoint_disabled", "webhook_id";

@@ -166,6 +166,8 @@ pub struct FeedbackView {
     pub root_cause: Option<RootCause>,
     pub review_note: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When a suggestion was adopted (see `POST /feedback/{id}/adopt`).
+    pub adopted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -264,6 +264,13 @@ pub struct NeedSettings {
     pub delegate_days: Option<u32>,
     #[schema(minimum = 1, maximum = 3650)]
     pub later_days: Option<u32>,
+    /// Points a customer receives, once, when its suggestion is adopted
+    /// (0–1,000,000; 0 credits nothing).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub suggestion_bonus_points: u32,
+    /// Whether adopting a suggestion also records a need (source
+    /// `feedback`, kind `secondary`, urgency low, importance medium).
+    pub adoption_creates_need: bool,
 }
 
 impl Default for NeedSettings {
@@ -273,6 +280,8 @@ impl Default for NeedSettings {
             plan_days: Some(60),
             delegate_days: Some(30),
             later_days: None,
+            suggestion_bonus_points: 100,
+            adoption_creates_need: false,
         }
     }
 }
@@ -363,4 +372,30 @@ pub struct NeedReport {
     /// Oldest month first.
     pub delivered_per_month: Vec<DeliveredMonth>,
     pub key_customers_unmet_do_now: Vec<KeyCustomerUnmet>,
+}
+
+/// Adopting a suggestion.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "AdoptSuggestionInput")]
+pub struct AdoptSuggestion {
+    /// What is done with it, 1–10,000 characters.
+    pub note: Option<String>,
+}
+
+/// A suggestion's adoption.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "SuggestionAdoption")]
+pub struct Adoption {
+    pub feedback_id: Uuid,
+    pub adopted_at: DateTime<Utc>,
+    pub adopted_by: String,
+    pub note: Option<String>,
+    /// Points credited by this adoption (the bonus entry's id in
+    /// `loyalty_entry_id`); 0 and `null` when it had been adopted already or
+    /// the bonus is 0.
+    pub points_credited: i64,
+    pub loyalty_entry_id: Option<Uuid>,
+    /// The need recorded for it, when the setting asks for one.
+    pub need_id: Option<Uuid>,
 }

@@ -10,6 +10,7 @@ use crate::contract::feedback::{
     FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport, FeedbackReportQuery, FeedbackView,
     MyFeedbackView, NewComment, NewFeedback, Transition,
 };
+use crate::contract::needs::{AdoptSuggestion, Adoption};
 use crate::service::feedback::History;
 use crate::service::{feedback, feedback_report};
 
@@ -126,6 +127,18 @@ impl FeedbackMutation {
     ) -> async_graphql::Result<FeedbackView> {
         let (actor, db) = ctx(c)?;
         gql(feedback::transition(db, actor, parse_uuid(&id, "feedback")?, input).await)
+    }
+
+    /// Adopts a suggestion: the bonus points once, and a need when the
+    /// settings ask; adopting again credits nothing.
+    async fn adopt_suggestion(
+        &self,
+        c: &Context<'_>,
+        id: ID,
+        input: Option<AdoptSuggestion>,
+    ) -> async_graphql::Result<Adoption> {
+        let (actor, db) = ctx(c)?;
+        gql(feedback::adopt(db, actor, parse_uuid(&id, "feedback")?, input.unwrap_or_default()).await)
     }
 
     async fn comment_feedback(

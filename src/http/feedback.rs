@@ -11,6 +11,7 @@ use crate::contract::feedback::{
     FeedbackEventView, FeedbackFilter, FeedbackPatch, FeedbackReport, FeedbackReportQuery, FeedbackView,
     MyFeedbackView, NewComment, NewFeedback, Transition,
 };
+use crate::contract::needs::{AdoptSuggestion, Adoption};
 use crate::domain::pagination::PageRequest;
 use crate::error::AppResult;
 use crate::service::feedback::History;
@@ -80,6 +81,26 @@ pub async fn transition_feedback(
 ) -> AppResult<HttpResponse> {
     let id = parse_id(&id, "feedback")?;
     Ok(HttpResponse::Ok().json(feedback::transition(&db, &actor, id, input).await?))
+}
+
+/// Adopts a suggestion: the customer receives the configured bonus points
+/// once (`/settings/needs`), `feedback.suggestion_adopted` is emitted, and a
+/// need is recorded when the settings ask. Adopting again answers the
+/// adoption already made and credits nothing.
+#[utoipa::path(post, path = "/api/v1/feedback/{id}/adopt", tag = "feedback",
+    params(("id" = uuid::Uuid, Path)), request_body = AdoptSuggestion,
+    responses((status = 200, body = Adoption),
+        (status = 409, description = "The item is no suggestion", body = super::problem::Problem),
+        ErrorResponses),
+    security(("bearer" = ["admin", "manager", "agent"])))]
+pub async fn adopt_suggestion(
+    db: Db,
+    BearerAuth(actor): BearerAuth,
+    id: web::Path<String>,
+    Json(input): Json<AdoptSuggestion>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id, "feedback")?;
+    Ok(HttpResponse::Ok().json(feedback::adopt(&db, &actor, id, input).await?))
 }
 
 async fn history(
@@ -186,6 +207,7 @@ pub async fn get_feedback_report(
     get_feedback,
     update_feedback,
     transition_feedback,
+    adopt_suggestion,
     list_feedback_events,
     list_feedback_comments,
     create_feedback_comment,
@@ -209,6 +231,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(update_feedback)),
     )
     .service(web::resource("/feedback/{id}/transitions").route(web::post().to(transition_feedback)))
+    .service(web::resource("/feedback/{id}/adopt").route(web::post().to(adopt_suggestion)))
     .service(web::resource("/feedback/{id}/events").route(web::get().to(list_feedback_events)))
     .service(
         web::resource("/feedback/{id}/comments")

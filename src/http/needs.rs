@@ -71,7 +71,9 @@ pub async fn get_need(db: Db, BearerAuth(actor): BearerAuth, id: web::Path<Strin
 /// delivered, declined or withdrawn.
 #[utoipa::path(patch, path = "/api/v1/needs/{id}", tag = "needs", params(("id" = uuid::Uuid, Path)),
     request_body = NeedPatch,
-    responses((status = 200, body = NeedView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
+    responses((status = 200, body = NeedView),
+        (status = 409, description = "The need is delivered, declined or withdrawn", body = super::problem::Problem),
+        ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn update_need(
     db: Db,
     BearerAuth(actor): BearerAuth,
@@ -85,7 +87,10 @@ pub async fn update_need(
 /// Moves a need's status; a move the status does not allow is `409`.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/transitions", tag = "needs", params(("id" = uuid::Uuid, Path)),
     request_body = NeedTransition,
-    responses((status = 200, body = NeedView), ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
+    responses((status = 200, body = NeedView),
+        (status = 409, description = "Not allowed from the current status; the detail lists the allowed ones",
+            body = super::problem::Problem),
+        ErrorResponses), security(("bearer" = ["admin", "manager", "agent"])))]
 pub async fn transition_need(
     db: Db,
     BearerAuth(actor): BearerAuth,

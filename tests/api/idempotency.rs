@@ -251,6 +251,12 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"to": "acknowledged"}),
         ),
         (
+            "/api/v1/feedback/{id}/adopt",
+            format!("/api/v1/feedback/{}/adopt", f.feedback),
+            Role::Admin,
+            json!({"note": "Adopted"}),
+        ),
+        (
             "/api/v1/feedback/{id}/comments",
             format!("/api/v1/feedback/{}/comments", f.feedback),
             Role::Admin,

@@ -354,7 +354,8 @@ async fn unmet_needs_are_marked_once_per_episode(app: &TestApp) {
     let settings = app.get("/api/v1/settings/needs", &admin).await.body;
     assert_eq!(
         settings,
-        json!({"do_now_days": 14, "plan_days": 60, "delegate_days": 30, "later_days": null})
+        json!({"do_now_days": 14, "plan_days": 60, "delegate_days": 30, "later_days": null,
+               "suggestion_bonus_points": 100, "adoption_creates_need": false})
     );
     app.put("/api/v1/settings/needs", &admin, json!({"plan_days": 0}))
         .await
@@ -593,6 +594,61 @@ async fn each_role_sees_and_changes_what_it_may(app: &TestApp) {
     );
 }
 
+async fn an_adopted_suggestion_is_rewarded_once(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    crate::loyalty::enable(app, 0).await;
+    let mut settings = app.get("/api/v1/settings/needs", &admin).await.body;
+    assert_eq!(settings["suggestion_bonus_points"], 100);
+    settings["suggestion_bonus_points"] = json!(250);
+    settings["adoption_creates_need"] = json!(true);
+    let saved = app.put("/api/v1/settings/needs", &admin, settings).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let customer = app.create_customer(json!({"name": "Acme", "owner_id": AGENT})).await;
+    let file = |kind: &str| json!({"customer_id": customer, "channel": "email", "kind": kind, "subject": "Dark mode", "body": "Please add one"});
+    let question = app.post("/api/v1/feedback", &admin, file("question")).await.id();
+    app.post(&format!("/api/v1/feedback/{question}/adopt"), &admin, json!({}))
+        .await
+        .assert_problem(409, Some("kind"));
+    let idea = app.post("/api/v1/feedback", &admin, file("suggestion")).await.id();
+    app.post(
+        &format!("/api/v1/feedback/{idea}/adopt"),
+        &app.token(Role::Analyst),
+        json!({}),
+    )
+    .await
+    .assert_problem(403, None);
+
+    // Ten at once, then a retry: one bonus, one event, one need.
+    let path = format!("/api/v1/feedback/{idea}/adopt");
+    let tries = (0..10).map(|_| app.post(&path, &admin, json!({"note": "Shipping in March"})));
+    let replies = futures_util::future::join_all(tries).await;
+    let credited: Vec<i64> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body["points_credited"].as_i64().unwrap_or(-1)
+        })
+        .collect();
+    assert_eq!(credited.iter().filter(|p| **p == 250).count(), 1, "{credited:?}");
+    assert_eq!(credited.iter().sum::<i64>(), 250);
+    let again = app.post(&path, &admin, json!({})).await;
+    assert_eq!(again.body["points_credited"], 0);
+    assert!(again.body["adopted_at"].is_string());
+    let account = app.get(&format!("/api/v1/customers/{customer}/loyalty"), &admin).await;
+    assert_eq!(account.body["balance"], 250, "{}", account.body);
+    assert_eq!(app.event_types("feedback.suggestion_adopted").await.len(), 1);
+    let recorded = app.get(&format!("/api/v1/customers/{customer}/needs"), &admin).await;
+    let items = recorded.body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (&items[0]["source"], &items[0]["source_id"]),
+        (&json!("feedback"), &json!(idea))
+    );
+    assert_eq!(items[0]["owner_id"], AGENT);
+    let item = app.get(&format!("/api/v1/feedback/{idea}"), &admin).await;
+    assert!(item.body["adopted_at"].is_string());
+}
+
 on_both_databases!(
     every_status_move_is_allowed_or_a_conflict,
     a_need_is_proposed_confirmed_and_delivered_with_its_history,
@@ -600,4 +656,5 @@ on_both_databases!(
     unmet_needs_are_marked_once_per_episode,
     the_report_matches_a_hand_count,
     each_role_sees_and_changes_what_it_may,
+    an_adopted_suggestion_is_rewarded_once,
 );

@@ -128,6 +128,9 @@ async fn intake(
         resolution_met_at: None,
         resolution_warned_at: None,
         resolution_breached_at: None,
+        adopted_at: None,
+        adopted_by: None,
+        adoption_note: None,
     };
     set_response_clock(&mut model, response);
     set_resolution_clock(&mut model, resolution);

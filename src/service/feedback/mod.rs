@@ -34,10 +34,12 @@ use crate::domain::{Checker, parse, text};
 use crate::error::{AppError, AppResult};
 use crate::service::paging::page as page_of_rows;
 
+mod adoption;
 mod intake;
 mod queries;
 mod workflow;
 
+pub use adoption::adopt;
 pub use intake::{create, create_mine};
 pub use queries::{History, events, events_for_timeline, get, get_mine, list, list_mine};
 pub use workflow::{comment, transition, update};
@@ -141,6 +143,7 @@ pub fn to_view(m: feedback_item::Model, actor: &Actor) -> FeedbackView {
         resolution,
         root_cause: m.root_cause.as_deref().map(RootCause::from_db),
         review_note: m.review_note.map(|n| mask::text_for(actor, n)),
+        adopted_at: m.adopted_at,
         closed_at: m.closed_at,
         created_at: m.created_at,
         updated_at: m.updated_at,

@@ -188,21 +188,65 @@ pub async fn create(db: &impl Store, actor: &Actor, customer_id: Uuid, input: Ne
         _ => {}
     }
     k.finish()?;
-    let at = now();
+    let draft = NeedDraft {
+        customer_id,
+        title: title.unwrap_or_default(),
+        description,
+        kind: input.kind,
+        urgency: input.urgency,
+        importance: input.importance,
+        source: input.source,
+        source_id: input.source_id,
+        stage,
+        owner_id: Some(owner),
+        due_on: input.due_on,
+    };
+    let txn = begin(db).await?;
+    let n = insert(&txn, draft, &actor.sub, now()).await?;
+    txn.commit().await?;
+    Ok(to_view(n, actor))
+}
+
+/// A need to insert, its fields checked.
+pub(crate) struct NeedDraft {
+    pub customer_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub kind: NeedKind,
+    pub urgency: NeedLevel,
+    pub importance: NeedLevel,
+    pub source: NeedSource,
+    pub source_id: Option<Uuid>,
+    pub stage: Option<String>,
+    pub owner_id: Option<String>,
+    pub due_on: Option<chrono::NaiveDate>,
+}
+
+/// Inserts an open need with its first history line and `need.created`, in
+/// the caller's transaction.
+///
+/// # Errors
+/// Database failures.
+pub(crate) async fn insert(
+    txn: &DatabaseTransaction,
+    d: NeedDraft,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> AppResult<need::Model> {
     let model = need::ActiveModel {
         id: Set(new_id()),
-        customer_id: Set(customer_id),
-        title: Set(title.unwrap_or_default()),
-        description: Set(description),
-        kind: Set(input.kind.as_str().into()),
-        urgency: Set(input.urgency.as_str().into()),
-        importance: Set(input.importance.as_str().into()),
-        quadrant: Set(quadrant(input.urgency, input.importance).as_str().into()),
-        source: Set(input.source.as_str().into()),
-        source_id: Set(input.source_id),
-        stage: Set(stage),
-        owner_id: Set(Some(owner)),
-        due_on: Set(input.due_on),
+        customer_id: Set(d.customer_id),
+        title: Set(d.title),
+        description: Set(d.description),
+        kind: Set(d.kind.as_str().into()),
+        urgency: Set(d.urgency.as_str().into()),
+        importance: Set(d.importance.as_str().into()),
+        quadrant: Set(quadrant(d.urgency, d.importance).as_str().into()),
+        source: Set(d.source.as_str().into()),
+        source_id: Set(d.source_id),
+        stage: Set(d.stage),
+        owner_id: Set(d.owner_id),
+        due_on: Set(d.due_on),
         status: Set(NeedStatus::Open.as_str().into()),
         solution: Set(None),
         reason: Set(None),
@@ -210,23 +254,21 @@ pub async fn create(db: &impl Store, actor: &Actor, customer_id: Uuid, input: Ne
         confirmed_at: Set(None),
         unmet_since: Set(None),
         closed_at: Set(None),
-        created_by: Set(actor.sub.clone()),
+        created_by: Set(actor.into()),
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let txn = begin(db).await?;
-    let n = model.insert(&txn).await?;
+    let n = model.insert(txn).await?;
     let line = HistoryLine {
         event: "created",
         from: None,
         to: Some(n.status.clone()),
         note: None,
     };
-    record(&txn, &n, &actor.sub, line, at).await?;
+    record(txn, &n, actor, line, at).await?;
     let data = json!({"kind": n.kind, "quadrant": n.quadrant, "status": n.status, "owner_id": n.owner_id});
-    events::emit(&txn, EventType::NeedCreated, n.id, Some(customer_id), data, at).await?;
-    txn.commit().await?;
-    Ok(to_view(n, actor))
+    events::emit(txn, EventType::NeedCreated, n.id, Some(n.customer_id), data, at).await?;
+    Ok(n)
 }
 
 /// A need the actor may read, with its customer's owner.

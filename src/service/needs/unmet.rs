@@ -62,6 +62,9 @@ pub async fn put_settings(db: &impl Store, actor: &Actor, input: NeedSettings) -
             c.fail(name, "must be between 1 and 3650 days, or null for no limit");
         }
     }
+    if input.suggestion_bonus_points > 1_000_000 {
+        c.fail("suggestion_bonus_points", "must be between 0 and 1000000");
+    }
     c.finish()?;
     store(db, KEY, &input).await?;
     Ok(input)
