@@ -416,4 +416,6 @@ pub struct CustomerOverview {
     pub open_alerts: Vec<super::health::AlertView>,
     /// Tasks still open, soonest due first (at most 20).
     pub open_tasks: Vec<super::tasks::TaskView>,
+    /// Open needs per quadrant (empty for agents on customers they do not own).
+    pub open_needs: Vec<super::needs::QuadrantCount>,
 }

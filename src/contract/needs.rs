@@ -399,3 +399,13 @@ pub struct Adoption {
     /// The need recorded for it, when the setting asks for one.
     pub need_id: Option<Uuid>,
 }
+
+/// A customer's open needs in one quadrant, as the 360 shows them.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "NeedQuadrantCount")]
+pub struct QuadrantCount {
+    pub quadrant: Quadrant,
+    pub open: i64,
+    /// Of them, the ones the unmet job last found unmet.
+    pub unmet: i64,
+}

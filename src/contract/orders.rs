@@ -165,6 +165,18 @@ pub enum TimelineEntry {
         cleared_at: Option<DateTime<Utc>>,
         task_id: Option<Uuid>,
     },
+    /// A change of one of the customer's needs (agents: of customers they own).
+    Need {
+        /// The history line's id.
+        id: Uuid,
+        at: DateTime<Utc>,
+        need_id: Uuid,
+        /// created, updated, status_changed, linked, unmet.
+        event: String,
+        actor: String,
+        from_value: Option<String>,
+        to_value: Option<String>,
+    },
     /// A task created about the customer (agents see their own).
     Task {
         id: Uuid,
@@ -187,6 +199,7 @@ impl TimelineEntry {
             | Self::SurveyResponse { at, .. }
             | Self::Loyalty { at, .. }
             | Self::HealthAlert { at, .. }
+            | Self::Need { at, .. }
             | Self::Task { at, .. } => *at,
         }
     }
@@ -200,6 +213,7 @@ impl TimelineEntry {
             | Self::SurveyResponse { id, .. }
             | Self::Loyalty { id, .. }
             | Self::HealthAlert { id, .. }
+            | Self::Need { id, .. }
             | Self::Task { id, .. } => *id,
         }
     }

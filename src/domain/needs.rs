@@ -57,6 +57,14 @@ pub const OPEN: &[NeedStatus] = &[
     NeedStatus::Confirmed,
 ];
 
+/// The open statuses as an SQL list of literals (`'open', …`).
+pub fn open_sql_list() -> String {
+    OPEN.iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether a need in this status is still to be met.
 pub fn is_open(status: NeedStatus) -> bool {
     OPEN.contains(&status)

@@ -1,7 +1,7 @@
 //! The customer 360 and the merged timeline.
 
 use crate::service::Store;
-use entity::{health_alert, loyalty_entry, order, task};
+use entity::{health_alert, loyalty_entry, need_event, order, task};
 use sea_orm::{ColumnTrait, EntityTrait, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ pub const OPEN_FEEDBACK: u64 = 20;
 pub const OPEN_WORK: u64 = 20;
 
 /// The parts the REST overview shows.
-pub const OVERVIEW: [Part; 8] = [
+pub const OVERVIEW: [Part; 9] = [
     Part::Contacts,
     Part::RecentInteractions(RECENT_INTERACTIONS),
     Part::OrderSummary,
@@ -36,6 +36,7 @@ pub const OVERVIEW: [Part; 8] = [
     Part::Loyalty,
     Part::OpenAlerts(OPEN_WORK),
     Part::OpenTasks(OPEN_WORK),
+    Part::OpenNeeds,
 ];
 
 /// Profile, contacts, recent interactions, order summary, RFM, open
@@ -56,7 +57,9 @@ pub async fn overview(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Cus
         loyalty: None,
         open_alerts: Vec::new(),
         open_tasks: Vec::new(),
+        open_needs: Vec::new(),
     };
+    let owns = policy::read_account_work(actor, view.customer.owner_id.as_deref()).is_ok();
     for part in OVERVIEW {
         match parts.take(part) {
             Some(PartValue::Contacts(rows)) => {
@@ -81,7 +84,8 @@ pub async fn overview(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Cus
                     .map(super::tasks::to_view)
                     .collect();
             }
-            Some(PartValue::Orders(_)) | None => {}
+            Some(PartValue::Needs(counts)) if owns => view.open_needs = counts,
+            Some(PartValue::Orders(_) | PartValue::Needs(_)) | None => {}
         }
     }
     Ok(view)
@@ -123,7 +127,12 @@ where
 /// `Forbidden`, `NotFound`, `Validation` on bad paging.
 pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageRequest) -> AppResult<Page<TimelineEntry>> {
     policy::read_customers(actor)?;
-    customers::find_live(db, id).await?;
+    let customer = customers::find_live(db, id).await?;
+    let need_rows = if policy::read_account_work(actor, customer.owner_id.as_deref()).is_ok() {
+        newest_for::<need_event::Entity>(db, need_event::Column::At, id, page).await?
+    } else {
+        Vec::new()
+    };
     let order_rows = newest_for::<order::Entity>(db, order::Column::OrderedAt, id, page).await?;
     let interaction_rows = interactions::page_for(db, id, page).await?;
     let feedback_rows = feedback::events_for_timeline(db, actor, id, page).await?;
@@ -177,6 +186,15 @@ pub async fn timeline(db: &impl Store, actor: &Actor, id: Uuid, page: &PageReque
             rule: AlertRule::from_db(&a.rule),
             cleared_at: a.cleared_at,
             task_id: a.task_id,
+        }))
+        .chain(need_rows.into_iter().map(|e| TimelineEntry::Need {
+            id: e.id,
+            at: e.at,
+            need_id: e.need_id,
+            event: e.event,
+            actor: e.actor,
+            from_value: e.from_value,
+            to_value: e.to_value,
         }))
         .chain(
             task_rows

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::contract::MinorUnits;
 use crate::contract::feedback::FeedbackStatus;
 use crate::contract::loyalty::LoyaltyGlance;
+use crate::contract::needs::QuadrantCount;
 use crate::contract::orders::{OrderStatus, OrderSummary, Spend};
 use crate::contract::tasks::TaskStatus;
 use crate::error::{AppError, AppResult};
@@ -47,6 +48,8 @@ pub enum Part {
     OpenAlerts(u64),
     /// Tasks still open, soonest due first.
     OpenTasks(u64),
+    /// Open needs counted per quadrant.
+    OpenNeeds,
 }
 
 /// A part's rows.
@@ -61,6 +64,7 @@ pub enum PartValue {
     Loyalty(Option<LoyaltyGlance>),
     Alerts(Vec<health_alert::Model>),
     Tasks(Vec<task::Model>),
+    Needs(Vec<QuadrantCount>),
 }
 
 /// The parts read for one customer.
@@ -93,6 +97,7 @@ impl Part {
             Self::Loyalty => "p_loyalty".into(),
             Self::OpenAlerts(n) => format!("p_open_alerts_{n}"),
             Self::OpenTasks(n) => format!("p_open_tasks_{n}"),
+            Self::OpenNeeds => "p_open_needs".into(),
         }
     }
 
@@ -118,6 +123,17 @@ impl Part {
                 &format!(" AND status = '{}'", TaskStatus::Open.as_str()),
                 "due_at ASC, id ASC",
                 Some(n),
+            ),
+            Self::OpenNeeds => format!(
+                "(SELECT {} FROM (SELECT quadrant, COUNT(*) AS open, \
+                 SUM(CASE WHEN unmet_since IS NULL THEN 0 ELSE 1 END) AS unmet \
+                 FROM need WHERE customer_id = {CUSTOMER}.id AND status IN ({}) GROUP BY quadrant) t)",
+                aggregate(
+                    backend,
+                    &object_of(backend, &["quadrant", "open", "unmet"], &[]),
+                    "t.quadrant ASC"
+                ),
+                crate::domain::needs::open_sql_list()
             ),
             Self::Loyalty => format!(
                 "(SELECT {} FROM (SELECT a.points - a.debt AS balance, a.debt AS debt, lt.name AS tier_name \
@@ -174,6 +190,10 @@ impl Part {
             Self::Loyalty => PartValue::Loyalty(text.map(|t| read(t, &[])).transpose()?),
             Self::OpenAlerts(_) => PartValue::Alerts(models::<health_alert::Entity>(text)?),
             Self::OpenTasks(_) => PartValue::Tasks(models::<task::Entity>(text)?),
+            Self::OpenNeeds => PartValue::Needs(match text {
+                None => Vec::new(),
+                Some(t) => serde_json::from_str(t).map_err(|e| AppError::Internal(e.into()))?,
+            }),
         })
     }
 }

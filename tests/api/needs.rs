@@ -649,6 +649,86 @@ async fn an_adopted_suggestion_is_rewarded_once(app: &TestApp) {
     assert!(item.body["adopted_at"].is_string());
 }
 
+async fn needs_show_in_the_360_the_timeline_and_segment_rules(app: &TestApp) {
+    let admin = app.token(Role::Admin);
+    let customer = app
+        .create_customer(json!({"name": "Acme", "owner_id": "agent-2"}))
+        .await;
+    let quiet = app.create_customer(json!({"name": "Quiet"})).await;
+    let yesterday = (Utc::now() - Duration::days(1)).date_naive();
+    let mut late = plain("high", "high");
+    late["due_on"] = json!(yesterday);
+    let n = need(app, &customer, late).await;
+    need(app, &customer, plain("low", "high")).await;
+    needs::run_unmet(&app.db, Utc::now()).await.ok();
+    let id = n["id"].as_str().unwrap_or_default();
+    app.post(
+        &format!("/api/v1/needs/{id}/transitions"),
+        &admin,
+        json!({"to": "in_progress"}),
+    )
+    .await;
+
+    let o = app.get(&format!("/api/v1/customers/{customer}/overview"), &admin).await;
+    assert_eq!(
+        o.body["open_needs"],
+        json!([{"quadrant": "do_now", "open": 1, "unmet": 1}, {"quadrant": "plan", "open": 1, "unmet": 0}])
+    );
+    let other_agent = app
+        .get(
+            &format!("/api/v1/customers/{customer}/overview"),
+            &app.token(Role::Agent),
+        )
+        .await;
+    assert_eq!(other_agent.body["open_needs"], json!([]), "not its customer");
+
+    let timeline = app.get(&format!("/api/v1/customers/{customer}/timeline"), &admin).await;
+    let lines: Vec<(&str, &str)> = timeline.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == "need")
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap_or_default(),
+                e["to_value"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("status_changed", "in_progress"),
+            ("unmet", "past_due"),
+            ("created", "open"),
+            ("created", "open")
+        ]
+    );
+
+    for (rule, expected) in [
+        (
+            json!({"field": "open_needs", "op": "gte", "value": 2}),
+            vec![customer.clone()],
+        ),
+        (
+            json!({"field": "unmet_needs", "op": "eq", "value": 0}),
+            vec![quiet.clone()],
+        ),
+    ] {
+        let preview = app
+            .post("/api/v1/segments/preview", &admin, json!({"rule": rule}))
+            .await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        let ids: Vec<String> = preview.body["sample"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(ids, expected, "{rule}");
+    }
+}
+
 on_both_databases!(
     every_status_move_is_allowed_or_a_conflict,
     a_need_is_proposed_confirmed_and_delivered_with_its_history,
@@ -657,4 +737,5 @@ on_both_databases!(
     the_report_matches_a_hand_count,
     each_role_sees_and_changes_what_it_may,
     an_adopted_suggestion_is_rewarded_once,
+    needs_show_in_the_360_the_timeline_and_segment_rules,
 );

@@ -326,6 +326,14 @@ async fn the_overview_and_timeline_show_everything_in_time_order(app: &TestApp) 
 /// (one refunded), interactions, open feedback and RFM scores.
 async fn fill_the_360(app: &TestApp, id: &str) {
     let admin = app.token(Role::Admin);
+    for (urgency, importance) in [("high", "high"), ("high", "medium"), ("low", "low")] {
+        app.post(
+            &format!("/api/v1/customers/{id}/needs"),
+            &admin,
+            json!({"title": "A need", "kind": "core", "urgency": urgency, "importance": importance, "source": "other"}),
+        )
+        .await;
+    }
     for (name, primary) in [("Pat", false), ("Sam", true)] {
         app.post(
             &format!("/api/v1/customers/{id}/contacts"),
@@ -392,6 +400,10 @@ async fn the_customer_360_is_one_statement_whatever_it_holds(app: &TestApp) {
         .get(&format!("/api/v1/customers/{full}/overview"), &admin)
         .await
         .body;
+    assert_eq!(
+        o["open_needs"],
+        json!([{"quadrant": "do_now", "open": 2, "unmet": 0}, {"quadrant": "later", "open": 1, "unmet": 0}])
+    );
     let names: Vec<&str> = o["contacts"]
         .as_array()
         .unwrap()

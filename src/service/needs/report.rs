@@ -6,13 +6,14 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
 use uuid::Uuid;
 
-use super::unmet::{open_list, settings, statement, unmet_sql};
+use super::unmet::{settings, statement, unmet_sql};
 use crate::auth::{Actor, policy};
 use crate::contract::customers::ValueTier;
 use crate::contract::needs::{
     DeliveredMonth, KeyCustomerUnmet, NeedAges, NeedGroupCount, NeedReport, NeedReportQuery, NeedStatus,
     NeedStatusCount, Quadrant,
 };
+use crate::domain::needs::open_sql_list;
 use crate::error::{AppError, AppResult};
 use crate::service::{Store, mask, now};
 
@@ -49,7 +50,7 @@ impl<C: ConnectionTrait> Sql<'_, C> {
             .rows_unmet(&format!(
                 "SELECT {group}, COUNT(*) AS open, SUM(CASE WHEN {unmet} THEN 1 ELSE 0 END)
                  FROM {LIVE} WHERE n.status IN ({open}) GROUP BY {group} {tail}",
-                open = open_list()
+                open = open_sql_list()
             ))
             .await?;
         rows.iter()
@@ -95,7 +96,7 @@ impl<C: ConnectionTrait> Sql<'_, C> {
                      )
                      SELECT MAX(cnt), MAX(CASE WHEN rn * 2 >= cnt THEN created_at END),
                             MAX(CASE WHEN rn * 10 >= cnt * 9 THEN created_at END), MIN(created_at) FROM r",
-                    open = open_list()
+                    open = open_sql_list()
                 ),
                 vec![],
             )

@@ -15,7 +15,7 @@ use crate::auth::{Actor, policy};
 use crate::contract::events::EventType;
 use crate::contract::needs::{NeedSettings, NeedsUnmetResult, Quadrant};
 use crate::domain::Checker;
-use crate::domain::needs::{OPEN, limit_days};
+use crate::domain::needs::{limit_days, open_sql_list};
 use crate::error::AppResult;
 use crate::service::settings::{load, store};
 use crate::service::{Store, begin, events};
@@ -70,14 +70,6 @@ pub async fn put_settings(db: &impl Store, actor: &Actor, input: NeedSettings) -
     Ok(input)
 }
 
-/// The statuses of open needs, as an SQL list.
-pub(super) fn open_list() -> String {
-    OPEN.iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The SQL condition of an unmet need (columns of `need`, unqualified or
 /// under `alias`), with its values numbered from `$first`: open, and past
 /// its due date (the day after it, UTC) or created at least its quadrant's
@@ -96,7 +88,11 @@ pub(super) fn unmet_sql(s: &NeedSettings, at: DateTime<Utc>, alias: &str, first:
         }
     }
     (
-        format!("{alias}status IN ({}) AND ({})", open_list(), alternatives.join(" OR ")),
+        format!(
+            "{alias}status IN ({}) AND ({})",
+            open_sql_list(),
+            alternatives.join(" OR ")
+        ),
         values,
     )
 }

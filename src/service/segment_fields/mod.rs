@@ -23,6 +23,8 @@ enum Source {
     Tags,
     LoyaltyTier,
     PointsBalance,
+    OpenNeeds,
+    UnmetNeeds,
 }
 
 /// One rule field: its name, type and source.
@@ -71,6 +73,16 @@ pub const FIELDS: &[FieldDef] = &[
         name: "risk_level",
         field_type: FieldType::Enum(HEALTH_LEVELS),
         source: Source::Customer(customer::Column::HealthLevel),
+    },
+    FieldDef {
+        name: "open_needs",
+        field_type: FieldType::Number,
+        source: Source::OpenNeeds,
+    },
+    FieldDef {
+        name: "unmet_needs",
+        field_type: FieldType::Number,
+        source: Source::UnmetNeeds,
     },
     FieldDef {
         name: "tags",
@@ -224,6 +236,16 @@ impl Compiler {
                 "(SELECT t.name FROM loyalty_account a JOIN loyalty_tier t ON t.id = a.tier_id \
                  WHERE a.customer_id = customer.id)",
             ),
+            // Needs still to be met; of them, the ones the unmet job marked.
+            Source::OpenNeeds => Expr::cust(format!(
+                "(SELECT COUNT(*) FROM need n WHERE n.customer_id = customer.id AND n.status IN ({}))",
+                crate::domain::needs::open_sql_list()
+            )),
+            Source::UnmetNeeds => Expr::cust(format!(
+                "(SELECT COUNT(*) FROM need n WHERE n.customer_id = customer.id AND n.status IN ({}) \
+                 AND n.unmet_since IS NOT NULL)",
+                crate::domain::needs::open_sql_list()
+            )),
             // The ledger's sum; a customer without an account holds 0.
             Source::PointsBalance => Expr::cust(
                 "COALESCE((SELECT a.points - a.debt FROM loyalty_account a WHERE a.customer_id = customer.id), 0)",
