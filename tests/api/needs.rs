@@ -729,6 +729,109 @@ async fn needs_show_in_the_360_the_timeline_and_segment_rules(app: &TestApp) {
     }
 }
 
+async fn every_needs_route_answers_each_role_as_documented(app: &TestApp) {
+    use reqwest::Method;
+    let customer = app.create_customer(json!({"name": "Mine", "owner_id": AGENT})).await;
+    let n = need(app, &customer, plain("high", "high")).await;
+    let id = n["id"].as_str().unwrap_or_default().to_owned();
+    let task = app
+        .post(
+            "/api/v1/tasks",
+            &app.token(Role::Admin),
+            json!({"customer_id": customer, "kind": "other", "title": "Linked"}),
+        )
+        .await
+        .id();
+    let staff_read = ["admin", "manager", "agent", "analyst"];
+    let staff_write = ["admin", "manager", "agent"];
+    let routes: Vec<(Method, String, Option<Value>, &[&str])> = vec![
+        (
+            Method::POST,
+            format!("/api/v1/customers/{customer}/needs"),
+            Some(plain("low", "low")),
+            &staff_write,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/customers/{customer}/needs"),
+            None,
+            &staff_read,
+        ),
+        (Method::GET, "/api/v1/needs".into(), None, &staff_read),
+        (Method::GET, format!("/api/v1/needs/{id}"), None, &staff_read),
+        (
+            Method::PATCH,
+            format!("/api/v1/needs/{id}"),
+            Some(json!({"stage": "onboarding"})),
+            &staff_write,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/needs/{id}/transitions"),
+            Some(json!({"to": "in_progress"})),
+            &staff_write,
+        ),
+        (Method::GET, format!("/api/v1/needs/{id}/history"), None, &staff_read),
+        (Method::GET, format!("/api/v1/needs/{id}/links"), None, &staff_read),
+        (
+            Method::POST,
+            format!("/api/v1/needs/{id}/links"),
+            Some(json!({"kind": "task", "target_id": task})),
+            &staff_write,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/needs/{id}/tasks"),
+            Some(json!({"title": "Call"})),
+            &staff_write,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/customers/{customer}/success-plan"),
+            None,
+            &staff_read,
+        ),
+        (Method::GET, "/api/v1/me/needs".into(), None, &["customer"]),
+        (Method::GET, "/api/v1/settings/needs".into(), None, &staff_read),
+        (
+            Method::PUT,
+            "/api/v1/settings/needs".into(),
+            Some(json!({})),
+            &["admin", "manager"],
+        ),
+        (
+            Method::GET,
+            "/api/v1/analytics/needs".into(),
+            None,
+            &["admin", "manager", "analyst"],
+        ),
+    ];
+    for (method, path, body, allowed) in routes {
+        for role in Role::ALL {
+            let token = if role == Role::Customer {
+                app.customer_token(&customer)
+            } else {
+                app.token(role)
+            };
+            let reply = app.request(method.clone(), &path, Some(&token), body.clone()).await;
+            if allowed.contains(&role.as_str()) {
+                assert!(
+                    reply.status != StatusCode::FORBIDDEN && reply.status.as_u16() < 500,
+                    "{method} {path} as {role:?}: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            } else {
+                reply.assert_problem(403, None);
+            }
+        }
+    }
+    // No request without a token.
+    app.request(Method::GET, "/api/v1/needs", None, None)
+        .await
+        .assert_problem(401, None);
+}
+
 on_both_databases!(
     every_status_move_is_allowed_or_a_conflict,
     a_need_is_proposed_confirmed_and_delivered_with_its_history,
@@ -738,4 +841,5 @@ on_both_databases!(
     each_role_sees_and_changes_what_it_may,
     an_adopted_suggestion_is_rewarded_once,
     needs_show_in_the_360_the_timeline_and_segment_rules,
+    every_needs_route_answers_each_role_as_documented,
 );
