@@ -17,7 +17,8 @@ value_enum!(
     /// SLA breaches in the last 90 days), `contact_cadence` (days since the
     /// last contact against the tier's cadence), `loyalty_activity` (points
     /// earned or spent lately), `primary_contact` (whether the primary contact
-    /// is still there) and `manual` (a staff override until it expires).
+    /// is still there), `unmet_needs` (the share of the customer's open needs
+    /// not yet unmet) and `manual` (a staff override until it expires).
     HealthFactor {
         OrderRecency => "order_recency",
         FrequencyTrend => "frequency_trend",
@@ -26,6 +27,7 @@ value_enum!(
         ContactCadence => "contact_cadence",
         LoyaltyActivity => "loyalty_activity",
         PrimaryContact => "primary_contact",
+        UnmetNeeds => "unmet_needs",
         Manual => "manual",
     }
 );
@@ -258,13 +260,21 @@ pub struct HealthWeights {
     pub loyalty_activity: f64,
     #[schema(minimum = 0, maximum = 100)]
     pub primary_contact: f64,
+    /// Settings saved before this factor existed weigh it by default.
+    #[serde(default = "default_unmet_needs")]
+    #[schema(minimum = 0, maximum = 100)]
+    pub unmet_needs: f64,
     #[schema(minimum = 0, maximum = 100)]
     pub manual: f64,
 }
 
+fn default_unmet_needs() -> f64 {
+    health::Weights::default().of(HealthFactor::UnmetNeeds)
+}
+
 impl HealthWeights {
     /// Each factor with its weight.
-    pub fn pairs(&self) -> [(HealthFactor, f64); 8] {
+    pub fn pairs(&self) -> [(HealthFactor, f64); 9] {
         [
             (HealthFactor::OrderRecency, self.order_recency),
             (HealthFactor::FrequencyTrend, self.frequency_trend),
@@ -273,6 +283,7 @@ impl HealthWeights {
             (HealthFactor::ContactCadence, self.contact_cadence),
             (HealthFactor::LoyaltyActivity, self.loyalty_activity),
             (HealthFactor::PrimaryContact, self.primary_contact),
+            (HealthFactor::UnmetNeeds, self.unmet_needs),
             (HealthFactor::Manual, self.manual),
         ]
     }
@@ -290,6 +301,7 @@ impl Default for HealthWeights {
             contact_cadence: w.of(HealthFactor::ContactCadence),
             loyalty_activity: w.of(HealthFactor::LoyaltyActivity),
             primary_contact: w.of(HealthFactor::PrimaryContact),
+            unmet_needs: w.of(HealthFactor::UnmetNeeds),
             manual: w.of(HealthFactor::Manual),
         }
     }

@@ -22,11 +22,14 @@
 //!   the last 180 days 50, else 0. No loyalty account: no data.
 //! - `primary_contact`: a primary contact still there 100; the primary
 //!   contact left (none active) 0. No contacts: no data.
+//! - `unmet_needs`: the share of the customer's open needs (needs register)
+//!   that are not unmet, × 100. No open needs: no data.
 //! - `manual`: a staff override's value until it expires. None: no data.
 //!
 //! A factor without data is left out and the weights re-normalised over the
 //! factors that have data. **Coverage** is the share of the weight of the
-//! factors other than `manual` that have data; below the minimum coverage
+//! factors other than `manual` and `unmet_needs` (both optional: most
+//! customers have neither) that have data; below the minimum coverage
 //! the level is `insufficient_data` (a new customer is never `critical` for
 //! lack of history). Each contribution is value × weight ÷ (sum of the
 //! weights with data), rounded to 2 decimals; the score is the sum of the
@@ -61,6 +64,8 @@ pub struct Facts {
     pub contacts: Option<bool>,
     /// A live manual override's value.
     pub manual: Option<i32>,
+    /// Open needs and, of them, unmet ones (`None`: none open).
+    pub needs: Option<(i64, i64)>,
     /// When the latest satisfaction answer came.
     pub satisfaction_at: Option<DateTime<Utc>>,
     /// Net spend (minor units, all currencies) in the last 90 days and the 90 before.
@@ -93,6 +98,14 @@ impl Satisfaction {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights(pub Vec<(HealthFactor, f64)>);
 
+impl HealthFactor {
+    /// Whether the factor counts toward coverage: not the optional ones a
+    /// customer usually lacks (a manual override, open needs).
+    pub fn counts_for_coverage(self) -> bool {
+        !matches!(self, Self::Manual | Self::UnmetNeeds)
+    }
+}
+
 impl Default for Weights {
     fn default() -> Self {
         Self(vec![
@@ -103,6 +116,7 @@ impl Default for Weights {
             (HealthFactor::ContactCadence, 10.0),
             (HealthFactor::LoyaltyActivity, 5.0),
             (HealthFactor::PrimaryContact, 10.0),
+            (HealthFactor::UnmetNeeds, 10.0),
             (HealthFactor::Manual, 20.0),
         ])
     }
@@ -253,6 +267,10 @@ pub fn value(factor: HealthFactor, f: &Facts, now: DateTime<Utc>) -> Option<f64>
             })
         }
         HealthFactor::PrimaryContact => f.contacts.map(|ok| if ok { 100.0 } else { 0.0 }),
+        HealthFactor::UnmetNeeds => f
+            .needs
+            .filter(|(open, _)| *open > 0)
+            .map(|(open, unmet)| 100.0 * (1.0 - unmet.clamp(0, open) as f64 / open as f64)),
         HealthFactor::Manual => f.manual.map(|v| f64::from(v.clamp(0, 100))),
     }
 }
@@ -280,12 +298,12 @@ pub fn combine(
     let with_data: f64 = values.iter().filter(|(_, v, _)| v.is_some()).map(|(_, _, w)| w).sum();
     let base: f64 = values
         .iter()
-        .filter(|(g, ..)| *g != HealthFactor::Manual)
+        .filter(|(g, ..)| g.counts_for_coverage())
         .map(|(_, _, w)| w)
         .sum();
     let covered: f64 = values
         .iter()
-        .filter(|(g, v, _)| *g != HealthFactor::Manual && v.is_some())
+        .filter(|(g, v, _)| g.counts_for_coverage() && v.is_some())
         .map(|(_, _, w)| w)
         .sum();
     let coverage = if base > 0.0 { covered / base } else { 0.0 };
@@ -320,6 +338,21 @@ pub fn combine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unmet_needs_score_the_share_met_and_leave_coverage_alone() {
+        let at = DateTime::<Utc>::MIN_UTC;
+        let some = Facts {
+            needs: Some((4, 1)),
+            ..Facts::default()
+        };
+        assert_eq!(value(HealthFactor::UnmetNeeds, &some, at), Some(75.0));
+        assert_eq!(value(HealthFactor::UnmetNeeds, &Facts::default(), at), None);
+        assert!(!HealthFactor::UnmetNeeds.counts_for_coverage());
+        let without = explain(&Facts::default(), at, &Weights::default(), &Cutoffs::default());
+        let with = explain(&some, at, &Weights::default(), &Cutoffs::default());
+        assert_eq!(without.coverage, with.coverage);
+    }
     use chrono::Duration;
 
     fn now() -> DateTime<Utc> {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{
     contact, customer, customer_tier_change, feedback_item, health_alert, health_override, health_score,
-    loyalty_account, loyalty_entry, order,
+    loyalty_account, loyalty_entry, need, order,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, QueryStatementBuilder, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -235,6 +235,20 @@ async fn facts(
         .await?
         .into_iter()
         .collect();
+    let needs: HashMap<Uuid, (i64, i64)> = need::Entity::find()
+        .select_only()
+        .column(need::Column::CustomerId)
+        .column_as(need::Column::Id.count(), "open")
+        .column_as(count_where(need::Column::UnmetSince.is_not_null()), "unmet")
+        .filter(need::Column::CustomerId.is_in(ids.clone()))
+        .filter(need::Column::Status.is_in(crate::domain::needs::OPEN.iter().map(|s| s.as_str())))
+        .group_by(need::Column::CustomerId)
+        .into_tuple::<(Uuid, i64, i64)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, open, unmet)| (id, (open, unmet)))
+        .collect();
     let mut upgrades = tier_upgrades(conn, ids, at).await?;
     Ok(rows
         .iter()
@@ -276,6 +290,7 @@ async fn facts(
                     loyalty_last_activity: loyalty.get(id).copied(),
                     contacts,
                     manual: overrides.get(id).copied(),
+                    needs: needs.get(id).copied(),
                     customer_since: Some(start.unwrap_or_else(|| created.date_naive())),
                 };
                 (*id, facts)

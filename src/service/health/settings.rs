@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::Batches;
 use crate::auth::{Actor, policy};
 use crate::contract::health::{
-    HealthCutoffs, HealthFactor, HealthLevel, HealthPreview, HealthPreviewInput, HealthSettings, HealthUpsell,
-    HealthWarning, HealthWeights, LevelChange, LevelCount,
+    HealthCutoffs, HealthLevel, HealthPreview, HealthPreviewInput, HealthSettings, HealthUpsell, HealthWarning,
+    HealthWeights, LevelChange, LevelCount,
 };
 use crate::domain::Checker;
 use crate::domain::health::warning::Warning;
@@ -82,10 +82,13 @@ pub(super) fn check_weights(c: &mut Checker, field: &str, w: &HealthWeights) {
     }
     if all
         .iter()
-        .filter(|(f, _)| *f != HealthFactor::Manual)
+        .filter(|(f, _)| f.counts_for_coverage())
         .all(|(_, v)| *v <= 0.0)
     {
-        c.fail(field, "a factor other than manual must weigh more than 0");
+        c.fail(
+            field,
+            "a factor other than manual and unmet_needs must weigh more than 0",
+        );
     }
 }
 
