@@ -48,7 +48,7 @@ SELECT gen_random_uuid(), c.id, 'Need ' || g.i, CASE WHEN g.i % 3 = 0 THEN 'core
        'bench', t.at, t.at
 FROM generate_series(1, $NEEDS) AS g(i)
 JOIN numbered c ON c.n = g.i % $CUSTOMERS
-CROSS JOIN LATERAL (SELECT now() - make_interval(days => (g.i * 7919) % 400) AS at) t
+CROSS JOIN LATERAL (SELECT now() - make_interval(days => ((g.i::bigint * 7919) % 400)::int) AS at) t
 CROSS JOIN LATERAL (SELECT (ARRAY['high','medium','low'])[1 + g.i % 3] AS level,
                            (ARRAY[3,2,1])[1 + g.i % 3] AS w) u
 CROSS JOIN LATERAL (SELECT (ARRAY['high','medium','low'])[1 + (g.i / 3) % 3] AS level,
