@@ -72,7 +72,7 @@ def _query(case):
 
 
 def _health(body):
-    """Cut-offs run healthy >= watch >= at_risk; a factor besides manual weighs
+    """Cut-offs run healthy >= watch >= at_risk; a factor besides manual and unmet_needs weighs
     something; each warning clears at or beyond where it fires."""
     cutoffs = body.get("cutoffs")
     if isinstance(cutoffs, dict):
@@ -90,7 +90,7 @@ def _health(body):
             warning["dormant_clear_days"] = days
     weights = body.get("weights")
     if isinstance(weights, dict):
-        others = [v for k, v in weights.items() if k != "manual"]
+        others = [v for k, v in weights.items() if k not in ("manual", "unmet_needs")]
         if others and all(isinstance(v, (int, float)) and v <= 0 for v in others):
             weights["order_recency"] = 25
 
