@@ -155,10 +155,15 @@ def _body(case):
             continue
         if day.year < 1900 or day > date.today():
             body.pop(key)
-    if "ordered_at" in body and not _before(body["ordered_at"], None):
-        body.pop("ordered_at")
+    for key in ("ordered_at", "occurred_at", "confirmed_at"):
+        # What has happened is not ahead of now (beyond a few minutes of skew).
+        if key in body and not _before(body[key], None):
+            body.pop(key)
     # Optional references to rows the generator cannot know.
     body.pop("feedback_id", None)
+    if path == "/api/v1/customers/{id}/needs":
+        # The item a need came from is one the generator cannot know.
+        body.pop("source_id", None)
     body.pop("contact_id", None)
     if path.startswith("/api/v1/me/"):
         # Set by staff.

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use regex_lite::Regex;
 use serde_json::Value;
 
@@ -199,6 +199,19 @@ pub fn custom_attributes(value: Value) -> Result<Value, String> {
     let size = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_CUSTOM_ATTRIBUTES_BYTES {
         return Err(format!("must be at most {MAX_CUSTOM_ATTRIBUTES_BYTES} bytes of JSON"));
+    }
+    Ok(value)
+}
+
+/// How far ahead of this server's clock a reported instant may be: the
+/// sender's clock may run a little fast.
+pub const CLOCK_SKEW_MINUTES: i64 = 5;
+
+/// An instant that has already happened (an order placed, an interaction
+/// held, a confirmation given), allowing for the sender's clock skew.
+pub fn happened(value: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if value > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
+        return Err("must not be in the future".into());
     }
     Ok(value)
 }

@@ -52,10 +52,7 @@ pub async fn create(
     let at = now();
     let mut c = Checker::default();
     let summary = c.check("summary", parse::text(input.summary, parse::MAX_TEXT));
-    let occurred_at = input.occurred_at.unwrap_or(at);
-    if occurred_at > at + chrono::Duration::minutes(5) {
-        c.fail("occurred_at", "must not be in the future");
-    }
+    let occurred_at = c.check("occurred_at", parse::happened(input.occurred_at.unwrap_or(at), at));
     let staff_id = c
         .opt("staff_id", input.staff_id, parse::staff_id)
         .unwrap_or_else(|| actor.sub.clone());
@@ -70,6 +67,7 @@ pub async fn create(
         }
     }
     c.finish()?;
+    let occurred_at = occurred_at.unwrap_or(at);
     let am = interaction::ActiveModel {
         id: Set(new_id()),
         customer_id: Set(customer_id),

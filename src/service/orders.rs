@@ -124,15 +124,13 @@ fn check(actor: &Actor, input: NewOrder, named: &Named, at: DateTime<Utc>) -> Ap
     let amount = c.check("amount_minor", parse::positive_amount(input.amount_minor.0));
     let currency = c.check("currency", parse::currency(input.currency));
     let external_id = c.opt("external_id", input.external_id, parse::external_id);
-    let ordered_at = input.ordered_at.unwrap_or(at);
-    if ordered_at > at + chrono::Duration::minutes(5) {
-        c.fail("ordered_at", "must not be in the future");
-    }
+    let ordered_at = c.check("ordered_at", parse::happened(input.ordered_at.unwrap_or(at), at));
     let points_paid = input.points_paid_minor.map_or(0, |p| p.0);
     if points_paid < 0 || amount.is_some_and(|a| points_paid > a) {
         c.fail("points_paid_minor", "must be between 0 and amount_minor");
     }
     c.finish()?;
+    let ordered_at = ordered_at.unwrap_or(at);
     let (Some(customer), Some(amount), Some(currency)) = (customer, amount, currency) else {
         return Err(AppError::Internal(anyhow::anyhow!("checked order fields missing")));
     };

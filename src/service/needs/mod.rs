@@ -501,12 +501,9 @@ pub async fn transition(db: &impl Store, actor: &Actor, id: Uuid, input: NeedTra
                 let contact = entity::contact::Entity::find_by_id(contact_id).one(&txn).await?;
                 match contact {
                     Some(c) if c.customer_id == n.customer_id && c.active => {
-                        let when = input.confirmed_at.unwrap_or(at);
-                        if when > at {
-                            k.fail("confirmed_at", "must not be in the future");
-                        }
+                        let when = k.check("confirmed_at", parse::happened(input.confirmed_at.unwrap_or(at), at));
                         n.confirmed_by_contact_id = Some(contact_id);
-                        n.confirmed_at = Some(when);
+                        n.confirmed_at = when;
                     }
                     Some(c) if c.customer_id == n.customer_id => {
                         k.fail("confirmed_by_contact_id", "this contact has left the customer");
