@@ -23,6 +23,7 @@ mod m20261201_000017_cadence;
 mod m20261201_000018_stage_changes;
 mod m20261202_000019_needs;
 mod m20261202_000020_suggestion_adoption;
+mod m20261202_000021_needs_report_indexes;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_stage_changes::Migration),
             Box::new(m20261202_000019_needs::Migration),
             Box::new(m20261202_000020_suggestion_adoption::Migration),
+            Box::new(m20261202_000021_needs_report_indexes::Migration),
         ]
     }
 }

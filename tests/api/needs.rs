@@ -9,7 +9,10 @@ use rapport::contract::needs::NeedStatus;
 use rapport::domain::needs::allowed_moves;
 use rapport::service::needs;
 use reqwest::StatusCode;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::common::{AGENT, TestApp};
 
@@ -434,10 +437,24 @@ async fn the_report_matches_a_hand_count(app: &TestApp) {
         b["due_on"] = json!(yesterday);
         b
     };
-    // Key: two do-now needs past due (unmet), one plan need on time.
-    need(app, &key, past_due("high", "high")).await;
-    need(app, &key, past_due("medium", "high")).await;
-    need(app, &key, plain("low", "medium")).await;
+    // Key: two do-now needs past due (unmet), one plan need on time; open
+    // for 3, 5 and 10 days.
+    for (body, days) in [
+        (past_due("high", "high"), 3),
+        (past_due("medium", "high"), 5),
+        (plain("low", "medium"), 10),
+    ] {
+        let id = need(app, &key, body).await["id"]
+            .as_str()
+            .and_then(|i| i.parse::<Uuid>().ok());
+        let created = Utc::now() - Duration::days(days) - Duration::minutes(1);
+        entity::need::Entity::update_many()
+            .col_expr(entity::need::Column::CreatedAt, Expr::value(created))
+            .filter(entity::need::Column::Id.eq(id.unwrap_or_default()))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
     // General: one do-now past due, one delegate delivered, one later declined.
     need(app, &general, past_due("high", "high")).await;
     let delivered = need(app, &general, plain("high", "low")).await;
@@ -489,7 +506,11 @@ async fn the_report_matches_a_hand_count(app: &TestApp) {
     );
     assert_eq!(r["by_owner"][0], json!({"value": "agent-1", "open": 3, "unmet": 2}));
     assert_eq!(r["ages"]["open"], 4);
-    assert_eq!(r["ages"]["p50_days"], 0);
+    // Ages 0, 3, 5, 10: the median is the 2nd, the 90th percentile the 4th.
+    assert_eq!(
+        (&r["ages"]["p50_days"], &r["ages"]["p90_days"], &r["ages"]["max_days"]),
+        (&json!(3), &json!(10), &json!(10))
+    );
     let months = r["delivered_per_month"].as_array().cloned().unwrap_or_default();
     assert_eq!(months.len(), 3);
     assert_eq!(months[2]["delivered"], 1);

@@ -88,14 +88,13 @@ pub(super) struct HistoryLine<'a> {
     pub note: Option<String>,
 }
 
-/// Writes a line of a need's history in the caller's transaction.
-pub(super) async fn record(
-    conn: &impl ConnectionTrait,
+/// A line of a need's history, to insert.
+pub(super) fn history_row(
     n: &need::Model,
     actor: &str,
     line: HistoryLine<'_>,
     at: DateTime<Utc>,
-) -> AppResult<()> {
+) -> need_event::ActiveModel {
     need_event::ActiveModel {
         id: Set(new_id()),
         need_id: Set(n.id),
@@ -107,8 +106,17 @@ pub(super) async fn record(
         note: Set(line.note),
         at: Set(at),
     }
-    .insert(conn)
-    .await?;
+}
+
+/// Writes a line of a need's history in the caller's transaction.
+pub(super) async fn record(
+    conn: &impl ConnectionTrait,
+    n: &need::Model,
+    actor: &str,
+    line: HistoryLine<'_>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    history_row(n, actor, line, at).insert(conn).await?;
     Ok(())
 }
 

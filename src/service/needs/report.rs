@@ -1,6 +1,8 @@
-//! The needs report, each part one aggregate statement over live
-//! customers' needs; unmet is the same condition the unmet job uses,
-//! evaluated now.
+//! The needs report over live customers' needs: one grouped pass gives
+//! the counts by status, quadrant, tier and owner, a second the ages of
+//! open needs by day; deliveries per month and key customers with unmet
+//! do-now needs are narrow statements of their own. Unmet is the same
+//! condition the unmet job uses, evaluated now.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
@@ -13,17 +15,47 @@ use crate::contract::needs::{
     DeliveredMonth, KeyCustomerUnmet, NeedAges, NeedGroupCount, NeedReport, NeedReportQuery, NeedStatus,
     NeedStatusCount, Quadrant,
 };
-use crate::domain::needs::open_sql_list;
+use crate::domain::needs::{is_open, open_sql_list};
 use crate::error::{AppError, AppResult};
 use crate::service::{Store, mask, now};
 
-/// Needs of customers not deleted.
+/// Needs of customers not deleted, with the customer (`c`).
 const LIVE: &str = "need n JOIN customer c ON c.id = n.customer_id AND c.deleted_at IS NULL";
 
+/// Needs of customers not deleted, where the customer is not read: the few
+/// deleted customers come from a partial index, not from every customer row.
+const LIVE_NEEDS: &str = "need n WHERE NOT EXISTS (
+    SELECT 1 FROM customer d WHERE d.id = n.customer_id AND d.deleted_at IS NOT NULL)";
+
 /// Owners listed.
-const TOP_OWNERS: u32 = 50;
+const TOP_OWNERS: usize = 50;
 /// Key customers listed.
 const TOP_KEY_CUSTOMERS: u32 = 100;
+
+/// Live needs of one status, quadrant, tier and owner, unmet or not.
+struct Tally {
+    status: String,
+    open: bool,
+    quadrant: String,
+    tier: String,
+    owner: Option<String>,
+    unmet: bool,
+    needs: i64,
+}
+
+/// Open and unmet needs among `tallies`, under `value`.
+fn group_count<'a>(value: &str, tallies: impl Iterator<Item = &'a Tally>) -> NeedGroupCount {
+    let mut g = NeedGroupCount {
+        value: Some(value.into()),
+        open: 0,
+        unmet: 0,
+    };
+    for t in tallies.filter(|t| t.open) {
+        g.open += t.needs;
+        g.unmet += if t.unmet { t.needs } else { 0 };
+    }
+    g
+}
 
 struct Sql<'a, C: ConnectionTrait> {
     db: &'a C,
@@ -43,76 +75,66 @@ impl<C: ConnectionTrait> Sql<'_, C> {
         self.rows(sql, self.unmet.1.clone()).await
     }
 
-    /// Open and unmet needs per group (`group` an expression over `n` and `c`).
-    async fn groups(&self, group: &str, tail: &str) -> AppResult<Vec<NeedGroupCount>> {
+    /// Every live need counted once per status, quadrant, customer tier,
+    /// owner and whether it is unmet: the grouped counts every breakdown is
+    /// summed from, in one pass over the joined rows.
+    async fn tallies(&self) -> AppResult<Vec<Tally>> {
         let unmet = &self.unmet.0;
         let rows = self
             .rows_unmet(&format!(
-                "SELECT {group}, COUNT(*) AS open, SUM(CASE WHEN {unmet} THEN 1 ELSE 0 END)
-                 FROM {LIVE} WHERE n.status IN ({open}) GROUP BY {group} {tail}",
-                open = open_sql_list()
+                "SELECT n.status, n.quadrant, c.value_tier, n.owner_id, CASE WHEN {unmet} THEN 1 ELSE 0 END, COUNT(*)
+                 FROM {LIVE} GROUP BY 1, 2, 3, 4, 5"
             ))
             .await?;
         rows.iter()
             .map(|r| {
-                Ok(NeedGroupCount {
-                    value: r.try_get_by_index(0)?,
-                    open: r.try_get_by_index(1)?,
-                    unmet: r.try_get_by_index::<Option<i64>>(2)?.unwrap_or(0),
+                let status: String = r.try_get_by_index(0)?;
+                Ok(Tally {
+                    open: NeedStatus::ALL.iter().any(|s| s.as_str() == status && is_open(*s)),
+                    status,
+                    quadrant: r.try_get_by_index(1)?,
+                    tier: r.try_get_by_index(2)?,
+                    owner: r.try_get_by_index(3)?,
+                    unmet: r.try_get_by_index::<i32>(4)? == 1,
+                    needs: r.try_get_by_index(5)?,
                 })
             })
             .collect()
     }
 
-    async fn statuses(&self) -> AppResult<Vec<NeedStatusCount>> {
-        let rows = self
-            .rows(
-                &format!("SELECT n.status, COUNT(*) FROM {LIVE} GROUP BY n.status"),
-                vec![],
-            )
-            .await?;
-        let counted: Vec<(String, i64)> = rows
-            .iter()
-            .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-            .collect::<AppResult<_>>()?;
-        Ok(NeedStatus::ALL
-            .iter()
-            .map(|s| NeedStatusCount {
-                status: *s,
-                needs: counted.iter().find(|(v, _)| v == s.as_str()).map_or(0, |(_, n)| *n),
-            })
-            .collect())
-    }
-
+    /// Open needs per whole day of age, oldest last: percentiles read off
+    /// the running count (the p-th percentile is the age at rank ⌈p·n⌉).
     async fn ages(&self, at: DateTime<Utc>) -> AppResult<NeedAges> {
-        // Newest first: the p-th percentile of age is at rank ⌈p·n⌉.
+        let age = match self.backend {
+            DbBackend::Postgres => "FLOOR(EXTRACT(EPOCH FROM ($1 - n.created_at)) / 86400)::bigint",
+            _ => "CAST(julianday($1) - julianday(n.created_at) AS INTEGER)",
+        };
         let rows = self
             .rows(
                 &format!(
-                    "WITH r AS (
-                        SELECT n.created_at, ROW_NUMBER() OVER (ORDER BY n.created_at DESC, n.id DESC) AS rn,
-                               COUNT(*) OVER () AS cnt
-                        FROM {LIVE} WHERE n.status IN ({open})
-                     )
-                     SELECT MAX(cnt), MAX(CASE WHEN rn * 2 >= cnt THEN created_at END),
-                            MAX(CASE WHEN rn * 10 >= cnt * 9 THEN created_at END), MIN(created_at) FROM r",
+                    "SELECT {age}, COUNT(*) FROM {LIVE_NEEDS} AND n.status IN ({open}) GROUP BY 1 ORDER BY 1",
                     open = open_sql_list()
                 ),
-                vec![],
+                vec![at.into()],
             )
             .await?;
-        let Some(r) = rows.first() else {
-            return Ok(NeedAges::default());
-        };
-        let days = |i: usize| -> AppResult<Option<i64>> {
-            Ok(r.try_get_by_index::<Option<DateTime<Utc>>>(i)?
-                .map(|t| (at - t).num_days()))
+        let days: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+            .collect::<AppResult<_>>()?;
+        let open: i64 = days.iter().map(|(_, n)| n).sum();
+        let percentile = |share: i64| {
+            let mut seen = 0;
+            days.iter().find_map(|(age, n)| {
+                seen += n;
+                (seen * 100 >= open * share).then_some(*age)
+            })
         };
         Ok(NeedAges {
-            open: r.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0),
-            p50_days: days(1)?,
-            p90_days: days(2)?,
-            max_days: days(3)?,
+            open,
+            p50_days: percentile(50),
+            p90_days: percentile(90),
+            max_days: days.last().map(|(age, _)| *age),
         })
     }
 
@@ -125,8 +147,8 @@ impl<C: ConnectionTrait> Sql<'_, C> {
         let rows = self
             .rows(
                 &format!(
-                    "SELECT {month}, COUNT(*) FROM {LIVE}
-                     WHERE n.status = 'delivered' AND n.closed_at >= $1
+                    "SELECT {month}, COUNT(*) FROM {LIVE_NEEDS}
+                     AND n.status = 'delivered' AND n.closed_at >= $1
                      GROUP BY 1"
                 ),
                 vec![since.into()],
@@ -152,9 +174,12 @@ impl<C: ConnectionTrait> Sql<'_, C> {
         let unmet = &self.unmet.0;
         let rows = self
             .rows_unmet(&format!(
-                "SELECT c.id, c.name, c.owner_id, COUNT(*), MIN(n.created_at) FROM {LIVE}
-                 WHERE c.value_tier = '{key}' AND n.quadrant = '{do_now}' AND {unmet}
-                 GROUP BY c.id, c.name, c.owner_id ORDER BY 4 DESC, 5, 1 LIMIT {TOP_KEY_CUSTOMERS}",
+                // Counted per customer first, then joined to the key ones.
+                "SELECT c.id, c.name, c.owner_id, u.unmet, u.oldest
+                 FROM (SELECT n.customer_id, COUNT(*) AS unmet, MIN(n.created_at) AS oldest FROM need n
+                       WHERE n.quadrant = '{do_now}' AND {unmet} GROUP BY n.customer_id) u
+                 JOIN customer c ON c.id = u.customer_id AND c.deleted_at IS NULL AND c.value_tier = '{key}'
+                 ORDER BY 4 DESC, 5, 1 LIMIT {TOP_KEY_CUSTOMERS}",
                 key = ValueTier::Key.as_str(),
                 do_now = Quadrant::DoNow.as_str(),
             ))
@@ -200,34 +225,46 @@ pub async fn report(db: &impl Store, actor: &Actor, q: &NeedReportQuery) -> AppR
         backend: db.get_database_backend(),
         unmet: unmet_sql(&s, at, "n.", 1),
     };
-    let mut by_quadrant = sql.groups("n.quadrant", "").await?;
-    for q in Quadrant::ALL {
-        if !by_quadrant.iter().any(|g| g.value.as_deref() == Some(q.as_str())) {
-            by_quadrant.push(NeedGroupCount {
-                value: Some(q.as_str().into()),
-                open: 0,
-                unmet: 0,
-            });
-        }
+    let tallies = sql.tallies().await?;
+    let by_quadrant = Quadrant::ALL
+        .iter()
+        .map(|q| group_count(q.as_str(), tallies.iter().filter(|t| t.quadrant == q.as_str())))
+        .collect();
+    let by_tier = ValueTier::ALL
+        .iter()
+        .map(|v| group_count(v.as_str(), tallies.iter().filter(|t| t.tier == v.as_str())))
+        .filter(|g| g.open > 0)
+        .collect();
+    let mut by_owner: Vec<NeedGroupCount> = Vec::new();
+    for t in tallies.iter().filter(|t| t.open) {
+        let i = match by_owner.iter().position(|g| g.value == t.owner) {
+            Some(i) => i,
+            None => {
+                by_owner.push(NeedGroupCount {
+                    value: t.owner.clone(),
+                    open: 0,
+                    unmet: 0,
+                });
+                by_owner.len() - 1
+            }
+        };
+        by_owner[i].open += t.needs;
+        by_owner[i].unmet += if t.unmet { t.needs } else { 0 };
     }
-    by_quadrant.sort_by_key(|g| {
-        Quadrant::ALL
-            .iter()
-            .position(|q| g.value.as_deref() == Some(q.as_str()))
-    });
-    let mut by_tier = sql.groups("c.value_tier", "").await?;
-    by_tier.sort_by_key(|g| {
-        ValueTier::ALL
-            .iter()
-            .position(|t| g.value.as_deref() == Some(t.as_str()))
-    });
+    by_owner.sort_by(|a, b| b.open.cmp(&a.open).then_with(|| a.value.cmp(&b.value)));
+    by_owner.truncate(TOP_OWNERS);
+    let by_status = NeedStatus::ALL
+        .iter()
+        .map(|s| NeedStatusCount {
+            status: *s,
+            needs: tallies.iter().filter(|t| t.status == s.as_str()).map(|t| t.needs).sum(),
+        })
+        .collect();
     Ok(NeedReport {
         generated_at: at,
         by_quadrant,
-        by_status: sql.statuses().await?,
-        by_owner: sql
-            .groups("n.owner_id", &format!("ORDER BY 2 DESC, 1 LIMIT {TOP_OWNERS}"))
-            .await?,
+        by_status,
+        by_owner,
         by_tier,
         ages: sql.ages(at).await?,
         delivered_per_month: sql.delivered(from, months).await?,

@@ -4,13 +4,13 @@
 //! closed or given more time.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::need;
+use entity::{need, need_event};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{HistoryLine, record};
+use super::{HistoryLine, history_row};
 use crate::auth::{Actor, policy};
 use crate::contract::events::EventType;
 use crate::contract::needs::{NeedSettings, NeedsUnmetResult, Quadrant};
@@ -25,8 +25,9 @@ const KEY: &str = "needs";
 /// Who marks needs unmet.
 const ACTOR: &str = "system:needs";
 
-/// Needs the job marks per transaction.
-const BATCH: usize = 500;
+/// Needs the job marks per transaction (each adds a history line and an
+/// event, inserted together: within SQLite's bound-value limit).
+const BATCH: usize = 2000;
 
 /// The needs settings in force (defaults until an admin saves some).
 ///
@@ -156,21 +157,18 @@ pub async fn run_unmet(db: &impl Store, at: DateTime<Utc>) -> AppResult<NeedsUnm
         if ids.is_empty() {
             break;
         }
+        // Marked with a conditional update: a need another run marked
+        // meanwhile is not returned, so it gets no second line or event.
         let txn = begin(db).await?;
-        for id in &ids {
-            let marked = need::Entity::update_many()
-                .col_expr(need::Column::UnmetSince, Expr::value(at))
-                .filter(need::Column::Id.eq(*id))
-                .filter(need::Column::UnmetSince.is_null())
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            if marked == 0 {
-                continue;
-            }
-            let Some(n) = need::Entity::find_by_id(*id).one(&txn).await? else {
-                continue;
-            };
+        let marked = need::Entity::update_many()
+            .col_expr(need::Column::UnmetSince, Expr::value(at))
+            .filter(need::Column::Id.is_in(ids.iter().copied()))
+            .filter(need::Column::UnmetSince.is_null())
+            .exec_with_returning(&txn)
+            .await?;
+        let mut lines = Vec::with_capacity(marked.len());
+        let mut unmet = Vec::with_capacity(marked.len());
+        for n in &marked {
             let past_due = n.due_on.is_some_and(|d| d < at.date_naive());
             let why = if past_due { "past_due" } else { "open_too_long" };
             let line = HistoryLine {
@@ -179,11 +177,17 @@ pub async fn run_unmet(db: &impl Store, at: DateTime<Utc>) -> AppResult<NeedsUnm
                 to: Some(why.into()),
                 note: None,
             };
-            record(&txn, &n, ACTOR, line, at).await?;
+            lines.push(history_row(n, ACTOR, line, at));
             let data = json!({"quadrant": n.quadrant, "status": n.status, "due_on": n.due_on, "reason": why});
-            events::emit(&txn, EventType::NeedUnmet, n.id, Some(n.customer_id), data, at).await?;
-            result.became_unmet += 1;
+            unmet.push((EventType::NeedUnmet, n.id, Some(n.customer_id), data, at));
         }
+        if !lines.is_empty() {
+            need_event::Entity::insert_many(lines)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        events::emit_many(&txn, unmet).await?;
+        result.became_unmet += marked.len() as u64;
         txn.commit().await?;
         if ids.len() < BATCH {
             break;
