@@ -155,7 +155,7 @@ def _body(case):
             continue
         if day.year < 1900 or day > date.today():
             body.pop(key)
-    for key in ("ordered_at", "occurred_at", "confirmed_at"):
+    for key in ("ordered_at", "occurred_at", "confirmed_at", "failed_at"):
         # What has happened is not ahead of now (beyond a few minutes of skew).
         if key in body and not _before(body[key], None):
             body.pop(key)
@@ -164,6 +164,15 @@ def _body(case):
     if path == "/api/v1/customers/{id}/needs":
         # The item a need came from is one the generator cannot know.
         body.pop("source_id", None)
+    if path == "/api/v1/needs/{id}/transitions":
+        _need_move(body)
+    if path == "/api/v1/customers/{id}/payment-failures":
+        # An order of this customer the generator cannot know; an amount
+        # goes with its currency.
+        body.pop("order_id", None)
+        if ("amount_minor" in body) != ("currency" in body) or body.get("amount_minor") is None or body.get("currency") is None:
+            body.pop("amount_minor", None)
+            body.pop("currency", None)
     body.pop("contact_id", None)
     if path.startswith("/api/v1/me/"):
         # Set by staff.
@@ -258,6 +267,20 @@ def _body(case):
         for floor in body["kind_floors"]:
             floors.setdefault(floor.get("kind"), floor)
         body["kind_floors"] = list(floors.values())
+
+
+def _need_move(body):
+    """A need's move carries what its target status asks for."""
+    if body.get("to") == "confirmed":
+        # A confirmation names a contact of the need's customer, which the
+        # generator cannot know: propose instead.
+        body["to"] = "proposed"
+    body.pop("confirmed_by_contact_id", None)
+    body.pop("confirmed_at", None)
+    if body.get("to") == "proposed" and not body.get("solution"):
+        body["solution"] = "A weekly call with their operations lead"
+    if body.get("to") in ("declined", "withdrawn") and not body.get("reason"):
+        body["reason"] = "No longer needed"
 
 
 def _numbers_fit(value):
@@ -359,6 +382,11 @@ def _headers(case):
 
 def _path(case):
     params = case.path_parameters
+    if case.path == "/api/v1/needs/{id}/links" and case.method.upper() == "POST" and isinstance(params, dict):
+        # A link's target is a task or interaction of the need's customer,
+        # which the generator cannot know: the case goes to a need that does
+        # not exist (links have their own tests).
+        params["id"] = str(uuid.uuid4())
     if case.path == "/api/v1/customers/{id}/erase" and isinstance(params, dict):
         # Nobody is erased: an erased customer is deleted, and the fixture or
         # a customer a stateful link hands on would then be missing from every

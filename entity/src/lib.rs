@@ -35,6 +35,7 @@ pub mod need;
 pub mod need_event;
 pub mod need_link;
 pub mod order;
+pub mod payment_failure;
 pub mod segment;
 pub mod segment_event;
 pub mod segment_member;

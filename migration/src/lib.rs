@@ -24,6 +24,7 @@ mod m20261201_000018_stage_changes;
 mod m20261202_000019_needs;
 mod m20261202_000020_suggestion_adoption;
 mod m20261202_000021_needs_report_indexes;
+mod m20261202_000022_payment_failures;
 
 pub use m20261124_000004_customer_order_stats::RECOUNT_ALL as RECOUNT_ORDER_STATS;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_needs::Migration),
             Box::new(m20261202_000020_suggestion_adoption::Migration),
             Box::new(m20261202_000021_needs_report_indexes::Migration),
+            Box::new(m20261202_000022_payment_failures::Migration),
         ]
     }
 }

@@ -66,6 +66,8 @@ event_types! {
     NeedCreated => "need.created", "need_id";
     NeedStatusChanged => "need.status_changed", "need_id";
     NeedUnmet => "need.unmet", "need_id";
+    PaymentFailed => "payment.failed", "payment_failure_id";
+    PaymentRecovered => "payment.recovered", "payment_failure_id";
 }
 
 /// The wire names, as OpenAPI's enum (the derive would use variant names).

@@ -62,10 +62,11 @@ value_enum!(
 );
 
 value_enum!(
-    /// A risk (`primary_contact_left`, `order_volume_drop`, `sla_breach`,
-    /// `detractor`) or an opportunity (`promoter`, `tier_upgrade`,
-    /// `spend_growth`) shown beside the score.
+    /// A risk (`payment_failed`, `primary_contact_left`,
+    /// `order_volume_drop`, `sla_breach`, `detractor`) or an opportunity
+    /// (`promoter`, `tier_upgrade`, `spend_growth`) shown beside the score.
     IndicatorKind {
+        PaymentFailed => "payment_failed",
         PrimaryContactLeft => "primary_contact_left",
         OrderVolumeDrop => "order_volume_drop",
         SlaBreach => "sla_breach",
@@ -81,7 +82,7 @@ impl IndicatorKind {
     pub fn is_risk(self) -> bool {
         matches!(
             self,
-            Self::PrimaryContactLeft | Self::OrderVolumeDrop | Self::SlaBreach | Self::Detractor
+            Self::PaymentFailed | Self::PrimaryContactLeft | Self::OrderVolumeDrop | Self::SlaBreach | Self::Detractor
         )
     }
 }

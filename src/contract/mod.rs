@@ -17,6 +17,7 @@ pub mod loyalty;
 pub mod needs;
 pub mod orders;
 mod patch;
+pub mod payments;
 pub mod privacy;
 pub mod segments;
 pub mod settings;

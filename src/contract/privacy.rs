@@ -64,6 +64,8 @@ pub struct CustomerExport {
     pub needs: Vec<super::needs::NeedView>,
     /// Every change of those needs, oldest first.
     pub need_history: Vec<super::needs::NeedEventView>,
+    /// Every failed payment reported, oldest first.
+    pub payment_failures: Vec<super::payments::PaymentFailureView>,
     /// Every move of the lifecycle stage, oldest first.
     pub stage_changes: Vec<super::customers::StageChangeView>,
     /// The events about this customer still in the log.

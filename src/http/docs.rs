@@ -82,6 +82,7 @@ fn assembled() -> utoipa::openapi::OpenApi {
     doc.merge(super::health::Doc::openapi());
     doc.merge(super::cadence::Doc::openapi());
     doc.merge(super::needs::Doc::openapi());
+    doc.merge(super::payments::Doc::openapi());
     doc
 }
 

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod needs;
 pub mod ops;
 pub mod orders;
+pub mod payments;
 pub mod problem;
 pub mod rate_limit;
 pub mod segments;
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(loyalty::configure)
             .configure(health::configure)
             .configure(cadence::configure)
-            .configure(needs::configure),
+            .configure(needs::configure)
+            .configure(payments::configure),
     );
 }

@@ -20,6 +20,7 @@ pub mod orders;
 pub mod overview;
 pub mod paging;
 pub mod parts;
+pub mod payments;
 pub mod privacy;
 pub mod rfm;
 pub mod segment_fields;

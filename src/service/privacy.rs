@@ -166,6 +166,7 @@ pub async fn export(db: &impl Store, actor: &Actor, id: Uuid) -> AppResult<Custo
         health_alerts,
         needs,
         need_history,
+        payment_failures: super::payments::export(db, id).await?,
         stage_changes: entity::customer_stage_change::Entity::find()
             .filter(entity::customer_stage_change::Column::CustomerId.eq(id))
             .order_by_asc(entity::customer_stage_change::Column::ChangedAt)
@@ -313,6 +314,11 @@ async fn anonymise(txn: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> A
         .exec(txn)
         .await?;
     super::needs::erase(txn, id, ERASED).await?;
+    // Failed payments only ever served as a risk signal for this customer.
+    entity::payment_failure::Entity::delete_many()
+        .filter(entity::payment_failure::Column::CustomerId.eq(id))
+        .exec(txn)
+        .await?;
     interaction::Entity::update_many()
         .col_expr(interaction::Column::Summary, Expr::value(ERASED))
         .filter(interaction::Column::CustomerId.eq(id))

@@ -209,6 +209,18 @@ fn table(f: &Fixture) -> Vec<(&'static str, String, Role, Value)> {
             json!({"title": "Draft a plan"}),
         ),
         (
+            "/api/v1/customers/{id}/payment-failures",
+            format!("/api/v1/customers/{c}/payment-failures"),
+            Role::Admin,
+            json!({"amount_minor": 4900, "currency": "EUR", "reason_code": "insufficient_funds"}),
+        ),
+        (
+            "/api/v1/payment-failures/{id}/recover",
+            format!("/api/v1/payment-failures/{}/recover", f.payment_failure),
+            Role::Admin,
+            json!({}),
+        ),
+        (
             "/api/v1/tasks/reassign",
             "/api/v1/tasks/reassign".into(),
             Role::Admin,
@@ -338,6 +350,7 @@ struct Fixture {
     invitation: String,
     need: String,
     task: String,
+    payment_failure: String,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -472,9 +485,18 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await
         .id();
+    let payment_failure = app
+        .post(
+            &format!("/api/v1/customers/{customer}/payment-failures"),
+            &admin,
+            json!({"reason_code": "card_declined"}),
+        )
+        .await
+        .id();
     Fixture {
         need,
         task,
+        payment_failure,
         erasable: app.create_customer(json!({"name": "To be erased"})).await,
         customer_ext,
         refunded_order,

@@ -1,7 +1,8 @@
 //! Indicators apart from the score: risks and opportunities a person should
 //! know about, each with its evidence and, where known, when it happened.
 //!
-//! Risks: `primary_contact_left` (contacts, none primary and active),
+//! Risks: `payment_failed` (a failed payment of the last 90 days not
+//! recovered), `primary_contact_left` (contacts, none primary and active),
 //! `order_volume_drop` (orders in the last 90 days at most half of the 90
 //! before, from at least 2), `sla_breach` (a response or resolution target
 //! missed in the last 90 days), `detractor` (latest NPS 0–6 or CSAT 1–2).
@@ -27,6 +28,13 @@ pub struct Indicator {
 pub fn indicators(f: &Facts) -> Vec<Indicator> {
     let mut out = Vec::new();
     let mut push = |kind, evidence, at| out.push(Indicator { kind, evidence, at });
+    if f.payment_failures_90 > 0 {
+        push(
+            IndicatorKind::PaymentFailed,
+            json!({"outstanding_failures_90": f.payment_failures_90}),
+            f.payment_failed_at,
+        );
+    }
     if f.contacts == Some(false) {
         push(
             IndicatorKind::PrimaryContactLeft,
@@ -118,6 +126,7 @@ mod tests {
     fn each_indicator_follows_its_rule() {
         assert!(kinds(&Facts::default()).is_empty());
         let worrying = Facts {
+            payment_failures_90: 1,
             contacts: Some(false),
             orders_last_90: 1,
             orders_prior_90: 4,
@@ -128,6 +137,7 @@ mod tests {
         assert_eq!(
             kinds(&worrying),
             [
+                IndicatorKind::PaymentFailed,
                 IndicatorKind::PrimaryContactLeft,
                 IndicatorKind::OrderVolumeDrop,
                 IndicatorKind::SlaBreach,

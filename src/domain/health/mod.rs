@@ -54,6 +54,10 @@ pub struct Facts {
     pub satisfaction: Option<Satisfaction>,
     pub open_complaints: i64,
     pub sla_breaches_90: i64,
+    /// Failed payments of the last 90 days not recovered, and when the
+    /// latest of them failed.
+    pub payment_failures_90: i64,
+    pub payment_failed_at: Option<DateTime<Utc>>,
     pub last_contacted_at: Option<DateTime<Utc>>,
     /// The tier's (or the customer's own) contact cadence in days.
     pub cadence_days: i64,

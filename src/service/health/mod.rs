@@ -10,7 +10,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{
     contact, customer, customer_tier_change, feedback_item, health_alert, health_override, health_score,
-    loyalty_account, loyalty_entry, need, order,
+    loyalty_account, loyalty_entry, need, order, payment_failure,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, QueryStatementBuilder, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -249,6 +249,22 @@ async fn facts(
         .into_iter()
         .map(|(id, open, unmet)| (id, (open, unmet)))
         .collect();
+    let payments: HashMap<Uuid, (i64, Option<DateTime<Utc>>)> = payment_failure::Entity::find()
+        .select_only()
+        .column(payment_failure::Column::CustomerId)
+        .column_as(payment_failure::Column::Id.count(), "outstanding")
+        .column_as(payment_failure::Column::FailedAt.max(), "latest")
+        .filter(payment_failure::Column::CustomerId.is_in(ids.clone()))
+        .filter(payment_failure::Column::RecoveredAt.is_null())
+        .filter(payment_failure::Column::FailedAt.gte(d90))
+        .filter(payment_failure::Column::FailedAt.lte(at))
+        .group_by(payment_failure::Column::CustomerId)
+        .into_tuple::<(Uuid, i64, Option<DateTime<Utc>>)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, n, latest)| (id, (n, latest)))
+        .collect();
     let mut upgrades = tier_upgrades(conn, ids, at).await?;
     Ok(rows
         .iter()
@@ -284,6 +300,8 @@ async fn facts(
                     tier_upgrade: upgrades.remove(id),
                     open_complaints,
                     sla_breaches_90,
+                    payment_failures_90: payments.get(id).map_or(0, |p| p.0),
+                    payment_failed_at: payments.get(id).and_then(|p| p.1),
                     last_contacted_at: *contacted,
                     cadence_days: own_cadence
                         .map_or_else(|| i64::from(sources.cadence.days(ValueTier::from_db(tier))), i64::from),
