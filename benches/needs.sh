@@ -74,21 +74,35 @@ for _ in $(seq 1 "$RUNS"); do
 done
 curl -fsS -X POST -o "$work/unmet.json" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
   -d '{}' "http://127.0.0.1:$PORT/api/v1/jobs/needs_unmet/run"
+# Again after the job rewrote half the rows (their dead versions not yet vacuumed).
+: > "$work/times_after"
+for _ in $(seq 1 "$RUNS"); do
+  curl -fsS -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $admin" \
+    "http://127.0.0.1:$PORT/api/v1/analytics/needs" >> "$work/times_after"
+done
 
 python3 - "$work" "$CUSTOMERS" "$NEEDS" <<'PY' | tee benches/NEEDS.md
 import json, statistics, sys
 work, customers, needs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 times = sorted(float(t) * 1000 for t in open(f"{work}/times"))
+after = sorted(float(t) * 1000 for t in open(f"{work}/times_after"))
 report = json.load(open(f"{work}/report.json"))
 job = json.load(open(f"{work}/unmet.json"))
-p90 = times[max(0, -(-len(times) * 9 // 10) - 1)]
+def p90_of(ts):
+    return ts[max(0, -(-len(ts) * 9 // 10) - 1)]
+p90 = p90_of(times)
 print("# Needs report benchmark\n")
 print(f"`benches/needs.sh` on PostgreSQL, release server: {customers:,} customers, {needs:,} needs.\n")
 print("| measure | value |\n| --- | --- |")
 print(f"| GET /analytics/needs, median of {len(times)} | {statistics.median(times):.0f} ms |")
 print(f"| GET /analytics/needs, p90 | {p90:.0f} ms |")
 print(f"| GET /analytics/needs, first (cold) | {float(open(f'{work}/times').readline()) * 1000:.0f} ms |")
+print(f"| GET /analytics/needs after the job, median of {len(after)} | {statistics.median(after):.0f} ms |")
+print(f"| GET /analytics/needs after the job, p90 | {p90_of(after):.0f} ms |")
 print(f"| needs_unmet job, first run | {job.get('last_duration_ms', 0) / 1000:.1f} s ({job.get('last_summary', '')}) |")
 print(f"\nOpen needs: {report['ages']['open']:,}; key customers with unmet do-now needs listed: "
       f"{len(report['key_customers_unmet_do_now'])}.")
+import datetime, os
+print(f"\nMeasured {datetime.date.today()} on {os.cpu_count()} cores (the target: under 500 ms). The second pair "
+      "of figures comes after the unmet job rewrote half the rows, before autovacuum cleaned their old versions.")
 PY

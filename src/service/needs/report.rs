@@ -94,9 +94,7 @@ impl<C: ConnectionTrait> Sql<'_, C> {
             .map(|r| {
                 let status: String = r.try_get_by_index(0)?;
                 Ok(Tally {
-                    open: NeedStatus::ALL
-                        .iter()
-                        .any(|s| s.as_str() == status && is_open(*s)),
+                    open: NeedStatus::ALL.iter().any(|s| s.as_str() == status && is_open(*s)),
                     status,
                     quadrant: r.try_get_by_index(1)?,
                     tier: r.try_get_by_index(2)?,
