@@ -16,7 +16,7 @@ use actix_web::middleware::Next;
 use actix_web::{App, HttpMessage, HttpResponse, web};
 use anyhow::Context;
 use migration::MigratorTrait;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -67,12 +67,42 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-/// Runs pending migrations.
+/// The PostgreSQL advisory lock key migrations run under (any constant
+/// the application uses for nothing else).
+const MIGRATION_LOCK: i64 = 0x7261_7070_6f72_7401;
+
+/// Runs pending migrations. On PostgreSQL they run in one transaction under
+/// an advisory lock, so instances starting together take turns: the first
+/// migrates, the others wait, then find nothing pending (SQLite serialises
+/// writers by itself). A database holding a migration this build does not
+/// know (a newer release migrated it) is refused.
 ///
 /// # Errors
-/// Fails when a migration fails.
+/// Fails when a migration fails, or the database is newer than this build.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    migration::Migrator::up(db, None).await.context("running migrations")
+    let result = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        let txn = db.begin().await.context("starting the migrations' transaction")?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .context("waiting for the migration lock")?;
+        match migration::Migrator::up(&txn, None).await {
+            Ok(()) => txn.commit().await,
+            Err(e) => Err(e),
+        }
+    } else {
+        migration::Migrator::up(db, None).await
+    };
+    result.map_err(|e| {
+        let message = e.to_string();
+        if message.contains("has been applied but its file is missing") {
+            anyhow::anyhow!(
+                "the database was migrated by a newer release than this one ({message}); \
+                 run that release or newer — this one refuses to start rather than work on a schema it does not know"
+            )
+        } else {
+            anyhow::Error::new(e).context("running migrations")
+        }
+    })
 }
 
 /// Stamps the request id on the response and error bodies, and logs one line per request.
