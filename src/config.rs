@@ -167,6 +167,15 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest request body on any route, GraphQL included; larger is a 413.
     pub max_body_bytes: usize,
+    /// Seconds an instance keeps serving after SIGTERM, answering with
+    /// `Connection: close` while `/readyz` says 503, so that load balancers
+    /// take it out before it stops accepting (default 5).
+    pub drain_secs: u64,
+    /// Seconds requests in flight and running jobs get to finish once the
+    /// instance stops accepting (default 30).
+    pub shutdown_timeout_secs: u64,
+    /// Milliseconds `/readyz` waits for the database before saying 503 (default 1000).
+    pub ready_timeout_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -178,6 +187,16 @@ pub struct DatabaseSettings {
     /// A pooled connection idle at least this long is pinged before use; busy
     /// connections are not (a ping on every checkout is a round trip each).
     pub ping_idle_secs: u64,
+    /// Milliseconds a request waits for a pooled connection, opening a new
+    /// one included, before it is answered 503 `database_unavailable`
+    /// (default 2000).
+    pub acquire_timeout_ms: u64,
+    /// Milliseconds start-up keeps trying a database that refuses
+    /// connections before giving up (default 5000).
+    pub connect_timeout_ms: u64,
+    /// SQLite only: milliseconds a statement waits for another writer's lock
+    /// before it is answered 503 (default 5000).
+    pub busy_timeout_ms: u64,
 }
 
 /// The JWT algorithm family a deployment accepts; exactly one is pinned.
@@ -266,6 +285,12 @@ impl Settings {
             .set_default("database.migrate_on_start", true)?
             .set_default("database.max_connections", 10)?
             .set_default("database.ping_idle_secs", 30)?
+            .set_default("database.acquire_timeout_ms", 2_000)?
+            .set_default("database.connect_timeout_ms", 5_000)?
+            .set_default("database.busy_timeout_ms", 5_000)?
+            .set_default("server.drain_secs", 5)?
+            .set_default("server.shutdown_timeout_secs", 30)?
+            .set_default("server.ready_timeout_ms", 1_000)?
             .set_default("auth.algorithm", "HS256")?
             .set_default("auth.issuer", "rapport")?
             .set_default("auth.audience", "rapport-api")?
@@ -328,12 +353,18 @@ impl Settings {
                 addr: "127.0.0.1:0".into(),
                 workers: 2,
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                drain_secs: 0,
+                shutdown_timeout_secs: 5,
+                ready_timeout_ms: 1_000,
             },
             database: DatabaseSettings {
                 url: url.into(),
                 migrate_on_start: true,
                 max_connections: 5,
                 ping_idle_secs: 30,
+                acquire_timeout_ms: 5_000,
+                connect_timeout_ms: 5_000,
+                busy_timeout_ms: 5_000,
             },
             auth: AuthSettings {
                 algorithm: JwtAlgorithm::HS256,
@@ -411,6 +442,9 @@ impl Settings {
         }
         if self.events.retention_days < 1 {
             bail!("events.retention_days must be at least 1");
+        }
+        if self.database.acquire_timeout_ms == 0 || self.server.ready_timeout_ms == 0 {
+            bail!("database.acquire_timeout_ms and server.ready_timeout_ms must be positive");
         }
         if self.auth.leeway_secs > 30 {
             bail!("auth.leeway_secs must be at most 30 (got {})", self.auth.leeway_secs);

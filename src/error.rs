@@ -63,10 +63,21 @@ pub enum AppError {
     /// 429: the caller's quota is used up; retry after this many seconds.
     #[error("rate limited")]
     RateLimited(u64),
+    /// 503: the database cannot be reached, dropped the connection, or will
+    /// not take writes now; the request may be retried shortly. Carries the
+    /// cause for the logs only.
+    #[error("database unavailable ({outage:?}): {cause}")]
+    DatabaseUnavailable {
+        outage: crate::database::Outage,
+        cause: String,
+    },
     /// 500: anything unexpected. Logged in full, shown to clients as a neutral message.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
+
+/// Seconds a client is asked to wait before retrying a `DatabaseUnavailable`.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
 impl AppError {
     /// A 422 for one field.
@@ -107,6 +118,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited(_) => "rate_limited",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::DatabaseUnavailable { .. } => "database_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -125,6 +137,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => 413,
             Self::RateLimited(_) => 429,
             Self::UnsupportedMediaType(_) => 415,
+            Self::DatabaseUnavailable { .. } => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -144,6 +157,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::RateLimited(_) => "Too many requests",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
+            Self::DatabaseUnavailable { .. } => "Service unavailable",
             Self::Internal(_) => "Internal error",
         }
     }
@@ -165,6 +179,10 @@ impl AppError {
             Self::PayloadTooLarge(limit) => format!("the body must be at most {limit} bytes"),
             Self::RateLimited(secs) => format!("the request quota is used up; retry in {secs} s"),
             Self::UnsupportedMediaType(takes) => format!("the body must be {takes}"),
+            Self::DatabaseUnavailable { .. } => format!(
+                "the database cannot be reached or is not taking writes now; nothing was changed unless a retry \
+                 with the same Idempotency-Key says so; retry in {UNAVAILABLE_RETRY_AFTER_SECS} s"
+            ),
             Self::Internal(_) => "an unexpected error occurred".into(),
         }
     }
@@ -193,7 +211,31 @@ impl From<sea_orm::DbErr> for AppError {
         if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
             return unique_conflict(&msg);
         }
+        if let Some(outage) = crate::database::outage(&err) {
+            return Self::DatabaseUnavailable {
+                outage,
+                cause: err.to_string(),
+            };
+        }
         Self::Internal(anyhow::Error::new(err))
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    /// An error a service wrapped with context is still an outage when a
+    /// database error in its chain says so.
+    fn from(err: anyhow::Error) -> Self {
+        let outage = err
+            .chain()
+            .filter_map(|e| e.downcast_ref::<sea_orm::DbErr>())
+            .find_map(crate::database::outage);
+        match outage {
+            Some(outage) => Self::DatabaseUnavailable {
+                outage,
+                cause: format!("{err:#}"),
+            },
+            None => Self::Internal(err),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod contract;
+pub mod database;
 pub mod domain;
 pub mod error;
 pub mod graphql;

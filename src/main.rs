@@ -9,7 +9,7 @@ use rapport::auth::{Claims, Role, mint_token};
 use rapport::config::{JwtAlgorithm, Settings};
 use rapport::contract::jobs::{JobOutcome, JobTrigger};
 use rapport::service::jobs;
-use rapport::{Application, startup, telemetry};
+use rapport::{Application, database, telemetry};
 
 #[derive(Parser)]
 #[command(name = "rapport", version, about = "Customer relationship maintenance API")]
@@ -132,8 +132,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             telemetry::init(&settings.log);
-            let db = startup::connect(&settings, Default::default()).await?;
-            startup::migrate(&db).await?;
+            let db = database::connect(&settings, Default::default()).await?;
+            database::migrate(&db).await?;
             println!("migrations applied");
         }
         Command::Token {
@@ -176,8 +176,8 @@ async fn main() -> anyhow::Result<()> {
             seed,
         } => {
             telemetry::init(&settings.log);
-            let db = startup::connect(&settings, Default::default()).await?;
-            startup::migrate(&db).await?;
+            let db = database::connect(&settings, Default::default()).await?;
+            database::migrate(&db).await?;
             let plan = rapport::cli::seed::SeedPlan {
                 customers,
                 orders,
@@ -189,8 +189,8 @@ async fn main() -> anyhow::Result<()> {
             what: BenchCommand::HotSet { customers, ids_only },
         } => {
             telemetry::init(&settings.log);
-            let db = startup::connect(&settings, Default::default()).await?;
-            startup::migrate(&db).await?;
+            let db = database::connect(&settings, Default::default()).await?;
+            database::migrate(&db).await?;
             if !ids_only {
                 rapport::cli::bench::fill_hot_set(&db, customers).await?;
             }
@@ -202,14 +202,14 @@ async fn main() -> anyhow::Result<()> {
             what: BenchCommand::Segments { runs },
         } => {
             telemetry::init(&settings.log);
-            let db = startup::connect(&settings, Default::default()).await?;
-            startup::migrate(&db).await?;
+            let db = database::connect(&settings, Default::default()).await?;
+            database::migrate(&db).await?;
             rapport::cli::bench::segments(&db, &settings.database.url, runs).await?;
         }
         Command::Jobs { what } => {
             telemetry::init(&settings.log);
-            let db = startup::connect(&settings, Default::default()).await?;
-            startup::migrate(&db).await?;
+            let db = database::connect(&settings, Default::default()).await?;
+            database::migrate(&db).await?;
             let ctx = jobs::JobContext::new(db, std::sync::Arc::new(settings))?;
             match what {
                 JobsCommand::List => println!("{}", serde_json::to_string_pretty(&jobs::list_all(&ctx).await?)?),
@@ -232,8 +232,8 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             telemetry::init(&settings.log);
-            let db = startup::connect(&settings, Default::default()).await?;
-            startup::migrate(&db).await?;
+            let db = database::connect(&settings, Default::default()).await?;
+            database::migrate(&db).await?;
             let n = rapport::service::privacy::replay(&db).await?;
             println!("{n} recorded erasures applied again");
         }

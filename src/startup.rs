@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use actix_http::error::DispatchError;
@@ -15,8 +15,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{App, HttpMessage, HttpResponse, web};
 use anyhow::Context;
-use migration::MigratorTrait;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -24,6 +23,7 @@ use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::http::edge::{BodyLimit, RouteTable};
+use crate::http::ops::Lifecycle;
 use crate::http::problem::REQUEST_ID;
 use crate::http::wire::ProblemStream;
 use crate::service::jobs::JobContext;
@@ -35,74 +35,21 @@ pub struct Application {
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
     jobs: JobContext,
+    lifecycle: web::Data<Lifecycle>,
+    shutdown: Shutdown,
+    drain: Duration,
+    shutdown_timeout: Duration,
 }
 
-/// Connects to the database with logging of every statement turned off, and
-/// counts statements into `counter`.
-///
-/// # Errors
-/// Fails when the database cannot be reached.
-pub async fn connect(settings: &Settings, counter: Arc<AtomicU64>) -> anyhow::Result<DatabaseConnection> {
-    let mut opts = ConnectOptions::new(settings.database.url.clone());
-    opts.max_connections(settings.database.max_connections)
-        .test_before_acquire_if_idle_for(std::time::Duration::from_secs(settings.database.ping_idle_secs))
-        .sqlx_logging(false);
-    let mut db = Database::connect(opts)
-        .await
-        .with_context(|| format!("connecting to the database ({})", redact_url(&settings.database.url)))?;
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-        // WAL lets readers proceed while one writer commits.
-        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+/// Asks a running application to stop as SIGTERM does (drain, then stop).
+#[derive(Clone, Default)]
+pub struct Shutdown(Arc<tokio::sync::Notify>);
+
+impl Shutdown {
+    /// Starts the shutdown; `run_until_stopped` returns once it is over.
+    pub fn trigger(&self) {
+        self.0.notify_one();
     }
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::Relaxed);
-    });
-    Ok(db)
-}
-
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
-        _ => url.to_owned(),
-    }
-}
-
-/// The PostgreSQL advisory lock key migrations run under (any constant
-/// the application uses for nothing else).
-const MIGRATION_LOCK: i64 = 0x7261_7070_6f72_7401;
-
-/// Runs pending migrations. On PostgreSQL they run in one transaction under
-/// an advisory lock, so instances starting together take turns: the first
-/// migrates, the others wait, then find nothing pending (SQLite serialises
-/// writers by itself). A database holding a migration this build does not
-/// know (a newer release migrated it) is refused.
-///
-/// # Errors
-/// Fails when a migration fails, or the database is newer than this build.
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    let result = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        let txn = db.begin().await.context("starting the migrations' transaction")?;
-        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
-            .await
-            .context("waiting for the migration lock")?;
-        match migration::Migrator::up(&txn, None).await {
-            Ok(()) => txn.commit().await,
-            Err(e) => Err(e),
-        }
-    } else {
-        migration::Migrator::up(db, None).await
-    };
-    result.map_err(|e| {
-        let message = e.to_string();
-        if message.contains("has been applied but its file is missing") {
-            anyhow::anyhow!(
-                "the database was migrated by a newer release than this one ({message}); \
-                 run that release or newer — this one refuses to start rather than work on a schema it does not know"
-            )
-        } else {
-            anyhow::Error::new(e).context("running migrations")
-        }
-    })
 }
 
 /// Stamps the request id on the response and error bodies, and logs one line per request.
@@ -147,22 +94,27 @@ impl Application {
     /// Fails on bad settings, an unreachable database, a failed migration or a taken port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
-        let db = connect(&settings, statements.clone()).await?;
+        let db = crate::database::connect(&settings, statements.clone()).await?;
         if settings.database.migrate_on_start {
-            migrate(&db).await?;
+            crate::database::migrate(&db).await?;
         }
         let keys = JwtKeys::from_settings(&settings.auth)?;
         let listener =
             TcpListener::bind(&settings.server.addr).with_context(|| format!("binding {}", settings.server.addr))?;
         let port = listener.local_addr()?.port();
         let jobs = JobContext::new(db.clone(), Arc::new(settings.clone()))?;
-        let server = serve(listener, db.clone(), keys, &settings, jobs.clone())?;
+        let lifecycle = web::Data::new(Lifecycle::new(Duration::from_millis(settings.server.ready_timeout_ms)));
+        let server = serve(listener, db.clone(), keys, &settings, jobs.clone(), lifecycle.clone())?;
         Ok(Self {
             port,
             server,
             db,
             statements,
             jobs,
+            lifecycle,
+            shutdown: Shutdown::default(),
+            drain: Duration::from_secs(settings.server.drain_secs),
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
         })
     }
 
@@ -181,18 +133,72 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves, with the scheduled jobs, until SIGTERM/SIGINT; in-flight
-    /// requests finish first, then the jobs stop.
+    /// A handle that stops this application as SIGTERM does.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves, with the scheduled jobs, until SIGTERM/SIGINT (or the
+    /// shutdown handle). Then: readiness says 503 at once and the jobs stop
+    /// starting runs; for the drain period the instance still serves,
+    /// answering with `Connection: close`; then it stops accepting, and
+    /// requests in flight, job runs under way and the webhook sends they
+    /// started get the shutdown timeout to finish.
     ///
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let jobs = crate::service::jobs::schedule(&self.jobs);
-        let result = self.server.await;
-        for job in jobs {
-            job.abort();
-        }
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let loops = crate::service::jobs::schedule(&self.jobs, &jobs_stopped);
+        let handle = self.server.handle();
+        let mut server = self.server;
+        let ended = tokio::select! {
+            result = &mut server => Some(result),
+            () = stop_requested(&self.shutdown) => None,
+        };
+        let result = match ended {
+            Some(result) => result,
+            None => {
+                tracing::info!(drain_secs = self.drain.as_secs(), "stopping: draining");
+                self.lifecycle.begin_draining();
+                let _ = stop_jobs.send(true);
+                tokio::select! {
+                    result = &mut server => result,
+                    () = tokio::time::sleep(self.drain) => {
+                        tracing::info!("stopping: no new connections; finishing requests in flight");
+                        let ((), result) = tokio::join!(handle.stop(true), &mut server);
+                        result
+                    }
+                }
+            }
+        };
+        let _ = stop_jobs.send(true);
+        crate::service::jobs::wind_down(&self.jobs, loops, self.shutdown_timeout).await;
+        tracing::info!("stopped");
         result
+    }
+}
+
+/// SIGTERM, SIGINT, or the shutdown handle.
+async fn stop_requested(shutdown: &Shutdown) {
+    let terminate = async {
+        #[cfg(unix)]
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        () = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+        () = shutdown.0.notified() => {}
     }
 }
 
@@ -202,6 +208,7 @@ fn serve(
     keys: JwtKeys,
     settings: &Settings,
     jobs: JobContext,
+    lifecycle: web::Data<Lifecycle>,
 ) -> anyhow::Result<Server> {
     let db = web::Data::new(db);
     let jobs = web::Data::new(jobs);
@@ -225,14 +232,17 @@ fn serve(
     let max_body = settings.server.max_body_bytes;
     let app = move || {
         App::new()
+            .wrap(crate::http::retry::RetryReads)
             .wrap(actix_web::middleware::from_fn(crate::http::idempotency::idempotency))
             .wrap(actix_web::middleware::from_fn(crate::http::edge::guard))
             .wrap(actix_web::middleware::from_fn(crate::http::rate_limit::limit))
             .wrap(actix_web::middleware::from_fn(crate::http::metrics::record))
             .wrap(actix_web::middleware::from_fn(request_id))
+            .wrap(actix_web::middleware::from_fn(crate::http::ops::close_while_draining))
             .wrap(TracingLogger::default())
             .app_data(db.clone())
             .app_data(jobs.clone())
+            .app_data(lifecycle.clone())
             .app_data(keys.clone())
             .app_data(schema.clone())
             .app_data(graphql.clone())
@@ -262,8 +272,11 @@ fn serve(
     };
     // What `HttpServer` assembles, with each accepted stream wrapped so that
     // the answers the HTTP layer writes itself carry a problem+json body
-    // (`http::wire`); the timeouts are `HttpServer`'s defaults.
-    let mut builder = Server::build().shutdown_timeout(30);
+    // (`http::wire`); the timeouts are `HttpServer`'s defaults. Signals are
+    // ours (`run_until_stopped`), so the instance drains before it stops.
+    let mut builder = Server::build()
+        .disable_signals()
+        .shutdown_timeout(settings.server.shutdown_timeout_secs);
     if settings.server.workers > 0 {
         builder = builder.workers(settings.server.workers);
     }

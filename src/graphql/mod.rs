@@ -24,6 +24,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Actor;
 use crate::config::GraphqlSettings;
+use crate::database::Outage;
 use crate::error::AppError;
 
 pub use guard::MAX_DEPTH;
@@ -106,7 +107,13 @@ impl ErrorExtensions for AppError {
             tracing::error!(error = ?e, "internal error");
         }
         let errors = self.field_errors();
-        async_graphql::Error::new(self.detail()).extend_with(|_, ext| {
+        let mut error = async_graphql::Error::new(self.detail());
+        if let Self::DatabaseUnavailable { outage, cause } = self {
+            tracing::warn!(%cause, "database unavailable");
+            // Kept for the handler: a query cut off by a dropped connection is run again.
+            error.source = Some(std::sync::Arc::new(*outage));
+        }
+        error.extend_with(|_, ext| {
             ext.set("code", self.code());
             ext.set("status", self.status());
             if !errors.is_empty() {
@@ -172,8 +179,6 @@ pub async fn graphql(
         let response = async_graphql::Response::from_errors(vec![err.into_server_error(Default::default())]);
         return Ok(HttpResponse::Ok().json(response));
     }
-    let mut request: async_graphql::Request =
-        serde_json::from_value(value).map_err(|e| AppError::BadRequest(format!("not a GraphQL request: {e}")))?;
     let actor = match crate::auth::actor_from_request(&req) {
         Ok(actor) => Some(actor),
         Err(AppError::Unauthorized(reason)) => {
@@ -182,17 +187,28 @@ pub async fn graphql(
         }
         Err(e) => return Err(e),
     };
-    if !guard::may_introspect(actor.as_ref(), settings.introspection) {
-        request = request.disable_introspection();
-    }
-    if let Some(actor) = actor {
-        request = request.data(actor);
-    }
-    request = request
-        .data(settings.introspection)
-        .data(loaders::Loaders::new(db.get_ref().clone()))
-        .data(db.get_ref().clone());
+    let prepare = |value: serde_json::Value| -> Result<async_graphql::Request, AppError> {
+        let mut request: async_graphql::Request =
+            serde_json::from_value(value).map_err(|e| AppError::BadRequest(format!("not a GraphQL request: {e}")))?;
+        if !guard::may_introspect(actor.as_ref(), settings.introspection) {
+            request = request.disable_introspection();
+        }
+        if let Some(actor) = &actor {
+            request = request.data(actor.clone());
+        }
+        Ok(request
+            .data(settings.introspection)
+            .data(loaders::Loaders::new(db.get_ref().clone()))
+            .data(db.get_ref().clone()))
+    };
+    let request = prepare(value.clone())?;
+    let read_only = only_queries(&request);
     let mut response = schema.execute(request).await;
+    if read_only && outage(&response) == Some(Outage::Dropped) {
+        crate::database::weed_out_dead_connections(db.get_ref()).await;
+        tracing::info!("query cut off by the database; trying once more");
+        response = schema.execute(prepare(value)?).await;
+    }
     for err in &mut response.errors {
         if !guard::has_code(err) {
             let code = if err.path.is_empty() {
@@ -203,7 +219,28 @@ pub async fn graphql(
             err.extensions.get_or_insert_with(Default::default).set("code", code);
         }
     }
+    if outage(&response).is_some() {
+        // The same signal as REST: retry shortly (a mutation with its
+        // Idempotency-Key), nothing is wrong with the request.
+        return Ok(HttpResponse::ServiceUnavailable()
+            .insert_header(("retry-after", crate::error::UNAVAILABLE_RETRY_AFTER_SECS))
+            .json(response));
+    }
     Ok(HttpResponse::Ok().json(response))
+}
+
+/// Whether every operation of the document is a query (no mutation).
+fn only_queries(request: &async_graphql::Request) -> bool {
+    async_graphql::parser::parse_query(&request.query).is_ok_and(|doc| {
+        doc.operations
+            .iter()
+            .all(|(_, op)| op.node.ty == async_graphql::parser::types::OperationType::Query)
+    })
+}
+
+/// The database outage behind a response's errors, if any.
+fn outage(response: &async_graphql::Response) -> Option<Outage> {
+    response.errors.iter().find_map(|e| e.source::<Outage>().copied())
 }
 
 /// The GraphiQL page and its scripts, served from the binary so the IDE works

@@ -261,6 +261,13 @@ fn finish(doc: &mut Value) {
                         )
                     });
                 }
+                if !["/healthz", "/readyz", "/metrics"].contains(&path.as_str()) {
+                    responses.entry("503").or_insert_with(|| {
+                        problem_response(
+                            "The database cannot be reached or is not taking writes now (`database_unavailable`); `Retry-After` says when to retry — a write with the same `Idempotency-Key`.",
+                        )
+                    });
+                }
                 if has_body {
                     responses
                         .entry("400")

@@ -22,6 +22,7 @@ pub mod orders;
 pub mod payments;
 pub mod problem;
 pub mod rate_limit;
+pub mod retry;
 pub mod segments;
 pub mod settings;
 pub mod staff;

@@ -56,6 +56,7 @@ impl ResponseError for AppError {
         match self {
             Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
             Self::Unauthorized(reason) => tracing::info!(%reason, "unauthorized"),
+            Self::DatabaseUnavailable { cause, .. } => tracing::warn!(%cause, "database unavailable"),
             _ => {}
         }
         let mut res = HttpResponse::build(self.status_code());
@@ -71,6 +72,12 @@ impl ResponseError for AppError {
         }
         if let Self::RateLimited(secs) = self {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(*secs)));
+        }
+        if matches!(self, Self::DatabaseUnavailable { .. }) {
+            res.insert_header((
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER_SECS),
+            ));
         }
         if let Self::MethodNotAllowed(allowed) = self
             && let Ok(value) = HeaderValue::from_str(&allowed.join(", "))

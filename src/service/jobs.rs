@@ -367,20 +367,25 @@ pub async fn run_now(ctx: &JobContext, actor: &Actor, job: JobName, trigger: Job
 }
 
 /// Starts the scheduled loop of every job with an interval: each instance
-/// ticks on its own; exclusive jobs skip a tick another instance holds.
-pub fn schedule(ctx: &JobContext) -> Vec<tokio::task::JoinHandle<()>> {
+/// ticks on its own; exclusive jobs skip a tick another instance holds. Once
+/// `stop` turns true no job starts again; a run under way finishes.
+pub fn schedule(ctx: &JobContext, stop: &tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
     JobName::ALL
         .iter()
         .copied()
         .filter(|job| job.interval_secs(&ctx.settings) > 0)
         .map(|job| {
             let ctx = ctx.clone();
+            let mut stop = stop.clone();
             let every = Duration::from_secs(job.interval_secs(&ctx.settings));
             tokio::spawn(async move {
                 let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    ticker.tick().await;
+                    tokio::select! {
+                        _ = ticker.tick() => {}
+                        _ = stop.wait_for(|stopped| *stopped) => break,
+                    }
                     match run(&ctx, job, JobTrigger::Schedule).await {
                         Ok(Some(_)) => {}
                         Ok(None) => tracing::debug!(job = job.as_str(), "held by another instance; skipped"),
@@ -390,4 +395,43 @@ pub fn schedule(ctx: &JobContext) -> Vec<tokio::task::JoinHandle<()>> {
             })
         })
         .collect()
+}
+
+/// Stops the scheduled jobs of a stopping instance: waits up to `within` for
+/// the runs under way and the webhook sends they started, then cuts off
+/// whatever is left and hands back the leases this instance still holds, so
+/// another instance can take those jobs at once rather than after the lease.
+pub async fn wind_down(ctx: &JobContext, loops: Vec<tokio::task::JoinHandle<()>>, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    let aborts: Vec<_> = loops.iter().map(tokio::task::JoinHandle::abort_handle).collect();
+    let finished = tokio::time::timeout_at(deadline, futures_util::future::join_all(loops))
+        .await
+        .is_ok();
+    if !finished {
+        tracing::warn!("jobs still running at the shutdown timeout were cut off");
+        for a in aborts {
+            a.abort();
+        }
+    }
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if !ctx.webhooks.finish_sends(left).await {
+        tracing::warn!("webhook sends still under way at the shutdown timeout were cut off");
+    }
+    let released = job_run::Entity::update_many()
+        .col_expr(job_run::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(job_run::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            job_run::Column::LastOutcome,
+            Expr::value(Some(JobOutcome::Failed.as_str())),
+        )
+        .col_expr(
+            job_run::Column::LastSummary,
+            Expr::value(Some("cut off by the instance shutting down")),
+        )
+        .filter(job_run::Column::LockedBy.eq(INSTANCE.as_str()))
+        .exec(&ctx.db)
+        .await;
+    if let Err(e) = released {
+        tracing::warn!(error = %e, "could not hand back job leases; they lapse by themselves");
+    }
 }

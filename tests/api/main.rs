@@ -23,6 +23,7 @@ mod loyalty_holds;
 mod loyalty_referrals;
 mod migrations;
 mod needs;
+mod outages;
 mod payments;
 mod platform;
 mod privacy;

@@ -4,7 +4,7 @@
 
 use crate::common::{Backend, TestApp};
 use migration::{Migrator, MigratorTrait};
-use rapport::startup;
+use rapport::database;
 use sea_orm::{ConnectionTrait, Database};
 
 async fn migrations_roll_back_and_reapply_cleanly(app: &TestApp) {
@@ -26,7 +26,7 @@ async fn instances_starting_together_all_migrate_and_a_newer_schema_is_refused(a
         Migrator::down(&app.db, None).await.expect("down");
         let connect = || async { Database::connect(&app.url).await.expect("connect") };
         let (a, b, c) = tokio::join!(connect(), connect(), connect());
-        let (ra, rb, rc) = tokio::join!(startup::migrate(&a), startup::migrate(&b), startup::migrate(&c));
+        let (ra, rb, rc) = tokio::join!(database::migrate(&a), database::migrate(&b), database::migrate(&c));
         for r in [ra, rb, rc] {
             assert!(r.is_ok(), "{r:?}");
         }
@@ -39,7 +39,7 @@ async fn instances_starting_together_all_migrate_and_a_newer_schema_is_refused(a
         )
         .await
         .expect("a newer release's migration");
-    let refused = startup::migrate(&app.db).await.expect_err("a newer schema is refused");
+    let refused = database::migrate(&app.db).await.expect_err("a newer schema is refused");
     assert!(refused.to_string().contains("newer release"), "{refused:#}");
 }
 

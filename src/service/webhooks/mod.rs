@@ -74,6 +74,14 @@ impl Sender {
         })
     }
 
+    /// Waits until the sends under way have finished, or `within` has passed
+    /// (a send cut short keeps its claim until the claim lapses, then another
+    /// run sends it again). Whether all finished.
+    pub async fn finish_sends(&self, within: Duration) -> bool {
+        let all = u32::try_from(self.settings.max_in_flight).unwrap_or(u32::MAX);
+        tokio::time::timeout(within, self.slots.acquire_many(all)).await.is_ok()
+    }
+
     /// Attempts a delivery gets in all.
     pub fn max_attempts(&self) -> i32 {
         i32::try_from(self.schedule.len() + 1).unwrap_or(i32::MAX)

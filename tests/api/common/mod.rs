@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub mod proxy;
 pub mod receiver;
 
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
@@ -83,6 +84,10 @@ pub struct TestApp {
     pub url: String,
     statements: Arc<AtomicU64>,
     cleanup: Cleanup,
+    /// Stops the instance as SIGTERM does.
+    pub shutdown: rapport::startup::Shutdown,
+    /// The running instance; it ends when the instance has stopped.
+    pub running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 enum Cleanup {
@@ -239,8 +244,11 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
         let statements = app.statement_counter();
-        tokio::spawn(app.run_until_stopped());
+        let shutdown = app.shutdown_handle();
+        let running = tokio::spawn(app.run_until_stopped());
         Self {
+            shutdown,
+            running,
             address,
             client: reqwest::Client::new(),
             db,
