@@ -71,11 +71,18 @@ const MIGRATION_LOCK: i64 = 0x7261_7070_6f72_7401;
 /// an advisory lock, so instances starting together take turns: the first
 /// migrates, the others wait, then find nothing pending (SQLite serialises
 /// writers by itself). A database holding a migration this build does not
-/// know (a newer release migrated it) is refused.
+/// know (a newer release migrated it) is refused. With nothing pending,
+/// nothing is written, so an instance pointed at a read-only database (a
+/// replica) starts, and says through `/readyz` that it takes no writes.
 ///
 /// # Errors
 /// Fails when a migration fails, or the database is newer than this build.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    match migration::Migrator::get_pending_migrations_read_only(db).await {
+        Ok(pending) if pending.is_empty() => return Ok(()),
+        Ok(_) => {}
+        Err(e) => return Err(refusal(e)),
+    }
     let result = if db.get_database_backend() == DatabaseBackend::Postgres {
         let txn = db.begin().await.context("starting the migrations' transaction")?;
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
@@ -88,17 +95,19 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     } else {
         migration::Migrator::up(db, None).await
     };
-    result.map_err(|e| {
-        let message = e.to_string();
-        if message.contains("has been applied but its file is missing") {
-            anyhow::anyhow!(
-                "the database was migrated by a newer release than this one ({message}); \
-                 run that release or newer — this one refuses to start rather than work on a schema it does not know"
-            )
-        } else {
-            anyhow::Error::new(e).context("running migrations")
-        }
-    })
+    result.map_err(refusal)
+}
+
+fn refusal(e: DbErr) -> anyhow::Error {
+    let message = e.to_string();
+    if message.contains("has been applied but its file is missing") {
+        anyhow::anyhow!(
+            "the database was migrated by a newer release than this one ({message}); \
+             run that release or newer — this one refuses to start rather than work on a schema it does not know"
+        )
+    } else {
+        anyhow::Error::new(e).context("running migrations")
+    }
 }
 
 /// How the database failed a statement, when the failure is an outage —

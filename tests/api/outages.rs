@@ -191,7 +191,8 @@ async fn readiness_says_why_an_instance_should_get_no_traffic(app: &TestApp) {
                 .execute_unprepared(&format!("ALTER DATABASE {name} SET default_transaction_read_only = on"))
                 .await
                 .expect("read-only");
-            let replica = TestApp::spawn_on(app, |s| s.database.migrate_on_start = false).await;
+            // It starts (nothing pending, nothing written), and says it is not ready.
+            let replica = TestApp::spawn_on(app, |_| {}).await;
             let ready = replica.request(reqwest::Method::GET, "/readyz", None, None).await;
             assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(ready.body["status"], "database read-only");
@@ -205,11 +206,7 @@ async fn readiness_says_why_an_instance_should_get_no_traffic(app: &TestApp) {
         }
         Backend::Sqlite => {
             let url = app.url.replace("mode=rwc", "mode=ro");
-            let replica = TestApp::spawn_on(app, |s| {
-                s.database.url = url;
-                s.database.migrate_on_start = false;
-            })
-            .await;
+            let replica = TestApp::spawn_on(app, |s| s.database.url = url).await;
             assert_unavailable(&replica.post("/api/v1/customers", &admin, json!({"name": "Lost"})).await);
             assert_eq!(replica.get("/api/v1/customers", &admin).await.status, StatusCode::OK);
             replica.detach().await;
