@@ -197,6 +197,11 @@ pub struct DatabaseSettings {
     /// SQLite only: milliseconds a statement waits for another writer's lock
     /// before it is answered 503 (default 5000).
     pub busy_timeout_ms: u64,
+    /// A streaming replica of the primary (PostgreSQL) for set-wide reads:
+    /// reports, analytics, previews, exports (default none: all on the primary).
+    pub read_url: Option<String>,
+    /// A replica lagging more than this many milliseconds is skipped (default 5000).
+    pub read_max_lag_ms: u64,
 }
 
 /// The JWT algorithm family a deployment accepts; exactly one is pinned.
@@ -288,6 +293,7 @@ impl Settings {
             .set_default("database.acquire_timeout_ms", 2_000)?
             .set_default("database.connect_timeout_ms", 5_000)?
             .set_default("database.busy_timeout_ms", 5_000)?
+            .set_default("database.read_max_lag_ms", 5_000)?
             .set_default("server.drain_secs", 5)?
             .set_default("server.shutdown_timeout_secs", 30)?
             .set_default("server.ready_timeout_ms", 1_000)?
@@ -365,6 +371,8 @@ impl Settings {
                 acquire_timeout_ms: 5_000,
                 connect_timeout_ms: 5_000,
                 busy_timeout_ms: 5_000,
+                read_url: None,
+                read_max_lag_ms: 5_000,
             },
             auth: AuthSettings {
                 algorithm: JwtAlgorithm::HS256,

@@ -17,6 +17,7 @@ pub struct Metrics {
     pub webhook_attempts: IntCounterVec,
     pub idempotent_replays: IntCounter,
     pub rate_limited: IntCounterVec,
+    pub db_reads: IntCounterVec,
     pub gauges: IntGaugeVec,
     /// Seconds, as floats, for the scrape-time ages.
     pub ages: GaugeVec,
@@ -100,6 +101,12 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "rapport_rate_limited_total",
             "Requests answered 429, by what was limited (token or ip)",
             &["by"],
+        ),
+        db_reads: counter(
+            &registry,
+            "rapport_db_reads_total",
+            "Set-wide reads (reports, exports, previews) by the database that served them: primary or replica",
+            &["target"],
         ),
         gauges,
         ages,

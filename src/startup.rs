@@ -36,6 +36,7 @@ pub struct Application {
     statements: Arc<AtomicU64>,
     jobs: JobContext,
     lifecycle: web::Data<Lifecycle>,
+    replica: Option<Arc<crate::replica::Replica>>,
     shutdown: Shutdown,
     drain: Duration,
     shutdown_timeout: Duration,
@@ -104,7 +105,15 @@ impl Application {
         let port = listener.local_addr()?.port();
         let jobs = JobContext::new(db.clone(), Arc::new(settings.clone()))?;
         let lifecycle = web::Data::new(Lifecycle::new(Duration::from_millis(settings.server.ready_timeout_ms)));
-        let server = serve(listener, db.clone(), keys, &settings, jobs.clone(), lifecycle.clone())?;
+        let replica = crate::replica::Replica::from_settings(&settings).await?;
+        let server = serve(
+            listener,
+            db.clone(),
+            keys,
+            &settings,
+            jobs.clone(),
+            (lifecycle.clone(), replica.clone()),
+        )?;
         Ok(Self {
             port,
             server,
@@ -112,6 +121,7 @@ impl Application {
             statements,
             jobs,
             lifecycle,
+            replica,
             shutdown: Shutdown::default(),
             drain: Duration::from_secs(settings.server.drain_secs),
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
@@ -149,7 +159,10 @@ impl Application {
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-        let loops = crate::service::jobs::schedule(&self.jobs, &jobs_stopped);
+        let mut loops = crate::service::jobs::schedule(&self.jobs, &jobs_stopped);
+        if let Some(replica) = &self.replica {
+            loops.push(replica.watch(self.db.clone(), jobs_stopped.clone()));
+        }
         let handle = self.server.handle();
         let mut server = self.server;
         let ended = tokio::select! {
@@ -208,8 +221,9 @@ fn serve(
     keys: JwtKeys,
     settings: &Settings,
     jobs: JobContext,
-    lifecycle: web::Data<Lifecycle>,
+    (lifecycle, replica): (web::Data<Lifecycle>, Option<Arc<crate::replica::Replica>>),
 ) -> anyhow::Result<Server> {
+    let replica = web::Data::new(crate::http::db::ReadReplica(replica));
     let db = web::Data::new(db);
     let jobs = web::Data::new(jobs);
     let keys = web::Data::new(keys);
@@ -234,6 +248,7 @@ fn serve(
         App::new()
             .wrap(crate::http::retry::RetryReads)
             .wrap(actix_web::middleware::from_fn(crate::http::idempotency::idempotency))
+            .wrap(actix_web::middleware::from_fn(crate::http::db::stamp_consistency_token))
             .wrap(actix_web::middleware::from_fn(crate::http::edge::guard))
             .wrap(actix_web::middleware::from_fn(crate::http::rate_limit::limit))
             .wrap(actix_web::middleware::from_fn(crate::http::metrics::record))
@@ -243,6 +258,7 @@ fn serve(
             .app_data(db.clone())
             .app_data(jobs.clone())
             .app_data(lifecycle.clone())
+            .app_data(replica.clone())
             .app_data(keys.clone())
             .app_data(schema.clone())
             .app_data(graphql.clone())

@@ -7,7 +7,7 @@ use tokio::io::AsyncWriteExt as _;
 
 use super::extract::{Query, parse_id, parse_query};
 use super::problem::Problem;
-use super::{Db, ErrorResponses};
+use super::{Db, ErrorResponses, ReadDb};
 use crate::auth::BearerAuth;
 use crate::contract::bulk::{BulkFormat, ExportFormatQuery, ImportKind, ImportQuery, ImportReport};
 use crate::contract::customers::CustomerListQuery;
@@ -117,7 +117,11 @@ fn encode<T: serde::Serialize>(format: BulkFormat, columns: &[&str], page: &[T])
     responses((status = 200, description = "The customers, CSV or NDJSON", content(
         (String = "text/csv"), (String = "application/x-ndjson"))), ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn export_customers(db: Db, BearerAuth(actor): BearerAuth, req: HttpRequest) -> AppResult<HttpResponse> {
+pub async fn export_customers(
+    ReadDb(db): ReadDb,
+    BearerAuth(actor): BearerAuth,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
     let (format, rest) = split_format(&req)?;
     let (filter, sort) = parse_query::<CustomerListQuery>(&rest)?.into_parts();
     streamed(
@@ -139,7 +143,7 @@ pub async fn export_customers(db: Db, BearerAuth(actor): BearerAuth, req: HttpRe
         (String = "text/csv"), (String = "application/x-ndjson"))), ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn export_survey_responses(
-    db: Db,
+    ReadDb(db): ReadDb,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
     req: HttpRequest,

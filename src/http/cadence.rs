@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::extract::{Filtered, Json};
-use super::{Db, ErrorResponses};
+use super::{Db, ErrorResponses, ReadDb};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
 use crate::contract::PageQuery;
@@ -43,7 +43,7 @@ pub async fn replace_cadence_settings(
     responses((status = 200, body = Page<OverdueCustomer>), ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn list_overdue(
-    db: Db,
+    ReadDb(db): ReadDb,
     BearerAuth(actor): BearerAuth,
     Filtered(filter, page): Filtered<OverdueFilter>,
 ) -> AppResult<HttpResponse> {

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::extract::{Filtered, Json, Paged, Query, parse_id};
-use super::{Db, ErrorResponses, created};
+use super::{Db, ErrorResponses, ReadDb, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
 use crate::contract::PageQuery;
@@ -192,7 +192,7 @@ pub async fn get_my_feedback(db: Db, BearerAuth(actor): BearerAuth, id: web::Pat
 #[utoipa::path(get, path = "/api/v1/analytics/feedback", tag = "feedback", params(FeedbackReportQuery),
     responses((status = 200, body = FeedbackReport), ErrorResponses), security(("bearer" = ["admin", "manager", "analyst", "partner"])))]
 pub async fn get_feedback_report(
-    db: Db,
+    ReadDb(db): ReadDb,
     BearerAuth(actor): BearerAuth,
     Query(q): Query<FeedbackReportQuery>,
 ) -> AppResult<HttpResponse> {

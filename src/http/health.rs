@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::extract::{Json, Query, parse_id};
-use super::{Db, ErrorResponses};
+use super::{Db, ErrorResponses, ReadDb};
 use crate::auth::BearerAuth;
 use crate::contract::health::{
     HealthBacktest, HealthBacktestInput, HealthPreview, HealthPreviewInput, HealthRecomputeResult, HealthReport,
@@ -123,7 +123,7 @@ pub async fn preview_health(
     responses((status = 200, body = HealthReport), ErrorResponses),
     security(("bearer" = ["admin", "manager", "analyst", "partner"])))]
 pub async fn get_health_report(
-    db: Db,
+    ReadDb(db): ReadDb,
     BearerAuth(actor): BearerAuth,
     Query(q): Query<HealthReportQuery>,
 ) -> AppResult<HttpResponse> {

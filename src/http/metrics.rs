@@ -79,11 +79,20 @@ async fn read_levels(db: &DatabaseConnection) {
 /// Prometheus metrics (text exposition format): requests and latency per
 /// route template and status, pool use, job runs, durations and time since
 /// each last ran, the event backlog, webhook attempt outcomes, idempotent
-/// replays and rate-limited requests. No token needed: it holds counts, not data.
+/// replays, rate-limited requests, set-wide reads by the database that
+/// served them and the replica's lag. No token needed: it holds counts, not data.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String)))]
-pub async fn get_metrics(db: web::Data<DatabaseConnection>) -> HttpResponse {
+pub async fn get_metrics(
+    db: web::Data<DatabaseConnection>,
+    replica: Option<web::Data<super::db::ReadReplica>>,
+) -> HttpResponse {
     read_levels(&db).await;
+    if let Some(replica) = replica.as_ref().and_then(|r| r.0.as_ref()) {
+        // -1 while the replica is out of reach.
+        let lag = replica.lag_ms().map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        METRICS.gauges.with_label_values(&["replica_lag_ms"]).set(lag);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(render())

@@ -37,7 +37,7 @@ use utoipa::IntoResponses;
 
 use problem::Problem;
 
-pub use db::Db;
+pub use db::{Db, ReadDb};
 
 /// `201 Created` with a `Location` header.
 pub fn created(location: String, body: impl Serialize) -> HttpResponse {

@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::extract::{Filtered, Json, NoFilter, Query, parse_id};
-use super::{Db, ErrorResponses, created};
+use super::{Db, ErrorResponses, ReadDb, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
 use crate::contract::PageQuery;
@@ -194,7 +194,7 @@ pub async fn replace_need_settings(
 #[utoipa::path(get, path = "/api/v1/analytics/needs", tag = "needs", params(NeedReportQuery),
     responses((status = 200, body = NeedReport), ErrorResponses), security(("bearer" = ["admin", "manager", "analyst"])))]
 pub async fn get_need_report(
-    db: Db,
+    ReadDb(db): ReadDb,
     BearerAuth(actor): BearerAuth,
     Query(q): Query<NeedReportQuery>,
 ) -> AppResult<HttpResponse> {

@@ -1,17 +1,20 @@
 //! A read cut off by a dropped database connection is tried once more, on a
-//! live connection, before the caller hears of it. Writes are not: whether a
+//! live connection, before the caller hears of it; so is a read the replica
+//! failed, on the primary. Writes are not: whether a
 //! write committed is not known here, so it answers 503 and the client
 //! retries with its `Idempotency-Key`.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
 
+use actix_web::HttpMessage;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::Method;
 use actix_web::web;
 use futures_util::future::LocalBoxFuture;
 use sea_orm::DatabaseConnection;
 
+use super::db::ServedByReplica;
 use crate::database::Outage;
 use crate::error::AppError;
 
@@ -59,7 +62,14 @@ where
                 return service.call(req).await;
             }
             let res = service.call(req).await?;
-            if !is_outage(&res) {
+            let replica = res.request().extensions().get::<ServedByReplica>().cloned();
+            let Some(outage) = outage(&res) else {
+                return Ok(res);
+            };
+            if let Some(ServedByReplica(replica)) = &replica {
+                // The replica failed it: take it out; the next try goes to the primary.
+                replica.mark_down();
+            } else if outage != Outage::Dropped {
                 return Ok(res);
             }
             // The response is dropped here, so the request is ours alone
@@ -76,17 +86,9 @@ where
     }
 }
 
-fn is_outage<B>(res: &ServiceResponse<B>) -> bool {
-    res.response()
-        .error()
-        .and_then(|e| e.as_error::<AppError>())
-        .is_some_and(|e| {
-            matches!(
-                e,
-                AppError::DatabaseUnavailable {
-                    outage: Outage::Dropped,
-                    ..
-                }
-            )
-        })
+fn outage<B>(res: &ServiceResponse<B>) -> Option<Outage> {
+    match res.response().error().and_then(|e| e.as_error::<AppError>()) {
+        Some(AppError::DatabaseUnavailable { outage, .. }) => Some(*outage),
+        _ => None,
+    }
 }

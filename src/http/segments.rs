@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::extract::{Filtered, Json, OptionalJson, Paged, parse_id};
-use super::{Db, ErrorResponses, created};
+use super::{Db, ErrorResponses, ReadDb, created};
 use crate::auth::BearerAuth;
 use crate::contract::Page;
 use crate::contract::PageQuery;
@@ -47,7 +47,7 @@ pub async fn list_segments(
 #[utoipa::path(post, path = "/api/v1/segments/preview", tag = "segments", request_body = PreviewRequest,
     responses((status = 200, body = SegmentPreview), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
 pub async fn preview_segment(
-    db: Db,
+    ReadDb(db): ReadDb,
     BearerAuth(actor): BearerAuth,
     Json(input): Json<PreviewRequest>,
 ) -> AppResult<HttpResponse> {
@@ -155,7 +155,7 @@ pub async fn remove_segment_members(
 /// Customers and spend per RFM label and per (R, F, M) cell, as of the last recompute.
 #[utoipa::path(get, path = "/api/v1/analytics/rfm", tag = "analytics",
     responses((status = 200, body = RfmDistribution), ErrorResponses), security(("bearer" = ["admin", "manager", "agent", "analyst"])))]
-pub async fn get_rfm_distribution(db: Db, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
+pub async fn get_rfm_distribution(ReadDb(db): ReadDb, BearerAuth(actor): BearerAuth) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(rfm::distribution(&db, &actor).await?))
 }
 

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 
 use super::extract::{Filtered, Json, Query, parse_id};
 use super::problem::Problem;
-use super::{Db, ErrorResponses, created};
+use super::{Db, ErrorResponses, ReadDb, created};
 use crate::auth::BearerAuth;
 use crate::contract::surveys::{
     AnswersInput, FinishInput, InvitationFilter, InvitationReport, InvitationView, IssuedToken, MySurvey,
@@ -149,7 +149,7 @@ pub async fn issue_invitation_token(
     responses((status = 200, body = SurveyResults), ErrorResponses),
     security(("bearer" = ["admin", "manager", "agent", "analyst", "partner"])))]
 pub async fn survey_results(
-    db: Db,
+    ReadDb(db): ReadDb,
     BearerAuth(actor): BearerAuth,
     id: web::Path<String>,
     Query(q): Query<ResultsQuery>,

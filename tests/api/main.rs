@@ -28,6 +28,7 @@ mod payments;
 mod platform;
 mod privacy;
 mod relations;
+mod replicas;
 mod schema;
 mod seed;
 mod segments;

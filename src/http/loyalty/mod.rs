@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::edge::IDEMPOTENCY_KEY;
 use super::extract::{Filtered, Json, Paged, Query, parse_id};
 use super::problem::Problem;
-use super::{Db, ErrorResponses, created};
+use super::{Db, ErrorResponses, ReadDb, created};
 use crate::auth::BearerAuth;
 use crate::contract::loyalty::{
     AccountView, AdjustInput, AuditReport, EarnInput, EntryFilter, EntryView, LiabilityQuery, LiabilityReport,
@@ -467,7 +467,7 @@ pub async fn redeem_loyalty_reward(
     responses((status = 200, body = LiabilityReport), ErrorResponses),
     security(("bearer" = ["admin", "manager", "analyst", "partner"])))]
 pub async fn get_loyalty_liability(
-    db: Db,
+    ReadDb(db): ReadDb,
     BearerAuth(actor): BearerAuth,
     Query(q): Query<LiabilityQuery>,
 ) -> AppResult<HttpResponse> {

@@ -144,6 +144,27 @@ impl Reply {
     }
 }
 
+/// A streaming replica of the test PostgreSQL server with the database of
+/// `primary_url` (every test database is replicated): `TEST_REPLICA_URL`, or
+/// one `benches/replica.sh` creates (or finds) on port 5433.
+pub fn replica_url(primary_url: &str) -> String {
+    let base = std::env::var("TEST_REPLICA_URL").unwrap_or_else(|_| {
+        let out = std::process::Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/replica.sh"))
+            .env("PRIMARY_URL", postgres_url())
+            .output()
+            .expect("run benches/replica.sh");
+        assert!(
+            out.status.success(),
+            "replica tests need a streaming replica: set TEST_REPLICA_URL, or let benches/replica.sh make one: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    });
+    let name = primary_url.rsplit('/').next().unwrap_or_default();
+    replace_database(&base, name)
+}
+
 fn postgres_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
