@@ -33,6 +33,8 @@ import time
 import uuid
 
 SECRET = "proof-secret-proof-secret-proof-secret-0123"
+# Below the server's keep-alive timeout (5 s).
+IDLE_REUSE_SECS = 4.0
 BASE_PORT = 18300
 
 
@@ -120,6 +122,8 @@ class Load:
         self.requests = []
         self.lock = threading.Lock()
         self.threads = []
+        # Each thread's last consistency token, sent with its reads.
+        self.tokens = {}
 
     def start(self):
         for i in range(self.workers):
@@ -138,8 +142,8 @@ class Load:
         turn = n
         while not self.stop.is_set():
             kind = rnd.choices(
-                ["read_list", "read_360", "interaction", "order", "feedback", "redeem"],
-                weights=[30, 20, 15, 15, 10, 10],
+                ["read_list", "read_360", "report", "interaction", "order", "feedback", "redeem"],
+                weights=[20, 20, 10, 15, 15, 10, 10],
             )[0]
             customer = rnd.choice(self.customers)
             key = str(uuid.uuid4())
@@ -148,6 +152,9 @@ class Load:
                 method, path, body = "GET", "/api/v1/customers?limit=20", None
             elif kind == "read_360":
                 method, path, body = "GET", f"/api/v1/customers/{customer}/overview", None
+            elif kind == "report":
+                # On the replica, once it has this worker's last write.
+                method, path, body = "GET", "/api/v1/analytics/feedback", None
             elif kind == "interaction":
                 method, path = "POST", f"/api/v1/customers/{customer}/interactions"
                 body = {"channel": "phone", "direction": "outbound", "summary": marker}
@@ -172,6 +179,9 @@ class Load:
         instance after each failure; gives up after 120 s."""
         payload = json.dumps(body).encode() if body is not None else None
         headers = {"authorization": f"Bearer {self.token}"}
+        token = self.tokens.get(threading.get_ident())
+        if token and method == "GET":
+            headers["consistency-token"] = token
         if payload is not None:
             headers["content-type"] = "application/json"
             headers["idempotency-key"] = key
@@ -193,12 +203,23 @@ class Load:
 
     def attempt(self, conns, port, method, path, payload, headers):
         conn = conns.get(port)
+        # As a well-set client does: a connection idle for longer than the
+        # server keeps it (5 s) is not reused — it may be closing just as the
+        # request goes out, and the server would never see the request.
+        if conn is not None and now() - conn.last_used > IDLE_REUSE_SECS:
+            conn.close()
+            conn = None
         if conn is None:
             conn = conns[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        conn.last_used = now()
         try:
             conn.request(method, path, body=payload, headers=headers)
             res = conn.getresponse()
             data = res.read()
+            conn.last_used = now()
+            token = res.getheader("consistency-token")
+            if token:
+                self.tokens[threading.get_ident()] = token
             if res.will_close:
                 conn.close()
                 conns.pop(port, None)
@@ -210,7 +231,9 @@ class Load:
             conns.pop(port, None)
             return "timeout", None
         except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
-                http.client.BadStatusLine, http.client.IncompleteRead):
+                http.client.BadStatusLine, http.client.IncompleteRead) as e:
+            if os.environ.get("PROOF_DEBUG"):
+                sys.stderr.write(f"reset {now():.2f} {method} {path}: {e!r}\n")
             conn.close()
             conns.pop(port, None)
             return "reset", None
@@ -346,8 +369,8 @@ def window_stats(requests, start, end):
 
 
 def last_failure(requests, start, end):
-    bad = [a.at for r in requests for a in r.attempts
-           if start <= a.at < end and a.outcome not in ("ok", "4xx", "in_progress")]
+    bad = [a.at + a.ms / 1000 for r in requests for a in r.attempts
+           if start <= a.at + a.ms / 1000 < end and a.outcome not in ("ok", "4xx", "in_progress")]
     return max(bad) if bad else None
 
 
@@ -392,9 +415,18 @@ def fresh_pg_database(admin_url, name):
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
+def replica_of(args, url):
+    """A streaming replica of the local cluster (benches/replica.sh), as a URL
+    for the database of `url`."""
+    out = subprocess.run(["bash", "benches/replica.sh"], env=dict(os.environ, PRIMARY_URL=args.pg_admin_url),
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip().rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1]
+
+
 def cluster(args, url, extra_env=None):
     os.makedirs(args.work, exist_ok=True)
     env = instance_env(url, extra_env)
+    env["RAPPORT__DATABASE__READ_URL"] = replica_of(args, url)
     instances = [Instance(args.binary, BASE_PORT + i, env, args.work) for i in range(3)]
     first = instances[0]
     first.start()
@@ -458,6 +490,18 @@ def run_faults(args, smoke):
         rows.append(("PostgreSQL stopped 10 s", at, last_failure(load.requests, at, now()) or at, now()))
     settle(3)
     load.finish()
+    served = {"replica": 0, "primary": 0}
+    for i in instances:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", i.port, timeout=5)
+            c.request("GET", "/metrics")
+            for line in c.getresponse().read().decode().splitlines():
+                for target in served:
+                    if line.startswith(f'rapport_db_reads_total{{target="{target}"}} '):
+                        served[target] += int(float(line.split()[-1]))
+            c.close()
+        except OSError:
+            pass
     for i in instances:
         i.signal(signal.SIGTERM)
     for i in instances:
@@ -487,6 +531,8 @@ def run_faults(args, smoke):
     lines.append(f"| **whole run** | {total['acked']} | **{total['lost']}** | **{total['duplicates']}** | "
                  f"**{everything['5xx_not_503']}** | {everything['503']} | {everything['resets']} | "
                  f"{everything['refused']} | — | {fmt_ms(everything['p99_ms'])} | — |")
+    lines.append(f"\nSet-wide reads since each instance last started: {served['replica']} on the replica, "
+                 f"{served['primary']} on the primary (reads carry their thread's last consistency token).")
     if total["lost_examples"]:
         lines.append(f"\nlost: {total['lost_examples']}")
     gave_up = everything["gave_up"]

@@ -233,8 +233,10 @@ pub async fn idempotency(
         match committed {
             Ok(()) => answer(),
             Err(e) => {
+                // An outage here is a 503: whether the commit landed is not
+                // known, and a retry with the key replays it if it did.
                 tracing::error!(error = %e, "an idempotent request could not be committed");
-                failed("the change could not be saved")
+                actix_web::ResponseError::error_response(&e)
             }
         },
     ))

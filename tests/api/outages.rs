@@ -163,6 +163,28 @@ async fn a_read_cut_off_by_a_dropped_connection_is_tried_again(app: &TestApp) {
         assert_unavailable(&reply);
         assert_eq!(app.count("customer WHERE name = 'Lost'").await, 0);
     }
+
+    // A keyed write cut off the same way answers 503 or its 201, never a 500;
+    // sent again with its key, it is stored exactly once.
+    let key = uuid::Uuid::now_v7().to_string();
+    let keyed = || {
+        other
+            .client
+            .post(format!("{}/api/v1/customers", other.address))
+            .bearer_auth(&admin)
+            .header("idempotency-key", &key)
+            .json(&json!({"name": "Keyed"}))
+            .send()
+    };
+    proxy.cut();
+    let first = keyed().await.expect("first").status();
+    assert!(
+        first == StatusCode::CREATED || first == StatusCode::SERVICE_UNAVAILABLE,
+        "{first}"
+    );
+    let again = keyed().await.expect("again").status();
+    assert_eq!(again, StatusCode::CREATED);
+    assert_eq!(app.count("customer WHERE name = 'Keyed'").await, 1);
     other.detach().await;
 }
 
