@@ -615,6 +615,14 @@ def run_soak(args):
              "| minute | requests | p99 (ms) | errors | RSS (MiB) |", "|---|---|---|---|---|"]
     for m, n, p, e, rss in minutes:
         lines.append(f"| {m} | {n} | {fmt_ms(p)} | {e} | {rss / 1024 if rss else 0:.1f} |")
+    first, last = t0, t0 + (args.minutes - 1) * 60
+    by_kind = []
+    for kind in sorted({r.kind for r in load.requests}):
+        early = p99([r.ms for r in load.requests if r.kind == kind and first <= r.started < first + 60 and r.ms])
+        late = p99([r.ms for r in load.requests if r.kind == kind and last <= r.started < last + 60 and r.ms])
+        by_kind.append(f"{kind} {fmt_ms(early)} → {fmt_ms(late)}")
+    lines.append("")
+    lines.append("p99 (ms) by request kind, first minute → last minute: " + "; ".join(by_kind) + ".")
     return "\n".join(lines), errors > 0 or total["lost"] > 0 or total["duplicates"] > 0 or growth >= 10
 
 

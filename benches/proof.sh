@@ -28,8 +28,8 @@ soak_sqlite=$(run soak --database sqlite --minutes "$SOAK_MINUTES")
   echo
   echo "## Faults"
   echo
-  echo "Three instances, 16 client threads (30 % list reads, 20 % customer 360, 15 % interactions,"
-  echo "15 % orders, 10 % feedback, 10 % loyalty redemptions). A write that fails is sent again with"
+  echo "Three instances, 16 client threads (20 % list reads, 20 % customer 360, 10 % feedback report,"
+  echo "15 % interactions, 15 % orders, 10 % feedback, 10 % loyalty redemptions). A write that fails is sent again with"
   echo "its Idempotency-Key to the next instance. Per fault: from the fault to recovery (\"during\")"
   echo "and the 10 s after (\"after\"). *Resets in flight* are requests whose connection broke before"
   echo "an answer; under SIGKILL they are the kill itself (the client retries them elsewhere)."

@@ -166,13 +166,15 @@ fn sqlx_outage(err: &sqlx::Error) -> Option<Outage> {
 /// connection exceptions (class 08) and a server shutting down (57P01,
 /// 57P02) drop the connection; one starting up (57P03) or out of
 /// connections cannot be reached; a read-only transaction (a replica, or a
-/// primary set read-only) refuses.
+/// primary set read-only) refuses, and so does a replica cancelling a read
+/// that conflicts with replay (40001; the service runs nothing serializable,
+/// so on the primary it does not occur).
 fn postgres_outage(code: &str) -> Option<Outage> {
     match code {
         c if c.starts_with("08") => Some(Outage::Dropped),
         "57P01" | "57P02" => Some(Outage::Dropped),
         "57P03" | "53300" => Some(Outage::Unreachable),
-        "25006" => Some(Outage::Refused),
+        "25006" | "40001" => Some(Outage::Refused),
         _ => None,
     }
 }
@@ -291,8 +293,9 @@ mod tests {
         assert_eq!(postgres_outage("57P03"), Some(Outage::Unreachable));
         assert_eq!(postgres_outage("53300"), Some(Outage::Unreachable));
         assert_eq!(postgres_outage("25006"), Some(Outage::Refused));
-        // A unique violation, a syntax error, more than one row from a subquery.
-        for code in ["23505", "42601", "21000", "40001"] {
+        assert_eq!(postgres_outage("40001"), Some(Outage::Refused));
+        // A unique violation, a syntax error, more than one row from a subquery, a deadlock.
+        for code in ["23505", "42601", "21000", "40P01"] {
             assert_eq!(postgres_outage(code), None, "{code}");
         }
         // BUSY, BUSY_SNAPSHOT, BUSY_RECOVERY, LOCKED, READONLY, READONLY_DBMOVED.

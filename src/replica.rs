@@ -69,8 +69,11 @@ impl Replica {
         let Some(url) = settings.database.read_url.as_deref().filter(|u| !u.is_empty()) else {
             return Ok(None);
         };
-        if !url.starts_with("postgres") {
-            anyhow::bail!("database.read_url must be a PostgreSQL URL (a streaming replica of the primary)");
+        if !url.starts_with("postgres") || !settings.database.url.starts_with("postgres") {
+            anyhow::bail!(
+                "database.read_url must be a PostgreSQL URL, a streaming replica of a PostgreSQL primary \
+                 (an SQLite database has no replicas)"
+            );
         }
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.max_connections(settings.database.max_connections)
