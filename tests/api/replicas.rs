@@ -80,7 +80,9 @@ async fn set_wide_reads_go_to_the_replica_and_see_their_writes(app: &TestApp) {
     }
 
     // Write, then read with the write's token: every read sees its write.
-    let (replica_before, primary_before) = (reads(&other, "replica").await, reads(&other, "primary").await);
+    // (Metrics are per process and other tests may run beside this one:
+    // only replica reads, which only this test makes, are counted exactly.)
+    let replica_before = reads(&other, "replica").await;
     for i in 1..=PAIRS {
         let reply = other
             .post(
@@ -109,10 +111,11 @@ async fn set_wide_reads_go_to_the_replica_and_see_their_writes(app: &TestApp) {
         assert_eq!(body["count"], i, "pair {i} did not see its write");
     }
     let on_replica = reads(&other, "replica").await - replica_before;
-    let on_primary = reads(&other, "primary").await - primary_before;
-    println!("{PAIRS} reads with a token: {on_replica} on the replica, {on_primary} on the primary");
-    assert_eq!(on_replica + on_primary, PAIRS as u64);
-    assert!(on_replica > 0, "no read went to the replica");
+    println!("{PAIRS} reads with a token: {on_replica} on the replica, the rest on the primary");
+    assert!(
+        on_replica > 0 && on_replica <= PAIRS as u64,
+        "{on_replica} reads on the replica"
+    );
 
     // Reports without a token go to the replica too.
     let before = reads(&other, "replica").await;
@@ -143,10 +146,14 @@ async fn set_wide_reads_go_to_the_replica_and_see_their_writes(app: &TestApp) {
         assert!(started.elapsed() < Duration::from_secs(20), "the lag never showed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let before = reads(&other, "primary").await;
+    let before = reads(&other, "replica").await;
     let preview = other.post("/api/v1/segments/preview", &manager, rule.clone()).await;
     assert_eq!(preview.body["count"], PAIRS + 1, "a lagging replica served a read");
-    assert_eq!(reads(&other, "primary").await - before, 1);
+    assert_eq!(
+        reads(&other, "replica").await,
+        before,
+        "a lagging replica served a read"
+    );
     direct
         .execute_unprepared("SELECT pg_wal_replay_resume()")
         .await
